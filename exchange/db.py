@@ -1,0 +1,108 @@
+"""The node's database: one tortoise context per node, migrations, dialect helpers.
+
+Each node owns a `Database` holding its own `TortoiseContext`, so that several
+nodes can live in one process (tests, benchmarks) without sharing
+connections. `Database.bound()` makes the node's connections current for the
+code that runs inside it; the ASGI middleware in `exchange.app` does that per
+request.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext, _current_context
+from tortoise.migrations.executor import MigrationExecutor
+
+APP_LABEL = "models"
+MODELS_MODULE = "exchange.models"
+MIGRATIONS_MODULE = "migrations"
+
+
+def tortoise_config(url: str) -> dict[str, Any]:
+    """The tortoise configuration for a database URL."""
+    if url.startswith("postgresql://"):
+        url = "postgres://" + url.removeprefix("postgresql://")
+    return {
+        "connections": {"default": url},
+        "apps": {
+            APP_LABEL: {
+                "models": [MODELS_MODULE],
+                "default_connection": "default",
+                "migrations": MIGRATIONS_MODULE,
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# Read by `tortoise -c exchange.db.TORTOISE_ORM makemigrations`.
+TORTOISE_ORM = tortoise_config("sqlite://exchange.db")
+
+
+class Database:
+    """The connections of one node's database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.context = TortoiseContext()
+        self._opened = False
+
+    @property
+    def dialect(self) -> str:
+        return "postgres" if self.url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+    async def open(self, *, create: bool = False) -> None:
+        if self._opened:
+            return
+        with self.bound():
+            await self.context.init(config=tortoise_config(self.url), _create_db=create)
+        self._opened = True
+
+    async def close(self) -> None:
+        if self._opened:
+            with self.bound():
+                await self.context.close_connections()
+            self._opened = False
+
+    @contextmanager
+    def bound(self) -> Iterator[None]:
+        """Make this database the current one for the code inside."""
+        token: contextvars.Token[Any] = _current_context.set(self.context)
+        try:
+            yield
+        finally:
+            _current_context.reset(token)
+
+    def connection(self) -> BaseDBAsyncClient:
+        return self.context.db()
+
+    async def migrate(self) -> list[str]:
+        """Apply pending migrations; returns the names applied."""
+        applied: list[str] = []
+
+        def progress(event: str, app_label: str, name: str) -> None:
+            if event.endswith("_done") or event in {"apply_done", "done"}:
+                applied.append(name)
+
+        with self.bound():
+            executor = MigrationExecutor(self.connection(), tortoise_config(self.url)["apps"])
+            await executor.migrate(progress=progress)
+        return applied
+
+    async def pending_migrations(self) -> list[str]:
+        with self.bound():
+            executor = MigrationExecutor(self.connection(), tortoise_config(self.url)["apps"])
+            plan = await executor.plan()
+        return [str(step) for step in plan]
+
+
+def dialect_of(client: BaseDBAsyncClient) -> str:
+    """'postgres' or 'sqlite' for a connection."""
+    name = getattr(getattr(client, "capabilities", None), "dialect", "") or ""
+    return "postgres" if "postgres" in name else "sqlite"

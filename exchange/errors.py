@@ -1,0 +1,59 @@
+"""The errors of the exchange, one small tree with stable codes.
+
+    ExchangeError                 code
+    ├── NotFoundError             NOT_FOUND
+    ├── UnauthenticatedError      UNAUTHENTICATED
+    ├── PermissionDeniedError     FORBIDDEN
+    ├── InvalidInputError         BAD_USER_INPUT
+    │   └── RegisterFormatError   BAD_REGISTER_FILE   (carries the line number)
+    ├── ConflictError             CONFLICT
+    └── FederationError           (federation/errors.py adds its subclasses:
+                                   PEER_UNREACHABLE, BAD_SIGNATURE, PROTOCOL_MISMATCH)
+
+Each error carries a message meant for a person and a stable UPPER_SNAKE code
+that surfaces unchanged in GraphQL `extensions.code`, in HTTP error bodies and
+in the CLI's exit messages.
+"""
+
+from __future__ import annotations
+
+
+class ExchangeError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFoundError(ExchangeError):
+    code = "NOT_FOUND"
+
+
+class UnauthenticatedError(ExchangeError):
+    code = "UNAUTHENTICATED"
+
+
+class PermissionDeniedError(ExchangeError):
+    code = "FORBIDDEN"
+
+
+class InvalidInputError(ExchangeError):
+    code = "BAD_USER_INPUT"
+
+
+class RegisterFormatError(InvalidInputError):
+    code = "BAD_REGISTER_FILE"
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+        self.reason = reason
+
+
+class ConflictError(ExchangeError):
+    code = "CONFLICT"
+
+
+class FederationError(ExchangeError):
+    code = "FEDERATION_ERROR"

@@ -1,0 +1,236 @@
+"""The catalogue's tables: municipalities, organisations, topics, entries.
+
+An entry has a global id (`uid`, a UUID chosen by its origin node) and an
+internal integer `id` used for keyset pagination and the full-text index.
+Every stored version is kept as a revision holding the signed envelope; the
+change feed (`Change`) numbers every stored version, local or received, in
+commit order.
+"""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.indexes import Index
+from tortoise.models import Model
+
+# Entry kinds, visibilities, statuses and review states as stored (lower case).
+ENTRY_KINDS = ("project", "guide", "lesson")
+VISIBILITIES = ("public", "network", "local", "draft")
+PROJECT_STATUSES = ("planned", "running", "completed", "stopped")
+REVIEW_STATES = ("draft", "in_review", "published", "withdrawn")
+LANGUAGES = ("de", "en")
+
+
+class Municipality(Model):
+    """A Gemeinde or a Kreis of an official register, keyed by (scheme, official key)."""
+
+    id = fields.IntField(primary_key=True)
+    scheme = fields.CharField(max_length=16, default="de-ars")
+    official_key = fields.CharField(max_length=12)
+    ags = fields.CharField(max_length=8, null=True)
+    level = fields.CharField(max_length=8, default="gemeinde")  # gemeinde | kreis
+    name = fields.CharField(max_length=120)
+    type_code = fields.CharField(max_length=2, default="")
+    type_label = fields.CharField(max_length=60, default="")
+    land_code = fields.CharField(max_length=2, default="")
+    land_name = fields.CharField(max_length=60, default="")
+    kreis_key = fields.CharField(max_length=5, default="")
+    kreis_name = fields.CharField(max_length=120, default="")
+    verband_key = fields.CharField(max_length=9, default="")
+    verband_name = fields.CharField(max_length=120, default="")
+    area_ha = fields.BigIntField(null=True)
+    population = fields.IntField(null=True)
+    size_class = fields.CharField(max_length=16, default="")
+    postcode = fields.CharField(max_length=5, default="")
+    latitude = fields.FloatField(null=True)
+    longitude = fields.FloatField(null=True)
+    urbanisation = fields.CharField(max_length=2, default="")  # EU DEGURBA 01..03
+    register_date = fields.CharField(max_length=8, default="")
+    active = fields.BooleanField(default=True)
+    superseded_at = fields.CharField(max_length=8, null=True)
+
+    class Meta:
+        table = "municipality"
+        unique_together = (("scheme", "official_key"),)
+        indexes = (Index(fields=("ags",)), Index(fields=("name",)), Index(fields=("kreis_key",)))
+
+
+class Organisation(Model):
+    """An alliance, umbrella organisation, company or research institute."""
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=80, unique=True)
+    name = fields.CharField(max_length=200)
+    kind = fields.CharField(max_length=16, default="umbrella")
+    website = fields.CharField(max_length=300, default="")
+    description = fields.TextField(default="")
+    origin_node = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "organisation"
+
+
+class Topic(Model):
+    """A concept of a controlled vocabulary with German and English labels."""
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=80, unique=True)
+    scheme = fields.CharField(max_length=16, default="mdk")
+    label_de = fields.CharField(max_length=120)
+    label_en = fields.CharField(max_length=120)
+    description = fields.TextField(default="")
+    uri = fields.CharField(max_length=300, default="")
+    eu_theme = fields.CharField(max_length=8, default="")
+    parent: fields.ForeignKeyNullableRelation[Topic] = fields.ForeignKeyField(
+        "models.Topic", related_name="children", null=True, on_delete=fields.SET_NULL
+    )
+    position = fields.IntField(default=0)
+
+    class Meta:
+        table = "topic"
+
+
+class Entry(Model):
+    """The current version of a project description, guide or lesson learned."""
+
+    id = fields.IntField(primary_key=True)
+    uid = fields.UUIDField(unique=True)
+    kind = fields.CharField(max_length=8)
+    origin_node = fields.CharField(max_length=300)
+    version = fields.IntField(default=1)
+    title = fields.CharField(max_length=300)
+    summary = fields.TextField(default="")
+    body_markdown = fields.TextField(default="")
+    body_html = fields.TextField(default="")
+    language = fields.CharField(max_length=2, default="de")
+    license = fields.CharField(max_length=40, default="CC-BY-4.0")
+    visibility = fields.CharField(max_length=8, default="public")
+    keywords = fields.JSONField(default=list)
+    municipality: fields.ForeignKeyNullableRelation[Municipality] = fields.ForeignKeyField(
+        "models.Municipality", related_name="entries", null=True, on_delete=fields.RESTRICT
+    )
+    organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="entries", null=True, on_delete=fields.RESTRICT
+    )
+    # Role address, federated; a person's details stay on this node only.
+    contact_role = fields.CharField(max_length=200, default="")
+    contact_email = fields.CharField(max_length=200, default="")
+    contact_person = fields.CharField(max_length=200, default="")
+    # project description
+    status = fields.CharField(max_length=10, null=True)
+    period_start = fields.CharField(max_length=10, null=True)
+    period_end = fields.CharField(max_length=10, null=True)
+    budget_eur = fields.BigIntField(null=True)
+    funding_programme = fields.CharField(max_length=200, default="")
+    partners = fields.JSONField(default=list)
+    goals = fields.JSONField(default=list)
+    # guide
+    audience = fields.CharField(max_length=200, default="")
+    checklist = fields.JSONField(default=list)
+    review_state = fields.CharField(max_length=10, null=True)
+    # lesson learned
+    what_worked = fields.TextField(default="")
+    what_did_not = fields.TextField(default="")
+    transfer_preconditions = fields.TextField(default="")
+    costs_staffing = fields.TextField(default="")
+    project_uid = fields.UUIDField(null=True)
+    # links to other entries: [{"relation": "replicates", "target": uid}]
+    links = fields.JSONField(default=list)
+    # search and matching
+    search_terms = fields.TextField(default="")
+    deleted = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "entry"
+        indexes = (
+            Index(fields=("updated_at", "id")),
+            Index(fields=("kind", "updated_at")),
+            Index(fields=("municipality_id",)),
+            Index(fields=("organisation_id",)),
+            Index(fields=("project_uid",)),
+        )
+
+
+class EntryTopic(Model):
+    """Which controlled topics an entry is about."""
+
+    id = fields.IntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[Entry] = fields.ForeignKeyField(
+        "models.Entry", related_name="topic_links", on_delete=fields.CASCADE
+    )
+    topic: fields.ForeignKeyRelation[Topic] = fields.ForeignKeyField(
+        "models.Topic", related_name="entry_links", on_delete=fields.RESTRICT
+    )
+
+    class Meta:
+        table = "entry_topic"
+        unique_together = (("entry", "topic"),)
+        indexes = (Index(fields=("topic_id", "entry_id")),)
+
+
+class Revision(Model):
+    """One stored version of an entry: the signed envelope as its origin made it."""
+
+    id = fields.IntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[Entry] = fields.ForeignKeyField(
+        "models.Entry", related_name="revisions", on_delete=fields.CASCADE
+    )
+    version = fields.IntField()
+    envelope = fields.JSONField()
+    signature = fields.CharField(max_length=200, default="")
+    author = fields.CharField(max_length=200, default="")
+    note = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "revision"
+        unique_together = (("entry", "version"),)
+
+
+class Change(Model):
+    """The change feed: one row per stored version, numbered in commit order."""
+
+    seq = fields.BigIntField(primary_key=True)
+    entry_uid = fields.UUIDField()
+    version = fields.IntField()
+    origin_node = fields.CharField(max_length=300)
+    visibility = fields.CharField(max_length=8)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "change"
+        indexes = (Index(fields=("entry_uid",)),)
+
+
+class ApiToken(Model):
+    """An API token of one publisher with scopes. Only its SHA-256 is stored."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=12)
+    municipality: fields.ForeignKeyNullableRelation[Municipality] = fields.ForeignKeyField(
+        "models.Municipality", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="tokens", null=True, on_delete=fields.CASCADE
+    )
+    scopes = fields.JSONField(default=list)
+    label = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField(null=True)
+    revoked = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "api_token"
+
+
+class NodeState(Model):
+    """Small key/value facts about this node (register date, demo loaded, ...)."""
+
+    key = fields.CharField(max_length=60, primary_key=True)
+    value = fields.TextField()
+
+    class Meta:
+        table = "node_state"
