@@ -349,9 +349,7 @@ async def import_register(
         for key, values in wanted.items():
             row = existing.get(key)
             if row is not None and any(getattr(row, f) != v for f, v in values.items()):
-                for f, v in values.items():
-                    setattr(row, f, v)
-                updated.append(row)
+                updated.append(Municipality(scheme=SCHEME, official_key=key, **values))
         gone = [m for key, m in existing.items() if key not in wanted and m.active]
         total, done = len(created) + len(updated) + len(gone), 0
         if progress:
@@ -362,7 +360,10 @@ async def import_register(
             if progress:
                 progress(done, total)
         for batch in _chunks(updated):
-            await Municipality.bulk_update(batch, fields, using_db=conn)
+            # An upsert on the natural key: far faster than bulk_update's CASE per field.
+            await Municipality.bulk_create(
+                batch, on_conflict=("scheme", "official_key"), update_fields=fields, using_db=conn
+            )
             done += len(batch)
             if progress:
                 progress(done, total)
