@@ -1,0 +1,47 @@
+"""Markdown in and out: safe rendering, plain text and stemmed terms, guide bundles.
+
+A leaf package: it imports nothing of the exchange, only markdown-it-py,
+mdit-py-plugins, nh3, snowballstemmer and PyYAML. Other packages import from
+here, never from the modules directly.
+"""
+
+from content.guides import (
+    Bundle,
+    BundleError,
+    BundleInvalidError,
+    GuideDoc,
+    checklist_from_markdown,
+    load_bundle,
+)
+from content.markdown import render_inline, render_markdown, slugify, url_is_safe
+from content.text import (
+    fts5_match,
+    plain_text,
+    query_alternatives,
+    search_document,
+    stem,
+    terms,
+    tokenize,
+    tsquery,
+)
+
+__all__ = [
+    "Bundle",
+    "BundleError",
+    "BundleInvalidError",
+    "GuideDoc",
+    "checklist_from_markdown",
+    "fts5_match",
+    "load_bundle",
+    "plain_text",
+    "query_alternatives",
+    "render_inline",
+    "render_markdown",
+    "search_document",
+    "slugify",
+    "stem",
+    "terms",
+    "tokenize",
+    "tsquery",
+    "url_is_safe",
+]
