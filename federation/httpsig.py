@@ -170,6 +170,15 @@ def sign_request(
     )
 
 
+def _reason(text: str) -> str:
+    """Sort the library's messages into our stable reasons (best effort, for logs)."""
+    if text.startswith("No signatures"):
+        return "missing"
+    if any(word in text for word in ("Malformed", "Required component", "not found", "parameter")):
+        return "malformed"
+    return "invalid"
+
+
 def _lines(headers: Mapping[str, str] | _HeaderSource) -> list[tuple[str, str]]:
     return [(str(name), str(value)) for name, value in headers.items()]
 
@@ -203,11 +212,8 @@ def verify_request(
     except _Refused as refused:
         raise refused.error from None
     except InvalidSignature as exc:
-        text = str(exc)
-        reason = "missing" if text.startswith("No signatures") else "invalid"
-        if "Malformed" in text or "Required component" in text or "parameter" in text:
-            reason = "malformed"
-        raise BadSignatureError(f"request signature refused: {text}", reason=reason) from None
+        text = str(exc) or "the signature does not match the request or the key"
+        raise BadSignatureError(f"request signature refused: {text}", reason=_reason(text)) from None
     except HTTPMessageSignaturesException as exc:
         raise BadSignatureError(f"request signature refused: {exc}", reason="malformed") from None
     if len(results) != 1:
