@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import httpx
@@ -115,7 +115,7 @@ class _Verifier(HTTPMessageVerifier):
         created = params.get("created")
         if type(created) is not int:
             raise _Refused(BadSignatureError("signature lacks 'created'", reason="malformed"))
-        moment = datetime.fromtimestamp(created, tz=timezone.utc)
+        moment = datetime.fromtimestamp(created, tz=UTC)
         if moment > self._now + self._skew:
             raise _Refused(
                 BadSignatureError(
@@ -136,7 +136,7 @@ class _Verifier(HTTPMessageVerifier):
         if expires is not None:
             if type(expires) is not int:
                 raise _Refused(BadSignatureError("'expires' is not an integer", reason="malformed"))
-            if datetime.fromtimestamp(expires, tz=timezone.utc) < self._now:
+            if datetime.fromtimestamp(expires, tz=UTC) < self._now:
                 raise _Refused(BadSignatureError("signature has expired", reason="expired"))
 
 
@@ -213,7 +213,9 @@ def verify_request(
         raise refused.error from None
     except InvalidSignature as exc:
         text = str(exc) or "the signature does not match the request or the key"
-        raise BadSignatureError(f"request signature refused: {text}", reason=_reason(text)) from None
+        raise BadSignatureError(
+            f"request signature refused: {text}", reason=_reason(text)
+        ) from None
     except HTTPMessageSignaturesException as exc:
         raise BadSignatureError(f"request signature refused: {exc}", reason="malformed") from None
     if len(results) != 1:

@@ -100,7 +100,9 @@ def decide(held: Held | None, incoming: SignedEnvelope, own_url: str) -> Decisio
         )
     if new.rank < held.rank:
         return Decision(
-            Action.SKIP_OLDER, incoming, f"{_describe(new.rank)} is older than {_describe(held.rank)}"
+            Action.SKIP_OLDER,
+            incoming,
+            f"{_describe(new.rank)} is older than {_describe(held.rank)}",
         )
     if new.digest == held.digest:
         return Decision(Action.SKIP_SAME, incoming, f"already hold {_describe(new.rank)}")

@@ -166,7 +166,7 @@ class ChangeItem:
             raise _fail(where, "must be a JSON object")
         unknown = set(data) - {"seq", "envelope", "signature"}
         if unknown:
-            raise _fail(f"{where}.{sorted(unknown)[0]}", "unknown key")
+            raise _fail(f"{where}.{min(unknown)}", "unknown key")
         seq = _int(data.get("seq"), f"{where}.seq", 1)
         return cls(seq, SignedEnvelope.from_json(data, where))
 
@@ -202,7 +202,7 @@ class ChangeBatch:
             raise _fail("changes", "must be a JSON object")
         unknown = set(data) - {"items", "nextCursor", "hasMore", "vouchedKeys"}
         if unknown:
-            raise _fail(sorted(unknown)[0], "unknown key")
+            raise _fail(min(unknown), "unknown key")
         raw_items = data.get("items")
         if not isinstance(raw_items, list):
             raise _fail("items", "must be a list")

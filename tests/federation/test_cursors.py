@@ -96,8 +96,12 @@ def test_seq_cursor_refusals(cursor: str, message: str) -> None:
 @pytest.mark.parametrize(
     ("cursor", "fingerprint", "message"),
     [
-        pytest.param(encode_keyset_cursor(POS, FP, KEY), filter_fingerprint({"topic": "x"}),
-                     "different filters", id="other-filters"),
+        pytest.param(
+            encode_keyset_cursor(POS, FP, KEY),
+            filter_fingerprint({"topic": "x"}),
+            "different filters",
+            id="other-filters",
+        ),
         pytest.param(SEQ, FP, "different list", id="seq-as-keyset"),
         pytest.param(_tampered(encode_keyset_cursor(POS, FP, KEY)), FP, NOT_OURS, id="tampered"),
         pytest.param(encode_keyset_cursor(POS, FP, OTHER_KEY), FP, NOT_OURS, id="other-node"),

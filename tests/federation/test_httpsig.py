@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,24 +13,40 @@ from federation.errors import BadSignatureError, UnknownPeerError
 from federation.httpsig import sign_request, verify_request
 from federation.identity import NodeKey
 
-NOW = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 A = NodeKey.generate("https://nord.example")
 B = NodeKey.generate("https://sued.example")
 PEERS = {A.node_url: A.public_key_b64, B.node_url: B.public_key_b64}
 URL = "https://mitte.example/graphql?op=changes"
 
 
-def signed(key: NodeKey = A, now: datetime = NOW, body: bytes = b'{"query":"{changes}"}',
-           method: str = "POST", url: str = URL, **kwargs: timedelta) -> httpx.Request:
-    request = httpx.Request(method, url, content=body if method != "GET" else None,
-                            headers={"content-type": "application/json"})
+def signed(
+    key: NodeKey = A,
+    now: datetime = NOW,
+    body: bytes = b'{"query":"{changes}"}',
+    method: str = "POST",
+    url: str = URL,
+    **kwargs: timedelta,
+) -> httpx.Request:
+    request = httpx.Request(
+        method,
+        url,
+        content=body if method != "GET" else None,
+        headers={"content-type": "application/json"},
+    )
     sign_request(request, key, now, **kwargs)
     return request
 
 
-def check(request: httpx.Request, now: datetime = NOW, *, method: str | None = None,
-          url: str | None = None, body: bytes | None = None,
-          peers: dict[str, str] = PEERS) -> str:
+def check(
+    request: httpx.Request,
+    now: datetime = NOW,
+    *,
+    method: str | None = None,
+    url: str | None = None,
+    body: bytes | None = None,
+    peers: dict[str, str] = PEERS,
+) -> str:
     return verify_request(
         method or request.method,
         url or str(request.url),
@@ -81,17 +97,22 @@ def _reason(request: httpx.Request, **kwargs: object) -> str:
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
-        pytest.param({"body": b'{"query":"{changes(first:500)}"}'}, "digest_mismatch",
-                     id="tampered-body"),
+        pytest.param(
+            {"body": b'{"query":"{changes(first:500)}"}'}, "digest_mismatch", id="tampered-body"
+        ),
         pytest.param({"body": b""}, "digest_mismatch", id="body-dropped"),
-        pytest.param({"url": "https://mitte.example/graphql?op=entries"}, "invalid",
-                     id="tampered-query"),
-        pytest.param({"url": "https://mitte.example/admin?op=changes"}, "invalid",
-                     id="tampered-path"),
-        pytest.param({"url": "https://evil.example/graphql?op=changes"}, "invalid",
-                     id="other-host"),
-        pytest.param({"url": "http://mitte.example/graphql?op=changes"}, "invalid",
-                     id="other-scheme"),
+        pytest.param(
+            {"url": "https://mitte.example/graphql?op=entries"}, "invalid", id="tampered-query"
+        ),
+        pytest.param(
+            {"url": "https://mitte.example/admin?op=changes"}, "invalid", id="tampered-path"
+        ),
+        pytest.param(
+            {"url": "https://evil.example/graphql?op=changes"}, "invalid", id="other-host"
+        ),
+        pytest.param(
+            {"url": "http://mitte.example/graphql?op=changes"}, "invalid", id="other-scheme"
+        ),
         pytest.param({"method": "PUT"}, "invalid", id="tampered-method"),
         pytest.param({"now": NOW + timedelta(seconds=301)}, "too_old", id="replay-later"),
         pytest.param({"now": NOW + timedelta(days=1)}, "too_old", id="replay-next-day"),
@@ -151,15 +172,17 @@ def test_garbage_signature_headers() -> None:
     assert _reason(request) == "malformed"
 
 
-def _library_signed(covered: tuple[str, ...], tag: str = "exchange-node",
-                    body: bytes | None = b"{}") -> httpx.Request:
+def _library_signed(
+    covered: tuple[str, ...], tag: str = "exchange-node", body: bytes | None = b"{}"
+) -> httpx.Request:
     request = httpx.Request("POST", URL, content=b"{}")
     signer = HTTPMessageSigner(
         signature_algorithm=algorithms.ED25519,
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={A.node_url: A.private_key}),
     )
-    signer.sign(request, key_id=A.node_url, created=NOW, tag=tag,
-                covered_component_ids=covered, body=body)
+    signer.sign(
+        request, key_id=A.node_url, created=NOW, tag=tag, covered_component_ids=covered, body=body
+    )
     return request
 
 

@@ -184,8 +184,16 @@ def test_normalize_node_url(url: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", " https://a.example", "ftp://a.example", "https://", "https://u:p@a.example",
-     "https://a.example/?x=1", "https://a.example/#top", "a.example"],
+    [
+        "",
+        " https://a.example",
+        "ftp://a.example",
+        "https://",
+        "https://u:p@a.example",
+        "https://a.example/?x=1",
+        "https://a.example/#top",
+        "a.example",
+    ],
 )
 def test_normalize_node_url_refuses(url: str) -> None:
     with pytest.raises(ValueError):
@@ -229,8 +237,9 @@ def test_descriptor_refuses_bad_fields(change: dict[str, Any], field: str) -> No
     assert caught.value.field == field
 
 
-@pytest.mark.parametrize("missing", ["id", "name", "publicKey", "keyId", "softwareVersion",
-                                     "protocolVersion"])
+@pytest.mark.parametrize(
+    "missing", ["id", "name", "publicKey", "keyId", "softwareVersion", "protocolVersion"]
+)
 def test_descriptor_refuses_missing_fields(missing: str) -> None:
     data = _descriptor_json()
     del data[missing]

@@ -49,7 +49,9 @@ CASES = [
     pytest.param(held(1), env(5), A.APPLY, id="newer-with-gap-wins"),
     pytest.param(held(2), env(1), A.SKIP_OLDER, id="older-never-overwrites"),
     pytest.param(held(2), env(2), A.SKIP_SAME, id="duplicate"),
-    pytest.param(held(2), env(2, text="forged"), A.REFUSE_CONFLICT, id="same-version-other-content"),
+    pytest.param(
+        held(2), env(2, text="forged"), A.REFUSE_CONFLICT, id="same-version-other-content"
+    ),
     pytest.param(held(2), env(3, tomb=True), A.APPLY, id="tombstone-beats-older"),
     pytest.param(held(2), env(2, tomb=True), A.APPLY, id="tombstone-beats-same-version"),
     pytest.param(held(3), env(2, tomb=True), A.SKIP_OLDER, id="older-tombstone-skipped"),
@@ -63,14 +65,10 @@ CASES = [
     pytest.param(held(1, origin=OWN), env(2), A.REFUSE_ORIGIN_MISMATCH, id="peer-claims-ours"),
     pytest.param(held(1), env(2, origin=OWN), A.REFUSE_ORIGIN_MISMATCH, id="ours-claims-peers"),
     pytest.param(held(2, origin=OWN), env(2, origin=OWN), A.SKIP_SAME, id="own-identical"),
-    pytest.param(
-        held(2, True, OWN), env(2, True, OWN), A.SKIP_SAME, id="own-identical-tombstone"
-    ),
+    pytest.param(held(2, True, OWN), env(2, True, OWN), A.SKIP_SAME, id="own-identical-tombstone"),
     pytest.param(held(2, origin=OWN), env(3, origin=OWN), A.REFUSE_OWN, id="own-newer"),
     pytest.param(held(2, origin=OWN), env(1, origin=OWN), A.REFUSE_OWN, id="own-older"),
-    pytest.param(
-        held(2, origin=OWN), env(2, origin=OWN, text="x"), A.REFUSE_OWN, id="own-changed"
-    ),
+    pytest.param(held(2, origin=OWN), env(2, origin=OWN, text="x"), A.REFUSE_OWN, id="own-changed"),
     pytest.param(held(2, origin=OWN), env(3, True, OWN), A.REFUSE_OWN, id="own-tombstoned"),
     pytest.param(None, env(1, origin=OWN), A.REFUSE_OWN, id="own-unknown-to-us"),
 ]
@@ -91,13 +89,14 @@ def test_decide(current: Held | None, incoming: SignedEnvelope, action: Action) 
     [
         pytest.param([env(2), env(3)], [A.SKIP_OLDER, A.APPLY], id="only-newest-applies"),
         pytest.param([env(3), env(2)], [A.APPLY, A.SKIP_OLDER], id="newest-first"),
-        pytest.param([env(2), env(3), env(4)], [A.SKIP_OLDER, A.SKIP_OLDER, A.APPLY],
-                     id="three-versions"),
+        pytest.param(
+            [env(2), env(3), env(4)], [A.SKIP_OLDER, A.SKIP_OLDER, A.APPLY], id="three-versions"
+        ),
         pytest.param([env(2), env(2)], [A.APPLY, A.SKIP_SAME], id="duplicate-in-batch"),
-        pytest.param([env(2), env(2, text="x")], [A.APPLY, A.REFUSE_CONFLICT],
-                     id="conflict-in-batch"),
-        pytest.param([env(3), env(3, tomb=True)], [A.SKIP_OLDER, A.APPLY],
-                     id="tombstone-in-batch"),
+        pytest.param(
+            [env(2), env(2, text="x")], [A.APPLY, A.REFUSE_CONFLICT], id="conflict-in-batch"
+        ),
+        pytest.param([env(3), env(3, tomb=True)], [A.SKIP_OLDER, A.APPLY], id="tombstone-in-batch"),
         pytest.param([env(1)], [A.SKIP_SAME], id="already-held"),
         pytest.param([env(2, entry_id="e-2"), env(3)], [A.APPLY, A.APPLY], id="two-ids"),
         pytest.param([env(1, origin=OWN, entry_id="e-9")], [A.REFUSE_OWN], id="own"),

@@ -94,8 +94,9 @@ def test_bad_envelopes_name_the_field(changes: dict[str, Any], field: str) -> No
     assert not isinstance(caught.value, OversizedAnswerError)
 
 
-@pytest.mark.parametrize("missing", ["type", "id", "origin", "version", "visibility",
-                                     "updatedAt", "entry"])
+@pytest.mark.parametrize(
+    "missing", ["type", "id", "origin", "version", "visibility", "updatedAt", "entry"]
+)
 def test_missing_envelope_keys(missing: str) -> None:
     value = envelope()
     del value[missing]
@@ -119,7 +120,10 @@ def test_digest_ignores_key_order_but_not_content() -> None:
 def test_signed_envelope_properties() -> None:
     signed = sign_envelope(envelope(type="tombstone", version=3), KEY)
     assert (signed.entry_id, signed.origin, signed.version, signed.is_tombstone) == (
-        "e-1", ORIGIN, 3, True,
+        "e-1",
+        ORIGIN,
+        3,
+        True,
     )
     assert SignedEnvelope.from_json(signed.to_json()) == signed
 

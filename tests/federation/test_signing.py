@@ -156,13 +156,17 @@ def test_malformed_public_key_refuses() -> None:
 
 
 json_leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=8),
     st.floats(allow_nan=False, allow_infinity=False),
 )
 json_value = st.recursive(
     json_leaf,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                 max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -176,8 +180,9 @@ def _leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]
 
 
 @settings(max_examples=60, deadline=None)
-@given(entry=st.dictionaries(st.text(max_size=5), json_value, min_size=1, max_size=4),
-       data=st.data())
+@given(
+    entry=st.dictionaries(st.text(max_size=5), json_value, min_size=1, max_size=4), data=st.data()
+)
 def test_changing_any_nested_leaf_breaks_it(entry: dict[str, Any], data: st.DataObject) -> None:
     original = {**envelope(), "entry": entry}
     signed = sign_envelope(original, KEY)
@@ -189,8 +194,9 @@ def test_changing_any_nested_leaf_breaks_it(entry: dict[str, Any], data: st.Data
         for step in path[:-1]:
             target = target[step]
         old = target[path[-1]]
-        target[path[-1]] = data.draw(json_leaf.filter(lambda new: canonical_json(new)
-                                                      != canonical_json(old)))
+        target[path[-1]] = data.draw(
+            json_leaf.filter(lambda new: canonical_json(new) != canonical_json(old))
+        )
     else:
         tampered["entry"]["\0longer-than-5"] = 1
     with pytest.raises(BadSignatureError):
