@@ -18,8 +18,8 @@ import csv
 import gzip
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -36,15 +36,34 @@ RECORD_LENGTH = 220
 # A record may lose its trailing blanks (editors, mail) but must keep its fields.
 MIN_LENGTH = {"10": 23, "20": 23, "30": 23, "40": 124, "50": 124, "60": 161}
 KEY_SPANS = {"10": (10, 12), "20": (10, 13), "30": (10, 14), "40": (10, 15)}
-KREIS_TYPES = {"41": "Kreisfreie Stadt", "42": "Stadtkreis", "43": "Kreis",
-               "44": "Landkreis", "45": "Regionalverband"}
-VERBAND_TYPES = {"50": "verbandsfreie Gemeinde", "51": "Amt", "52": "Samtgemeinde",
-                 "53": "Verbandsgemeinde", "54": "Verwaltungsgemeinschaft",
-                 "55": "Kirchspielslandgemeinde", "56": "Verwaltungsverband",
-                 "57": "VG Trägermodell", "58": "Erfüllende Gemeinde"}
-GEMEINDE_TYPES = {"60": "Markt", "61": "Kreisfreie Stadt", "62": "Stadtkreis", "63": "Stadt",
-                  "64": "Kreisangehörige Gemeinde", "65": "gemeindefreies Gebiet, bewohnt",
-                  "66": "gemeindefreies Gebiet, unbewohnt", "67": "Große Kreisstadt"}
+KREIS_TYPES = {
+    "41": "Kreisfreie Stadt",
+    "42": "Stadtkreis",
+    "43": "Kreis",
+    "44": "Landkreis",
+    "45": "Regionalverband",
+}
+VERBAND_TYPES = {
+    "50": "verbandsfreie Gemeinde",
+    "51": "Amt",
+    "52": "Samtgemeinde",
+    "53": "Verbandsgemeinde",
+    "54": "Verwaltungsgemeinschaft",
+    "55": "Kirchspielslandgemeinde",
+    "56": "Verwaltungsverband",
+    "57": "VG Trägermodell",
+    "58": "Erfüllende Gemeinde",
+}
+GEMEINDE_TYPES = {
+    "60": "Markt",
+    "61": "Kreisfreie Stadt",
+    "62": "Stadtkreis",
+    "63": "Stadt",
+    "64": "Kreisangehörige Gemeinde",
+    "65": "gemeindefreies Gebiet, bewohnt",
+    "66": "gemeindefreies Gebiet, unbewohnt",
+    "67": "Große Kreisstadt",
+}
 UNINCORPORATED = {"65", "66"}
 SIZE_CLASSES = ("Landgemeinde", "Kleinstadt", "Mittelstadt", "Großstadt")
 _DIGITS = re.compile(r"[0-9]+")
@@ -151,7 +170,8 @@ def parse_gv100ad(lines: Iterable[str]) -> Register:
             )
         if len(line) < MIN_LENGTH[kind]:
             raise RegisterFormatError(
-                number, f"record is truncated: {len(line)} characters, a Satzart {kind} "
+                number,
+                f"record is truncated: {len(line)} characters, a Satzart {kind} "
                 f"record needs at least {MIN_LENGTH[kind]} (220 expected)",
             )
         line = line[:RECORD_LENGTH].ljust(RECORD_LENGTH)
@@ -171,7 +191,9 @@ def parse_gv100ad(lines: Iterable[str]) -> Register:
             _number(line, 10, 22, number, "Regionalschlüssel")
             raw.append((number, line))
         elif kind == "50":
-            key = _number(line, 10, 15, number, "Kreis key") + _number(line, 18, 22, number, "Verband key")
+            key = _number(line, 10, 15, number, "Kreis key") + _number(
+                line, 18, 22, number, "Verband key"
+            )
             code = _code(line, number, VERBAND_TYPES, "Gemeindeverband")
             verbaende[key] = Verband(key, name, code, VERBAND_TYPES[code])
         else:
@@ -181,7 +203,9 @@ def parse_gv100ad(lines: Iterable[str]) -> Register:
                 lands[key] = name
             elif kind == "40":
                 code = _code(line, number, KREIS_TYPES, "Kreis")
-                kreise[key] = Kreis(key, name, code, KREIS_TYPES[code], line[72:122].strip(), key[:2])
+                kreise[key] = Kreis(
+                    key, name, code, KREIS_TYPES[code], line[72:122].strip(), key[:2]
+                )
     if not date:
         raise RegisterFormatError(1, "the file holds no GV100AD records")
     gemeinden = [_gemeinde(n, line, date, lands, kreise, verbaende) for n, line in raw]
@@ -189,8 +213,12 @@ def parse_gv100ad(lines: Iterable[str]) -> Register:
 
 
 def _gemeinde(
-    number: int, line: str, date: str, lands: dict[str, str],
-    kreise: dict[str, Kreis], verbaende: dict[str, Verband],
+    number: int,
+    line: str,
+    date: str,
+    lands: dict[str, str],
+    kreise: dict[str, Kreis],
+    verbaende: dict[str, Verband],
 ) -> Gemeinde:
     land, kreis_key, verband_key = line[10:12], line[10:15], line[10:15] + line[18:22]
     code = _code(line, number, GEMEINDE_TYPES, "Gemeinde")
@@ -198,7 +226,9 @@ def _gemeinde(
         raise RegisterFormatError(number, f"Gemeinde refers to Land {land}, which has no record")
     kreis = kreise.get(kreis_key)
     if kreis is None and kreis_key[3:] != "00":
-        raise RegisterFormatError(number, f"Gemeinde refers to Kreis {kreis_key}, which has no record")
+        raise RegisterFormatError(
+            number, f"Gemeinde refers to Kreis {kreis_key}, which has no record"
+        )
     verband = verbaende.get(verband_key)
     if verband is None:
         raise RegisterFormatError(
@@ -209,12 +239,21 @@ def _gemeinde(
     if postcode and not _DIGITS.fullmatch(postcode):
         raise RegisterFormatError(number, f"postcode must be digits, found {postcode!r}")
     return Gemeinde(
-        ars=line[10:15] + line[18:22] + line[15:18], ags=line[10:18], name=line[22:72].strip(),
-        type_code=code, type_label=GEMEINDE_TYPES[code], land_code=land, land_name=lands[land],
-        kreis_key=kreis.key if kreis else "", kreis_name=kreis.name if kreis else "",
-        verband_key=verband_key, verband_name=verband.name,
-        area_ha=int(_number(line, 128, 139, number, "area")), population=population,
-        postcode=postcode, register_date=date,
+        ars=line[10:15] + line[18:22] + line[15:18],
+        ags=line[10:18],
+        name=line[22:72].strip(),
+        type_code=code,
+        type_label=GEMEINDE_TYPES[code],
+        land_code=land,
+        land_name=lands[land],
+        kreis_key=kreis.key if kreis else "",
+        kreis_name=kreis.name if kreis else "",
+        verband_key=verband_key,
+        verband_name=verband.name,
+        area_ha=int(_number(line, 128, 139, number, "area")),
+        population=population,
+        postcode=postcode,
+        register_date=date,
         size_class="" if code in UNINCORPORATED else size_class(population),
     )
 
@@ -279,38 +318,45 @@ def load_locations(path: str | Path | None = None) -> Locations:
 def municipality_values(register: Register, locations: Locations) -> dict[str, dict[str, object]]:
     """The Municipality field values of every Gemeinde and Kreis, by official key."""
     rows: dict[str, dict[str, object]] = {}
-    weights: dict[str, list[float]] = {}
+    sums: dict[str, list[float]] = {}  # Kreis key: area, population, weight, Σw·lat, Σw·lon
     for g in register.gemeinden:
         place = locations.find(g.ars, g.ags)
-        rows[g.ars] = {
-            "ags": g.ags, "level": "gemeinde", "name": g.name, "type_code": g.type_code,
-            "type_label": g.type_label, "land_code": g.land_code, "land_name": g.land_name,
-            "kreis_key": g.kreis_key, "kreis_name": g.kreis_name, "verband_key": g.verband_key,
-            "verband_name": g.verband_name, "area_ha": g.area_ha, "population": g.population,
-            "size_class": g.size_class, "postcode": g.postcode,
-            "latitude": place.latitude if place else None,
-            "longitude": place.longitude if place else None,
-            "urbanisation": place.urbanisation if place else "",
-        }
+        values: dict[str, object] = {k: v for k, v in asdict(g).items() if k != "ars"}
+        values["level"] = "gemeinde"
+        values["latitude"] = place.latitude if place else None
+        values["longitude"] = place.longitude if place else None
+        values["urbanisation"] = place.urbanisation if place else ""
+        rows[g.ars] = values
         if g.kreis_key:
-            sums = weights.setdefault(g.kreis_key, [0, 0, 0.0, 0.0, 0.0, 0])
-            sums[0] += g.area_ha
-            sums[1] += g.population
+            kreis = sums.setdefault(g.kreis_key, [0.0] * 5)
+            kreis[0] += g.area_ha
+            kreis[1] += g.population
             if place:  # population-weighted centroid; +1 so empty areas still count
-                w = g.population + 1
-                sums[2] += w
-                sums[3] += w * place.latitude
-                sums[4] += w * place.longitude
+                w = g.population + 1.0
+                kreis[2] += w
+                kreis[3] += w * place.latitude
+                kreis[4] += w * place.longitude
     for k in register.kreise.values():
-        area, population, w, lat, lon, _ = weights.get(k.key, [0, 0, 0.0, 0.0, 0.0, 0])
+        area, population, w, lat, lon = sums.get(k.key, [0.0] * 5)
         rows[k.key] = {
-            "ags": k.key, "level": "kreis", "name": k.name, "type_code": k.type_code,
-            "type_label": k.type_label, "land_code": k.land_code,
-            "land_name": register.lands.get(k.land_code, ""), "kreis_key": k.key,
-            "kreis_name": k.name, "verband_key": "", "verband_name": "",
-            "area_ha": int(area), "population": int(population), "size_class": "",
-            "postcode": "", "latitude": round(lat / w, 6) if w else None,
-            "longitude": round(lon / w, 6) if w else None, "urbanisation": "",
+            "ags": k.key,
+            "level": "kreis",
+            "name": k.name,
+            "type_code": k.type_code,
+            "type_label": k.type_label,
+            "land_code": k.land_code,
+            "land_name": register.lands.get(k.land_code, ""),
+            "kreis_key": k.key,
+            "kreis_name": k.name,
+            "verband_key": "",
+            "verband_name": "",
+            "area_ha": int(area),
+            "population": int(population),
+            "size_class": "",  # BBSR size classes are for Gemeinden
+            "postcode": "",
+            "latitude": round(lat / w, 6) if w else None,
+            "longitude": round(lon / w, 6) if w else None,
+            "urbanisation": "",
         }
     for values in rows.values():
         values.update(register_date=register.date, active=True, superseded_at=None)
@@ -327,11 +373,6 @@ class ImportReport:
     located: int  # Gemeinden with coordinates
 
 
-def _chunks(items: Sequence[Municipality]) -> Iterable[Sequence[Municipality]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
-
-
 async def import_register(
     register: Register,
     *,
@@ -342,41 +383,51 @@ async def import_register(
     wanted = municipality_values(register, locations or load_locations())
     fields = list(next(iter(wanted.values())).keys()) if wanted else []
     async with in_transaction() as conn:
-        existing = {m.official_key: m for m in await Municipality.filter(scheme=SCHEME).using_db(conn)}
-        created = [Municipality(scheme=SCHEME, official_key=key, **values)
-                   for key, values in wanted.items() if key not in existing]
-        updated: list[Municipality] = []
-        for key, values in wanted.items():
-            row = existing.get(key)
-            if row is not None and any(getattr(row, f) != v for f, v in values.items()):
-                updated.append(Municipality(scheme=SCHEME, official_key=key, **values))
-        gone = [m for key, m in existing.items() if key not in wanted and m.active]
-        total, done = len(created) + len(updated) + len(gone), 0
+        existing = {
+            m.official_key: m for m in await Municipality.filter(scheme=SCHEME).using_db(conn)
+        }
+        created = [key for key in wanted if key not in existing]
+        updated = [
+            key
+            for key, row in existing.items()
+            if key in wanted and any(getattr(row, f) != v for f, v in wanted[key].items())
+        ]
+        gone = [m.id for key, m in existing.items() if key not in wanted and m.active]
+        writes = [
+            Municipality(scheme=SCHEME, official_key=k, **wanted[k]) for k in created + updated
+        ]
+        total = len(writes) + len(gone)
         if progress:
             progress(0, total)
-        for batch in _chunks(created):
-            await Municipality.bulk_create(batch, using_db=conn)
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        for batch in _chunks(updated):
+        for start in range(0, len(writes), CHUNK):
             # An upsert on the natural key: far faster than bulk_update's CASE per field.
             await Municipality.bulk_create(
-                batch, on_conflict=("scheme", "official_key"), update_fields=fields, using_db=conn
+                writes[start : start + CHUNK],
+                on_conflict=("scheme", "official_key"),
+                update_fields=fields,
+                using_db=conn,
             )
-            done += len(batch)
             if progress:
-                progress(done, total)
-        for batch in _chunks(gone):
-            await Municipality.filter(id__in=[m.id for m in batch]).using_db(conn).update(
-                active=False, superseded_at=register.date
+                progress(min(start + CHUNK, len(writes)), total)
+        for start in range(0, len(gone), CHUNK):
+            await (
+                Municipality.filter(id__in=gone[start : start + CHUNK])
+                .using_db(conn)
+                .update(active=False, superseded_at=register.date)
             )
-            done += len(batch)
             if progress:
-                progress(done, total)
+                progress(len(writes) + min(start + CHUNK, len(gone)), total)
         await NodeState.update_or_create(
             key="register_date", defaults={"value": register.date}, using_db=conn
         )
-    located = sum(1 for v in wanted.values() if v["level"] == "gemeinde" and v["latitude"] is not None)
-    return ImportReport(register.date, len(created), len(updated),
-                        len(wanted) - len(created) - len(updated), len(gone), located)
+    located = sum(
+        1 for v in wanted.values() if v["level"] == "gemeinde" and v["latitude"] is not None
+    )
+    return ImportReport(
+        register.date,
+        len(created),
+        len(updated),
+        len(wanted) - len(created) - len(updated),
+        len(gone),
+        located,
+    )

@@ -26,11 +26,33 @@ from exchange.models import Topic
 
 TOPICS_PATH = Path(__file__).parent / "data" / "topics.csv"
 SCHEMES = ("mdk", "eu-theme")
-EU_THEMES = ("AGRI", "ECON", "EDUC", "ENER", "ENVI", "GOVE", "HEAL", "INTR", "JUST", "REGI",
-             "SOCI", "TECH", "TRAN")
+EU_THEMES = (
+    "AGRI",
+    "ECON",
+    "EDUC",
+    "ENER",
+    "ENVI",
+    "GOVE",
+    "HEAL",
+    "INTR",
+    "JUST",
+    "REGI",
+    "SOCI",
+    "TECH",
+    "TRAN",
+)
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-COLUMNS = ("slug", "scheme", "position", "label_de", "label_en", "eu_theme", "uri", "parent",
-           "description")
+COLUMNS = (
+    "slug",
+    "scheme",
+    "position",
+    "label_de",
+    "label_en",
+    "eu_theme",
+    "uri",
+    "parent",
+    "description",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +82,14 @@ def parse_topic_rows(text: str) -> list[TopicRow]:
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"topics table line {line}: {exc}") from None
         problem = (
-            "slug must be lower-case ASCII words joined by hyphens" if not _SLUG.fullmatch(row.slug)
-            else f"unknown scheme {row.scheme!r}" if row.scheme not in SCHEMES
-            else f"unknown EU data theme {row.eu_theme!r}" if row.eu_theme not in (*EU_THEMES, "")
-            else "German and English labels are required" if not (row.label_de and row.label_en)
+            "slug must be lower-case ASCII words joined by hyphens"
+            if not _SLUG.fullmatch(row.slug)
+            else f"unknown scheme {row.scheme!r}"
+            if row.scheme not in SCHEMES
+            else f"unknown EU data theme {row.eu_theme!r}"
+            if row.eu_theme not in (*EU_THEMES, "")
+            else "German and English labels are required"
+            if not (row.label_de and row.label_en)
             else ""
         )
         if problem:
@@ -91,7 +117,9 @@ async def import_topics(rows: list[TopicRow] | None = None) -> int:
     rows = load_topic_rows() if rows is None else rows
     written: set[str] = set()
     async with in_transaction() as conn:
-        existing = {t.slug: t for t in await Topic.filter(slug__in=[r.slug for r in rows]).using_db(conn)}
+        existing = {
+            t.slug: t for t in await Topic.filter(slug__in=[r.slug for r in rows]).using_db(conn)
+        }
         for row in rows:
             values = asdict(row)
             del values["slug"], values["parent"]
@@ -108,7 +136,7 @@ async def import_topics(rows: list[TopicRow] | None = None) -> int:
             topic = existing[row.slug]
             parent_id = existing[row.parent].id if row.parent else None
             if topic.parent_id != parent_id:  # type: ignore[attr-defined]
-                topic.parent_id = parent_id  # type: ignore[attr-defined]
+                topic.parent_id = parent_id
                 await topic.save(update_fields=["parent_id"], using_db=conn)
                 written.add(row.slug)
     return len(written)

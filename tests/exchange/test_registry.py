@@ -128,7 +128,10 @@ def test_reads_plain_and_gzipped_files(tmp_path: Path) -> None:
     packed = tmp_path / "GV100AD.txt.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     assert read_register(plain) == read_register(packed)
-    assert [g.name for g in read_register(plain).gemeinden] == ["Flensburg, Stadt", "Kiel, Landeshauptstadt"]
+    assert [g.name for g in read_register(plain).gemeinden] == [
+        "Flensburg, Stadt",
+        "Kiel, Landeshauptstadt",
+    ]
 
 
 def _broken(line_number: int, change: str) -> list[str]:
@@ -186,18 +189,26 @@ async def test_malformed_file_writes_nothing(
 
 async def test_full_import_then_reimport_is_idempotent(db: Database) -> None:
     calls: list[tuple[int, int]] = []
-    report = await import_register(snapshot(), progress=lambda done, total: calls.append((done, total)))
+    report = await import_register(
+        snapshot(), progress=lambda done, total: calls.append((done, total))
+    )
     assert (report.created, report.updated, report.deactivated) == (10_953 + 400, 0, 0)
     assert report.located > 10_900
     assert calls[0] == (0, 11_353) and calls[-1] == (11_353, 11_353)
     assert await Municipality.filter(level="gemeinde").count() == 10_953
     assert await Municipality.filter(level="kreis").count() == 400
     flensburg = await Municipality.get(scheme="de-ars", official_key="010010000000")
-    assert (flensburg.ags, flensburg.population, flensburg.size_class) == ("01001000", 96_326, "Mittelstadt")
+    assert (flensburg.ags, flensburg.population, flensburg.size_class) == (
+        "01001000",
+        96_326,
+        "Mittelstadt",
+    )
     assert flensburg.latitude == pytest.approx(54.78252) and flensburg.urbanisation == "01"
     kreis = await Municipality.get(scheme="de-ars", official_key="01053")
     assert (kreis.level, kreis.name, kreis.type_label) == ("kreis", "Herzogtum Lauenburg", "Kreis")
-    assert kreis.population == sum(g.population for g in snapshot().gemeinden if g.kreis_key == "01053")
+    assert kreis.population == sum(
+        g.population for g in snapshot().gemeinden if g.kreis_key == "01053"
+    )
     assert kreis.latitude is not None and 53.3 < kreis.latitude < 53.9
     assert (await NodeState.get(key="register_date")).value == "20251130"
 
@@ -221,7 +232,9 @@ async def test_changed_and_vanished_municipalities(db: Database, tmp_path: Path)
     assert (gone.active, gone.superseded_at) == (False, "20260331")
     kiel_row = await Municipality.get(official_key="010020000000")
     assert (kiel_row.population, kiel_row.size_class, kiel_row.register_date) == (
-        300_000, "Großstadt", "20260331",
+        300_000,
+        "Großstadt",
+        "20260331",
     )
     # Coming back reactivates it in place.
     back = await import_register(old, locations=load_locations())

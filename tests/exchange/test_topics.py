@@ -22,7 +22,9 @@ def test_shipped_table_holds_both_vocabularies() -> None:
     assert [r.position for r in mdk] == list(range(1, 27))
     assert mdk[-1].slug == "sonstiges"
     assert all(r.uri.startswith("https://musterdatenkatalog.de/def/musterdatensatz/") for r in mdk)
-    assert all(r.uri.startswith("http://publications.europa.eu/resource/authority/data-theme/") for r in eu)
+    assert all(
+        r.uri.startswith("http://publications.europa.eu/resource/authority/data-theme/") for r in eu
+    )
 
 
 @pytest.mark.parametrize(
@@ -30,8 +32,12 @@ def test_shipped_table_holds_both_vocabularies() -> None:
     [
         ("verkehr", "Verkehr", "Transport", "TRAN"),
         ("abfallentsorgung", "Abfallentsorgung", "Waste disposal", "ENVI"),
-        ("klimaschutz-und-umweltschutz", "Klimaschutz und Umweltschutz",
-         "Climate protection and environmental protection", "ENVI"),
+        (
+            "klimaschutz-und-umweltschutz",
+            "Klimaschutz und Umweltschutz",
+            "Climate protection and environmental protection",
+            "ENVI",
+        ),
         ("oeffentlichkeitsarbeit", "Öffentlichkeitsarbeit", "Public relations", "GOVE"),
         ("digitalisierung", "Digitalisierung", "Digitalisation", "TECH"),
         ("sonstiges", "Sonstiges", "Miscellaneous", ""),
@@ -97,8 +103,10 @@ async def test_import_updates_in_place_and_sets_parents(db: Database) -> None:
     await import_topics()
     rows = load_topic_rows()
     changed = [
-        dataclasses.replace(r, label_en="Mobility") if r.slug == "verkehr"
-        else dataclasses.replace(r, parent="verkehr") if r.slug == "eu-tran"
+        dataclasses.replace(r, label_en="Mobility")
+        if r.slug == "verkehr"
+        else dataclasses.replace(r, parent="verkehr")
+        if r.slug == "eu-tran"
         else r
         for r in rows
     ]
