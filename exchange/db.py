@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.executor import MigrationExecutor
 
@@ -100,6 +101,11 @@ class Database:
             executor = MigrationExecutor(self.connection(), tortoise_config(self.url)["apps"])
             plan = await executor.plan()
         return [str(step) for step in plan]
+
+
+def current_connection() -> BaseDBAsyncClient:
+    """The connection of the current database, or of the open transaction."""
+    return get_connections().get("default")
 
 
 def dialect_of(client: BaseDBAsyncClient) -> str:

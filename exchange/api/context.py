@@ -1,0 +1,36 @@
+"""What every resolver of one request can reach: the actor, loaders, services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from exchange.api.loaders import Loaders
+from exchange.auth import Actor
+from exchange.catalogue import Catalogue
+from exchange.search import CountCache
+
+
+@dataclass
+class Services:
+    """Long-lived parts of a node that the API calls into (one per app)."""
+
+    catalogue: Catalogue
+    counts: CountCache
+    node_name: str
+    matcher: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Per request: who asks, the DataLoaders, and the node's services."""
+
+    actor: Actor
+    services: Services
+    loaders: Loaders = field(default_factory=Loaders)
+    request: Any = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.services.catalogue

@@ -1,0 +1,290 @@
+"""GraphQL over HTTP, as the GraphQL-over-HTTP specification asks.
+
+POST with `application/json` bodies, GET for queries only; responses in
+`application/graphql-response+json` when the client accepts it (request
+errors then get 400) or in `application/json` (always 200 for well-formed
+requests). Parsed and validated documents are cached by their text, limits
+(tokens, depth, aliases, page cost, body size, time) are checked before
+execution, and every error leaves with a stable `extensions.code`;
+unexpected ones are masked and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from exchange.api.context import Context, Services
+from exchange.api.limits import QueryTooComplex, check_limits
+from exchange.auth import authenticate
+from exchange.errors import ExchangeError
+
+log = logging.getLogger("exchange.api")
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+MAX_REQUEST_BYTES = 1_000_000
+MAX_TOKENS = 5_000
+EXECUTION_TIMEOUT = 15.0
+
+
+class _RequestError(Exception):
+    """A request that cannot be executed; `status` is used when the client speaks graphql-response+json."""
+
+    def __init__(self, message: str, code: str, status: int = 400, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None when none is acceptable."""
+    if not accept:
+        return JSON
+    best: tuple[float, int, str] | None = None
+    for order, part in enumerate(accept.split(",")):
+        media, *params = [x.strip() for x in part.split(";")]
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        media = media.lower()
+        if media in (GRAPHQL_RESPONSE, JSON):
+            chosen = media
+        elif media in ("*/*", "application/*"):
+            chosen = JSON
+        else:
+            continue
+        if q <= 0:
+            continue
+        rank = (q, -order, chosen)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best else None
+
+
+def wants_html(request: Request) -> bool:
+    accept = request.headers.get("accept", "")
+    return request.method == "GET" and "text/html" in accept and "query" not in request.query_params
+
+
+class DocumentCache:
+    """Parsed and validated documents by query text (valid ones only)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._items: OrderedDict[str, DocumentNode] = OrderedDict()
+        self.size = size
+
+    def get(self, schema: GraphQLSchema, query: str) -> DocumentNode:
+        doc = self._items.get(query)
+        if doc is not None:
+            self._items.move_to_end(query)
+            return doc
+        try:
+            doc = parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError as exc:
+            raise _GraphQLRequestErrors([exc], "GRAPHQL_PARSE_FAILED") from None
+        errors = validate(schema, doc)
+        if errors:
+            raise _GraphQLRequestErrors(errors, "GRAPHQL_VALIDATION_FAILED")
+        self._items[query] = doc
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return doc
+
+
+class _GraphQLRequestErrors(Exception):
+    def __init__(self, errors: list[GraphQLError], code: str) -> None:
+        super().__init__(code)
+        self.errors = errors
+        self.code = code
+
+
+def format_error(error: GraphQLError, default_code: str = "INTERNAL_SERVER_ERROR") -> dict[str, Any]:
+    """One error as the response carries it: a message a person understands, and a code."""
+    original = error.original_error
+    if isinstance(original, ExchangeError):
+        message, code = original.message, original.code
+    elif isinstance(original, QueryTooComplex):
+        message, code = str(original), "QUERY_TOO_COMPLEX"
+    elif original is not None and not isinstance(original, GraphQLError):
+        log.error("unexpected error in %s", ".".join(map(str, error.path or [])), exc_info=original)
+        message, code = "Internal server error: the problem was logged on the node.", "INTERNAL_SERVER_ERROR"
+    else:
+        message = error.message
+        code = (error.extensions or {}).get("code", default_code)
+    out: dict[str, Any] = {"message": message}
+    if error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        out["path"] = list(error.path)
+    out["extensions"] = {"code": code}
+    return out
+
+
+class GraphQLEndpoint:
+    """The `/graphql` endpoint of a node (framework-independent logic, Starlette I/O)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        services: Services,
+        *,
+        graphiql: Callable[[Request], Response] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.schema = schema
+        self.services = services
+        self.documents = DocumentCache()
+        self.graphiql = graphiql
+        self.clock = clock
+
+    async def handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "POST"):
+            return self._request_error(_RequestError("use GET or POST", "METHOD_NOT_ALLOWED", 405, {"Allow": "GET, POST"}), JSON, force=True)
+        if self.graphiql is not None and wants_html(request):
+            return self.graphiql(request)
+        media = negotiate(request.headers.get("accept"))
+        if media is None:
+            return self._request_error(
+                _RequestError(f"the Accept header allows neither {GRAPHQL_RESPONSE} nor {JSON}", "NOT_ACCEPTABLE", 406), JSON, force=True
+            )
+        try:
+            params = await self._params(request)
+            return await self._run(request, params, media)
+        except _RequestError as exc:
+            return self._request_error(exc, media)
+        except _GraphQLRequestErrors as exc:
+            body = {"errors": [format_error(e, exc.code) for e in exc.errors]}
+            return self._respond(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
+
+    async def _params(self, request: Request) -> dict[str, Any]:
+        if request.method == "GET":
+            raw: dict[str, Any] = dict(request.query_params)
+            for key in ("variables", "extensions"):
+                if raw.get(key):
+                    try:
+                        raw[key] = json.loads(raw[key])
+                    except ValueError:
+                        raise _RequestError(f"the {key} parameter is not valid JSON", "BAD_REQUEST") from None
+                else:
+                    raw.pop(key, None)
+        else:
+            ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if ctype != JSON:
+                raise _RequestError(
+                    f"POST bodies must be {JSON}, not {ctype or 'missing'}", "UNSUPPORTED_MEDIA_TYPE", 415
+                )
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+                raise _RequestError(f"the request body exceeds {MAX_REQUEST_BYTES} bytes", "PAYLOAD_TOO_LARGE", 413)
+            body = b""
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_REQUEST_BYTES:
+                    raise _RequestError(f"the request body exceeds {MAX_REQUEST_BYTES} bytes", "PAYLOAD_TOO_LARGE", 413)
+            try:
+                raw = json.loads(body)
+            except ValueError:
+                raise _RequestError("the request body is not valid JSON", "BAD_REQUEST") from None
+            if not isinstance(raw, dict):
+                raise _RequestError("the request body must be a JSON object", "BAD_REQUEST")
+        query = raw.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise _RequestError("the request has no query string", "BAD_REQUEST")
+        variables = raw.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise _RequestError("variables must be a JSON object", "BAD_REQUEST")
+        name = raw.get("operationName")
+        if name is not None and not isinstance(name, str):
+            raise _RequestError("operationName must be a string", "BAD_REQUEST")
+        extensions = raw.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise _RequestError("extensions must be a JSON object", "BAD_REQUEST")
+        return {"query": query, "variables": variables or {}, "operation_name": name or None}
+
+    async def _run(self, request: Request, params: dict[str, Any], media: str) -> Response:
+        document = self.documents.get(self.schema, params["query"])
+        operation = get_operation_ast(document, params["operation_name"])
+        if operation is None:
+            raise _RequestError(
+                "the document has no such operation" if params["operation_name"]
+                else "the document has several operations: name one with operationName",
+                "OPERATION_NOT_FOUND",
+            )
+        if request.method == "GET" and operation.operation != OperationType.QUERY:
+            raise _RequestError(
+                f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED", 405, {"Allow": "POST"}
+            )
+        try:
+            check_limits(document, params["operation_name"], params["variables"])
+        except QueryTooComplex as exc:
+            raise _RequestError(str(exc), "QUERY_TOO_COMPLEX") from None
+        try:
+            actor = await authenticate(request.headers.get("authorization"), now=self.clock())
+        except ExchangeError as exc:
+            raise _RequestError(exc.message, exc.code, 401, {"WWW-Authenticate": "Bearer"}) from None
+        context = Context(actor=actor, services=self.services, request=request)
+        result = await self.execute(document, operation, params, context)
+        return self._result(result, media)
+
+    async def execute(
+        self, document: DocumentNode, operation: OperationDefinitionNode, params: dict[str, Any], context: Context
+    ) -> ExecutionResult:
+        try:
+            outcome = execute(
+                self.schema, document, context_value=context,
+                variable_values=params["variables"], operation_name=params["operation_name"],
+            )
+            if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
+                return await asyncio.wait_for(outcome, EXECUTION_TIMEOUT)
+            return outcome  # type: ignore[return-value]
+        except asyncio.TimeoutError:
+            raise _RequestError(
+                f"the query took longer than {EXECUTION_TIMEOUT:.0f} s and was stopped", "TIMEOUT", 503
+            ) from None
+
+    def _result(self, result: ExecutionResult, media: str) -> Response:
+        body: dict[str, Any] = {}
+        if result.errors:
+            code = "BAD_USER_INPUT" if result.data is None else "INTERNAL_SERVER_ERROR"
+            body["errors"] = [format_error(e, code) for e in result.errors]
+        if result.data is None and result.errors and not any(e.path for e in result.errors):
+            # variables could not be coerced: a request error, nothing ran
+            return self._respond(body, media, 400 if media == GRAPHQL_RESPONSE else 200)
+        body["data"] = result.data
+        return self._respond(body, media, 200)
+
+    def _request_error(self, exc: _RequestError, media: str, force: bool = False) -> Response:
+        body = {"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]}
+        status = exc.status if (media == GRAPHQL_RESPONSE or force or exc.status != 400) else 400
+        return self._respond(body, media, status, exc.headers)
+
+    def _respond(self, body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
+        return JSONResponse(body, status_code=status, media_type=media, headers=dict(headers or {}))

@@ -1,0 +1,205 @@
+"""Read resolvers: the catalogue, entries, the register, organisations, topics.
+
+Resolvers stay thin: read the arguments, call a service, convert the rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import strawberry
+from strawberry import Info
+
+from exchange import models
+from exchange.api.inputs import EntryFilter, MunicipalityFilter
+from exchange.api.types import (
+    Entry,
+    EntryConnection,
+    EntryEdge,
+    EntryOrder,
+    Municipality,
+    MunicipalityConnection,
+    MunicipalityEdge,
+    Organisation,
+    PageInfo,
+    Topic,
+    entry_of,
+    topic_of,
+)
+from exchange.auth import find_municipality, find_publisher
+from exchange.catalogue import may_see, parse_uid
+from exchange.errors import InvalidInputError, NotFoundError
+from exchange.search import MAX_PAGE, EntryQuery, count_entries, find_entries, land_code
+
+
+def _check_first(first: int) -> None:
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInputError(f"first must be between 0 and {MAX_PAGE}, not {first}")
+
+
+async def entry_query(filter: Optional[EntryFilter], order: EntryOrder, publisher: tuple[str, int] | None) -> EntryQuery:
+    f = filter or EntryFilter()
+    if f.publisher:
+        p = await find_publisher(f.publisher)
+        key = (p.kind, p.id)
+        if publisher is not None and key != publisher:
+            key = (p.kind, -1)  # two different publishers: nothing matches
+        publisher = key
+    return EntryQuery(
+        kinds=tuple(k.value for k in f.kinds or ()),
+        topics=tuple(f.topics or ()),
+        publisher=publisher,
+        land=f.state or None,
+        size_classes=tuple(f.size_classes or ()),
+        statuses=tuple(s.value for s in f.statuses or ()),
+        languages=tuple(f.languages or ()),
+        text=f.text,
+        origin=f.origin_node,
+        order=order.value,
+    ).validated()
+
+
+async def entry_connection(
+    info: Info,
+    *,
+    first: int,
+    after: Optional[str],
+    filter: Optional[EntryFilter],
+    order: EntryOrder = EntryOrder.NEWEST,
+    publisher: tuple[str, int] | None = None,
+) -> EntryConnection:
+    _check_first(first)
+    ctx = info.context
+    q = await entry_query(filter, order, publisher)
+    codec = ctx.services.extra["cursors"]
+    what = "entries:" + q.effective_order
+    position = codec.decode(after, what) if after else None
+    page = await find_entries(q, ctx.actor, first=first, after=position)
+    edges = [
+        EntryEdge(cursor=codec.encode(what, value, ident), node=entry_of(e))
+        for e, (value, ident) in zip(page.entries, page.keys)
+    ]
+
+    async def count() -> int:
+        return await count_entries(q, ctx.actor, ctx.services.counts)
+
+    return EntryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=count,
+    )
+
+
+def _municipality_queryset(f: MunicipalityFilter) -> Any:
+    qs = models.Municipality.all()
+    if not f.include_inactive:
+        qs = qs.filter(active=True)
+    if f.name_prefix:
+        prefix = f.name_prefix.strip()
+        if len(prefix) > 100:
+            raise InvalidInputError("name_prefix is longer than 100 characters")
+        qs = qs.filter(name__istartswith=prefix)
+    if f.state:
+        qs = qs.filter(land_code=land_code(f.state))
+    if f.size_classes:
+        qs = qs.filter(size_class__in=list(f.size_classes))
+    if f.level:
+        if f.level not in ("gemeinde", "kreis"):
+            raise InvalidInputError("level must be gemeinde or kreis")
+        qs = qs.filter(level=f.level)
+    if f.kreis:
+        qs = qs.filter(kreis_key=f.kreis)
+    return qs
+
+
+@strawberry.type(description="The node itself.")
+class NodeInfo:
+    id: str = strawberry.field(description="Base URL: the node's id in the network.")
+    name: str = strawberry.field(description="Name shown to people and peers.")
+
+
+@strawberry.type(description="Everything one can read from this node.")
+class Query:
+    @strawberry.field(description="The catalogue: one page of entries, newest first, with filters.")
+    async def entries(
+        self,
+        info: Info,
+        first: int = 20,
+        after: Optional[str] = None,
+        filter: Optional[EntryFilter] = None,
+        order_by: EntryOrder = EntryOrder.NEWEST,
+    ) -> EntryConnection:
+        return await entry_connection(info, first=first, after=after, filter=filter, order=order_by)
+
+    @strawberry.field(description="One entry by id (null when unknown or not visible to you).")
+    async def entry(self, info: Info, id: strawberry.ID) -> Optional[Entry]:
+        row = await info.context.loaders.entry_by_uid.load(parse_uid(str(id)))
+        if row is None or not may_see(row, info.context.actor):
+            return None
+        return entry_of(row)
+
+    @strawberry.field(description="A municipality or Kreis by official key: 12-digit ARS, 8-digit AGS or 5-digit Kreis key.")
+    async def municipality(self, info: Info, official_key: str) -> Optional[Municipality]:
+        try:
+            m = await find_municipality(official_key)
+        except NotFoundError:
+            return None
+        return Municipality.from_model(m)
+
+    @strawberry.field(description="The municipality register, by name.")
+    async def municipalities(
+        self, info: Info, first: int = 20, after: Optional[str] = None, filter: Optional[MunicipalityFilter] = None
+    ) -> MunicipalityConnection:
+        _check_first(first)
+        codec = info.context.services.extra["cursors"]
+        qs = _municipality_queryset(filter or MunicipalityFilter())
+        page_qs = qs
+        if after:
+            name, ident = codec.decode(after, "municipalities")
+            if not isinstance(name, str):
+                raise InvalidInputError("the cursor does not fit this list")
+            from tortoise.expressions import Q
+
+            page_qs = qs.filter(Q(name__gt=name) | Q(name=name, id__gt=ident))
+        rows = await page_qs.order_by("name", "id").limit(first + 1)
+        has_next = len(rows) > first
+        rows = rows[:first]
+        edges = [MunicipalityEdge(cursor=codec.encode("municipalities", m.name, m.id), node=Municipality.from_model(m)) for m in rows]
+
+        async def count() -> int:
+            return int(await qs.count())
+
+        return MunicipalityConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=has_next, has_previous_page=after is not None,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None),
+            _count=count,
+        )
+
+    @strawberry.field(description="Organisations known to this node.")
+    async def organisations(self) -> list[Organisation]:
+        return [Organisation.from_model(o) for o in await models.Organisation.all().order_by("name")]
+
+    @strawberry.field(description="An organisation by slug.")
+    async def organisation(self, slug: str) -> Optional[Organisation]:
+        o = await models.Organisation.get_or_none(slug=slug)
+        return Organisation.from_model(o) if o else None
+
+    @strawberry.field(description="The controlled topics (top level first, then by position).")
+    async def topics(self) -> list[Topic]:
+        return [topic_of(t) for t in await models.Topic.all().order_by("position", "slug")]
+
+    @strawberry.field(description="A topic by slug.")
+    async def topic(self, slug: str) -> Optional[Topic]:
+        t = await models.Topic.get_or_none(slug=slug)
+        return topic_of(t) if t else None
+
+    @strawberry.field(description="This node: its id and name.")
+    def node(self, info: Info) -> NodeInfo:
+        return NodeInfo(id=info.context.catalogue.node_url, name=info.context.services.node_name)

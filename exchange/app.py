@@ -1,0 +1,146 @@
+"""`create_app(settings)`: one node as a Starlette application.
+
+The app owns its database (a `Database` with its own tortoise context, bound
+per request by a small middleware, so several nodes can share a process), its
+key, its catalogue service and its GraphQL endpoint. Startup migrates the
+database and creates the key when missing; `--demo` content is loaded by the
+CLI before serving.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from exchange import __version__
+from exchange.api.context import Services
+from exchange.api.cursors import CursorCodec
+from exchange.api.http import GraphQLEndpoint
+from exchange.api.schema import schema as strawberry_schema
+from exchange.catalogue import Catalogue
+from exchange.db import Database
+from exchange.search import CountCache, latest_seq
+from exchange.settings import Settings
+from federation.identity import NodeKey
+
+log = logging.getLogger("exchange")
+
+
+@dataclass
+class Node:
+    """Everything one running node holds, reachable from `app.state.node`."""
+
+    settings: Settings
+    database: Database
+    key: NodeKey
+    catalogue: Catalogue
+    services: Services
+    started: float = field(default_factory=time.monotonic)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class BindDatabase:
+    """ASGI middleware: the node's database is the current one inside a request."""
+
+    def __init__(self, app: ASGIApp, database: Database) -> None:
+        self.app = app
+        self.database = database
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with self.database.bound():
+            await self.app(scope, receive, send)
+
+
+def build_node(settings: Settings, database: Database | None = None, key: NodeKey | None = None) -> Node:
+    database = database or Database(settings.database_url)
+    key = key or NodeKey.load_or_create(settings.resolved_key_file, settings.node_url)
+    catalogue = Catalogue(
+        signer=key, max_body_bytes=settings.max_body_bytes, default_license=settings.default_license
+    )
+    secret = settings.secret.encode() if settings.secret else key.derive_secret("cursors")
+    services = Services(
+        catalogue=catalogue, counts=CountCache(), node_name=settings.node_name,
+        extra={"cursors": CursorCodec(secret)},
+    )
+    return Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
+
+
+async def healthz(request: Request) -> Response:
+    node: Node = request.app.state.node
+    try:
+        seq = await latest_seq()
+        pending = await node.database.pending_migrations()
+        db_state = "ok" if not pending else "migrations pending"
+    except Exception as exc:  # the database is down: say so, do not crash
+        log.warning("health check: database unavailable: %s", exc)
+        return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
+    body: dict[str, Any] = {
+        "status": "ok" if db_state == "ok" else "degraded",
+        "database": db_state,
+        "dialect": node.database.dialect,
+        "node": node.settings.node_url,
+        "version": __version__,
+        "changeSeq": seq,
+        "uptimeSeconds": round(time.monotonic() - node.started, 1),
+    }
+    for name, provider in node.extra.get("health", {}).items():
+        body[name] = await provider()
+    return JSONResponse(body, status_code=200 if db_state == "ok" else 503)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    node: Node | None = None,
+    migrate: bool = True,
+    extra_routes: list[BaseRoute] | None = None,
+) -> Starlette:
+    """The ASGI application of one node."""
+    node = node or build_node(settings)
+    endpoint = GraphQLEndpoint(strawberry_schema._schema, node.services)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await node.database.open(create=True)
+        if migrate:
+            await node.database.migrate()
+        for hook in node.extra.get("startup", []):
+            await hook()
+        try:
+            yield
+        finally:
+            for hook in node.extra.get("shutdown", []):
+                await hook()
+            await node.database.close()
+
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        Route("/healthz", healthz),
+        *(extra_routes or []),
+    ]
+    try:
+        from exchange.web.routes import web_routes
+
+        routes.extend(web_routes(node))
+    except ImportError:
+        pass
+    try:
+        from federation.routes import federation_routes
+
+        routes.extend(federation_routes(node))
+    except ImportError:
+        pass
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.node = node
+    app.add_middleware(BindDatabase, database=node.database)
+    return app

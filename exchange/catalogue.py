@@ -1,0 +1,449 @@
+"""The catalogue of one node: publish, revise and unpublish entries.
+
+Every write runs in one transaction: the entry row, its topics, the search
+index, the signed revision and the change-feed row are stored together or not
+at all. A revision names the version it expects to replace; a stale version
+is a conflict, never an overwrite. Unpublishing leaves a signed tombstone.
+Listeners (peer-matching profiles, caches) are told after the commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from content import render_markdown, search_document
+from exchange import search_index
+from exchange.db import current_connection, dialect_of
+from exchange.auth import Actor, Publisher, find_publisher, require
+from exchange.envelope import Signer, canonical_json
+from exchange.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from exchange.models import (
+    ENTRY_KINDS,
+    LANGUAGES,
+    PROJECT_STATUSES,
+    REVIEW_STATES,
+    VISIBILITIES,
+    Change,
+    Entry,
+    EntryTopic,
+    Municipality,
+    Organisation,
+    Revision,
+    Topic,
+)
+
+Listener = Callable[["Entry"], Awaitable[None]]
+FEDERATING = ("public", "network")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class EntryInput:
+    """What a publisher sends to publish or revise an entry (unset = keep on revise)."""
+
+    kind: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    body_markdown: str | None = None
+    language: str | None = None
+    topics: list[str] | None = None
+    keywords: list[str] | None = None
+    license: str | None = None
+    visibility: str | None = None
+    contact_role: str | None = None
+    contact_email: str | None = None
+    contact_person: str | None = None
+    status: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    budget_eur: int | None = None
+    funding_programme: str | None = None
+    partners: list[str] | None = None
+    goals: list[dict[str, Any]] | None = None
+    audience: str | None = None
+    checklist: list[str] | None = None
+    review_state: str | None = None
+    what_worked: str | None = None
+    what_did_not: str | None = None
+    transfer_preconditions: str | None = None
+    costs_staffing: str | None = None
+    project_id: str | None = None
+    links: list[dict[str, str]] | None = None
+
+
+# Fields copied 1:1 from input to the Entry row.
+_PLAIN_FIELDS = (
+    "title", "summary", "body_markdown", "language", "license", "visibility", "keywords",
+    "contact_role", "contact_email", "contact_person", "status", "period_start", "period_end",
+    "budget_eur", "funding_programme", "partners", "goals", "audience", "checklist",
+    "review_state", "what_worked", "what_did_not", "transfer_preconditions", "costs_staffing",
+    "links",
+)
+# Fields that travel in a signed envelope (contact_person stays on this node).
+ENVELOPE_FIELDS = tuple(f for f in _PLAIN_FIELDS if f != "contact_person") + ("kind",)
+LINK_RELATIONS = ("replicates", "related", "lesson_of", "translation_of")
+
+
+def _limit(value: str, name: str, most: int, *, required: bool = False) -> str:
+    value = value.strip() if name in {"title", "summary"} else value
+    if required and not value:
+        raise InvalidInputError(f"{name} must not be empty")
+    if len(value) > most:
+        raise InvalidInputError(f"{name} is {len(value)} characters long; at most {most} are allowed")
+    return value
+
+
+def _validate_goals(goals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    cleaned: list[dict[str, Any]] = []
+    if len(goals) > 50:
+        raise InvalidInputError("at most 50 goals per project")
+    for i, goal in enumerate(goals, 1):
+        if not isinstance(goal, dict) or not str(goal.get("goal", "")).strip():
+            raise InvalidInputError(f"goal {i} needs a 'goal' text")
+        indicators = []
+        for j, ind in enumerate(goal.get("indicators") or [], 1):
+            if not isinstance(ind, dict) or not str(ind.get("name", "")).strip():
+                raise InvalidInputError(f"indicator {j} of goal {i} needs a 'name'")
+            values: dict[str, Any] = {"name": str(ind["name"])[:200], "unit": str(ind.get("unit") or "")[:40]}
+            for key in ("baseline", "target", "actual"):
+                raw = ind.get(key)
+                if raw is None or raw == "":
+                    values[key] = None
+                    continue
+                try:
+                    values[key] = float(raw)
+                except (TypeError, ValueError):
+                    raise InvalidInputError(
+                        f"indicator {ind['name']!r} of goal {i}: {key} must be a number, not {raw!r}"
+                    ) from None
+            indicators.append(values)
+        cleaned.append({"goal": str(goal["goal"])[:500], "indicators": indicators})
+    return cleaned
+
+
+def _validate_period(value: str | None, name: str) -> str | None:
+    if value in (None, ""):
+        return None
+    assert value is not None
+    try:
+        datetime.strptime(value, "%Y-%m" if len(value) == 7 else "%Y-%m-%d")
+    except ValueError:
+        raise InvalidInputError(f"{name} must be a month (YYYY-MM) or a date (YYYY-MM-DD), not {value!r}") from None
+    return value
+
+
+@dataclass
+class Catalogue:
+    """The write side of one node's catalogue."""
+
+    signer: Signer
+    max_body_bytes: int = 200_000
+    default_license: str = "CC-BY-4.0"
+    clock: Callable[[], datetime] = utcnow
+    listeners: list[Listener] = field(default_factory=list)
+
+    @property
+    def node_url(self) -> str:
+        return self.signer.node_url
+
+    # -- reading -----------------------------------------------------------
+
+    async def get(self, uid: str | uuid.UUID, actor: Actor | None = None) -> Entry:
+        """The current version of an entry the actor may see (tombstones included)."""
+        entry = await Entry.get_or_none(uid=parse_uid(uid))
+        if entry is None or not may_see(entry, actor):
+            raise NotFoundError(f"no entry with id {uid}")
+        return entry
+
+    # -- writing -----------------------------------------------------------
+
+    async def publish(self, actor: Actor, data: EntryInput, *, publisher_key: str | None = None) -> Entry:
+        """Publish a new entry for the actor's publisher."""
+        publisher = require(actor, "publish")
+        if publisher_key is not None:
+            wanted = await find_publisher(publisher_key)
+            require(actor, "publish", wanted)
+        if data.kind not in ENTRY_KINDS:
+            raise InvalidInputError(f"kind must be one of {', '.join(ENTRY_KINDS)}, not {data.kind!r}")
+        now = self.clock()
+        entry = Entry(
+            uid=uuid.uuid4(),
+            kind=data.kind,
+            origin_node=self.node_url,
+            version=1,
+            municipality_id=publisher.id if publisher.kind == "municipality" else None,
+            organisation_id=publisher.id if publisher.kind == "organisation" else None,
+            license=self.default_license,
+            created_at=now,
+            updated_at=now,
+        )
+        topics = await self._apply(entry, data, creating=True)
+        async with in_transaction():
+            await entry.save()
+            await self._store_version(entry, topics, actor, note="published")
+        await self._notify(entry)
+        return entry
+
+    async def revise(
+        self, actor: Actor, uid: str, expected_version: int, data: EntryInput, note: str = ""
+    ) -> Entry:
+        """Store a new version of an entry, if `expected_version` is still current."""
+        entry = await self._owned(actor, uid)
+        if entry.deleted:
+            raise ConflictError(f"entry {uid} was unpublished; it cannot be revised")
+        if data.kind is not None and data.kind != entry.kind:
+            raise InvalidInputError("the kind of an entry cannot change")
+        topics = await self._apply(entry, data, creating=False)
+        async with in_transaction():
+            await self._bump(entry, expected_version)
+            await self._store_version(entry, topics, actor, note=note or "revised")
+        await self._notify(entry)
+        return entry
+
+    async def unpublish(self, actor: Actor, uid: str, expected_version: int | None = None) -> Entry:
+        """Withdraw an entry: a signed tombstone replaces it everywhere it travelled."""
+        entry = await self._owned(actor, uid)
+        if entry.deleted:
+            raise ConflictError(f"entry {uid} is already unpublished")
+        async with in_transaction():
+            await self._bump(entry, expected_version if expected_version is not None else entry.version)
+            entry.deleted = True
+            await entry.save(update_fields=["deleted"])
+            topics = await self.topics_of(entry)
+            await self._store_version(entry, topics, actor, note="unpublished")
+        await self._notify(entry)
+        return entry
+
+    async def topics_of(self, entry: Entry) -> list[Topic]:
+        return list(await Topic.filter(entry_links__entry_id=entry.id).order_by("position", "slug"))
+
+    # -- helpers -----------------------------------------------------------
+
+    async def _owned(self, actor: Actor, uid: str) -> Entry:
+        require(actor, "publish")
+        entry = await Entry.get_or_none(uid=parse_uid(uid))
+        if entry is None or not may_see(entry, actor):
+            raise NotFoundError(f"no entry with id {uid}")
+        if entry.origin_node != self.node_url:
+            raise PermissionDeniedError(
+                f"entry {uid} belongs to the node {entry.origin_node}; only its origin can change it"
+            )
+        owner = await publisher_of_entry(entry)
+        require(actor, "publish", owner)
+        return entry
+
+    async def _bump(self, entry: Entry, expected_version: int) -> None:
+        """Raise the version by one, atomically against concurrent writers."""
+        now = self.clock()
+        updated = await Entry.filter(id=entry.id, version=expected_version).update(
+            version=expected_version + 1, updated_at=now
+        )
+        if updated != 1:
+            current = await Entry.get(id=entry.id).values_list("version", flat=True)
+            raise ConflictError(
+                f"entry {entry.uid} is at version {current}, not {expected_version}: "
+                "someone changed it meanwhile; reload it and apply your change again"
+            )
+        entry.version = expected_version + 1
+        entry.updated_at = now
+        await entry.save()
+
+    async def _apply(self, entry: Entry, data: EntryInput, *, creating: bool) -> list[Topic]:
+        """Validate the input and copy it onto the entry; returns its topics."""
+        for name in _PLAIN_FIELDS:
+            value = getattr(data, name)
+            if value is not None:
+                setattr(entry, name, value)
+        entry.title = _limit(entry.title or "", "title", 300, required=True)
+        entry.summary = _limit(entry.summary or "", "summary", 2000, required=True)
+        body_bytes = len((entry.body_markdown or "").encode("utf-8"))
+        if body_bytes > self.max_body_bytes:
+            raise InvalidInputError(
+                f"the body is {body_bytes} bytes long; this node accepts at most {self.max_body_bytes}"
+            )
+        if entry.language not in LANGUAGES:
+            raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}, not {entry.language!r}")
+        if entry.visibility not in VISIBILITIES:
+            raise InvalidInputError(
+                f"visibility must be one of {', '.join(v.upper() for v in VISIBILITIES)}, not {entry.visibility!r}"
+            )
+        for name in ("contact_role", "contact_email", "contact_person", "audience", "funding_programme"):
+            _limit(getattr(entry, name) or "", name, 200)
+        if entry.contact_email and "@" not in entry.contact_email:
+            raise InvalidInputError(f"contact_email {entry.contact_email!r} is not an e-mail address")
+        if entry.license and len(entry.license) > 40:
+            raise InvalidInputError("license must be an SPDX id such as CC-BY-4.0")
+        entry.keywords = [str(k).strip()[:60] for k in (entry.keywords or []) if str(k).strip()][:30]
+        entry.partners = [str(p).strip()[:200] for p in (entry.partners or []) if str(p).strip()][:50]
+        entry.checklist = [str(c).strip()[:500] for c in (entry.checklist or []) if str(c).strip()][:100]
+        if entry.kind == "project":
+            if entry.status is None:
+                entry.status = "planned"
+            if entry.status not in PROJECT_STATUSES:
+                raise InvalidInputError(f"status must be one of {', '.join(PROJECT_STATUSES)}, not {entry.status!r}")
+            entry.period_start = _validate_period(entry.period_start, "period_start")
+            entry.period_end = _validate_period(entry.period_end, "period_end")
+            if entry.budget_eur is not None and entry.budget_eur < 0:
+                raise InvalidInputError("budget_eur must not be negative")
+            entry.goals = _validate_goals(entry.goals or [])
+        elif data.status is not None or data.goals:
+            raise InvalidInputError("status and goals belong to project descriptions only")
+        if entry.kind == "guide":
+            entry.review_state = entry.review_state or "published"
+            if entry.review_state not in REVIEW_STATES:
+                raise InvalidInputError(f"review_state must be one of {', '.join(REVIEW_STATES)}")
+        elif data.review_state is not None:
+            raise InvalidInputError("review_state belongs to guides only")
+        if data.project_id is not None:
+            if entry.kind != "lesson":
+                raise InvalidInputError("only a lesson learned links to the project it comes from")
+            if data.project_id == "":
+                entry.project_uid = None
+            else:
+                project = await Entry.get_or_none(uid=parse_uid(data.project_id), deleted=False)
+                if project is None or project.kind != "project":
+                    raise InvalidInputError(f"project {data.project_id} is not a project description on this node")
+                entry.project_uid = project.uid
+        entry.links = _validate_links(entry.links or [])
+        topics: list[Topic] | None = None
+        if data.topics is not None:
+            slugs = list(dict.fromkeys(s.strip() for s in data.topics if s.strip()))
+            if len(slugs) > 10:
+                raise InvalidInputError("at most 10 topics per entry")
+            found = {t.slug: t for t in await Topic.filter(slug__in=slugs)}
+            unknown = [s for s in slugs if s not in found]
+            if unknown:
+                raise InvalidInputError(f"unknown topic(s): {', '.join(unknown)} (see the topics query)")
+            topics = [found[s] for s in slugs]
+        elif creating:
+            topics = []
+        else:
+            topics = await self.topics_of(entry)
+        entry.body_html = render_markdown(entry.body_markdown or "")
+        entry.search_terms = search_document(
+            entry.title,
+            entry.summary,
+            "\n\n".join(
+                x for x in (entry.body_markdown, entry.what_worked, entry.what_did_not,
+                            entry.transfer_preconditions) if x
+            ),
+            list(entry.keywords) + [t.label_de for t in topics] + [t.label_en for t in topics],
+            entry.language,
+        )
+        return topics
+
+    async def _store_version(self, entry: Entry, topics: Sequence[Topic], actor: Actor, note: str) -> None:
+        """Within the caller's transaction: topics, index, signed revision, change row."""
+        await EntryTopic.filter(entry_id=entry.id).delete()
+        if topics:
+            await EntryTopic.bulk_create([EntryTopic(entry_id=entry.id, topic_id=t.id) for t in topics])
+        await search_index.update(entry)
+        publisher = await publisher_of_entry(entry)
+        envelope = build_envelope(entry, [t.slug for t in topics], publisher)
+        signature = self.signer.sign(canonical_json(envelope))
+        await Revision.create(
+            entry_id=entry.id,
+            version=entry.version,
+            envelope=envelope,
+            signature=signature,
+            author=actor.label,
+            note=note,
+            created_at=entry.updated_at,
+        )
+        await append_change(entry)
+
+    async def _notify(self, entry: Entry) -> None:
+        for listener in self.listeners:
+            await listener(entry)
+
+
+def _validate_links(links: list[dict[str, str]]) -> list[dict[str, str]]:
+    cleaned = []
+    for link in links[:50]:
+        relation = str(link.get("relation", ""))
+        if relation not in LINK_RELATIONS:
+            raise InvalidInputError(f"link relation must be one of {', '.join(LINK_RELATIONS)}, not {relation!r}")
+        cleaned.append({"relation": relation, "target": str(parse_uid(str(link.get("target", ""))))})
+    return cleaned
+
+
+def parse_uid(value: str | uuid.UUID) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value).strip())
+    except ValueError:
+        raise InvalidInputError(f"{value!r} is not an entry id (a UUID)") from None
+
+
+def may_see(entry: Entry, actor: Actor | None) -> bool:
+    """Who sees what on this node: public to all, network and local to signed-in members,
+    drafts to their publisher only."""
+    if entry.visibility == "public":
+        return True
+    if actor is None or actor.publisher is None:
+        return False
+    if entry.visibility in ("network", "local"):
+        return True
+    p = actor.publisher
+    return (p.kind == "municipality" and entry.municipality_id == p.id) or (
+        p.kind == "organisation" and entry.organisation_id == p.id
+    )
+
+
+async def publisher_of_entry(entry: Entry) -> Publisher:
+    if entry.municipality_id is not None:
+        m = await Municipality.get(id=entry.municipality_id)
+        return Publisher("municipality", m.id, m.official_key, m.name)
+    o = await Organisation.get(id=entry.organisation_id)
+    return Publisher("organisation", o.id, o.slug, o.name)
+
+
+def build_envelope(entry: Entry, topic_slugs: list[str], publisher: Publisher) -> dict[str, Any]:
+    """The signed form of one version of an entry (what travels between nodes)."""
+    body: dict[str, Any] = {name: getattr(entry, name) for name in ENVELOPE_FIELDS}
+    body["topics"] = topic_slugs
+    body["projectId"] = str(entry.project_uid) if entry.project_uid else None
+    body["publisher"] = {"type": publisher.kind, "key": publisher.key, "name": publisher.name}
+    body["createdAt"] = entry.created_at.isoformat()
+    return {
+        "type": "tombstone" if entry.deleted else "entry",
+        "id": str(entry.uid),
+        "origin": entry.origin_node,
+        "version": entry.version,
+        "visibility": entry.visibility,
+        "updatedAt": entry.updated_at.isoformat(),
+        "entry": body,
+    }
+
+
+async def append_change(entry: Entry) -> Change:
+    """Give this version the node's next sequence number, in commit order.
+
+    On PostgreSQL an advisory lock held until commit serialises the assignment,
+    so a reader that sees sequence n has seen every number below n. SQLite
+    allows one writer at a time, which serialises it already.
+    """
+    conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
+    return await Change.create(
+        entry_uid=entry.uid,
+        version=entry.version,
+        origin_node=entry.origin_node,
+        visibility=entry.visibility,
+        created_at=entry.updated_at,
+    )
+
+
+def input_fields() -> list[str]:
+    return [f.name for f in fields(EntryInput)]

@@ -1,0 +1,312 @@
+"""Finding entries: filters, full text, ordering and keyset pages, as SQL.
+
+`build_query` is pure: it turns an `EntryQuery` into SQL and parameters for
+one dialect (tested by a parametrised table). `find_entries` runs it and
+returns one page; `count_entries` answers `totalCount`, cached per filter
+until the next change on this node, so that paging through a large catalogue
+does not count the table on every request.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from content import fts5_match, tsquery
+from exchange.auth import Actor
+from exchange.db import current_connection, dialect_of
+from exchange.errors import InvalidInputError
+from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, Entry
+
+ORDERS = ("newest", "oldest", "title", "relevance")
+SIZE_CLASSES = ("Landgemeinde", "Kleinstadt", "Mittelstadt", "Großstadt")
+MAX_PAGE = 100
+
+LAENDER = {
+    "01": "Schleswig-Holstein", "02": "Hamburg", "03": "Niedersachsen", "04": "Bremen",
+    "05": "Nordrhein-Westfalen", "06": "Hessen", "07": "Rheinland-Pfalz", "08": "Baden-Württemberg",
+    "09": "Bayern", "10": "Saarland", "11": "Berlin", "12": "Brandenburg",
+    "13": "Mecklenburg-Vorpommern", "14": "Sachsen", "15": "Sachsen-Anhalt", "16": "Thüringen",
+}
+
+
+def land_code(value: str) -> str:
+    """A Land's two-digit code from its code or (case-insensitive) name."""
+    value = value.strip()
+    if value in LAENDER:
+        return value
+    if value.isdigit() and len(value) == 1:
+        value = "0" + value
+        if value in LAENDER:
+            return value
+    for code, name in LAENDER.items():
+        if name.casefold() == value.casefold():
+            return code
+    raise InvalidInputError(f"unknown Land {value!r}; use a name such as 'Bayern' or a code 01–16")
+
+
+@dataclass(frozen=True)
+class EntryQuery:
+    """What to find. Publisher is already resolved to (kind, id)."""
+
+    kinds: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    publisher: tuple[str, int] | None = None
+    land: str | None = None
+    size_classes: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    text: str | None = None
+    origin: str | None = None
+    include_deleted: bool = False
+    order: str = "newest"
+
+    def validated(self) -> EntryQuery:
+        for name, values, allowed in (
+            ("kind", self.kinds, ENTRY_KINDS),
+            ("status", self.statuses, PROJECT_STATUSES),
+            ("language", self.languages, LANGUAGES),
+            ("size class", self.size_classes, SIZE_CLASSES),
+        ):
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise InvalidInputError(f"unknown {name} {', '.join(map(repr, bad))}; known: {', '.join(allowed)}")
+        if self.order not in ORDERS:
+            raise InvalidInputError(f"order must be one of {', '.join(ORDERS)}")
+        if self.text is not None and len(self.text) > 500:
+            raise InvalidInputError("the search text is longer than 500 characters")
+        return self
+
+    @property
+    def effective_order(self) -> str:
+        if self.order == "relevance" and not (self.text and self.text.strip()):
+            return "newest"
+        return self.order
+
+
+@dataclass
+class Page:
+    entries: list[Entry]
+    keys: list[tuple[Any, int]]
+    has_next: bool
+    has_previous: bool = False
+
+
+@dataclass
+class _Params:
+    dialect: str
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}" if self.dialect == "postgres" else "?"
+
+    def add_all(self, values: tuple[Any, ...]) -> str:
+        return ", ".join(self.add(v) for v in values)
+
+
+def visibility_clause(actor: Actor | None, p: _Params) -> str:
+    if actor is None or actor.publisher is None:
+        return "e.visibility = 'public'"
+    own = "e.municipality_id" if actor.publisher.kind == "municipality" else "e.organisation_id"
+    return f"(e.visibility IN ('public', 'network', 'local') OR {own} = {p.add(actor.publisher.id)})"
+
+
+def _sort(order: str, dialect: str) -> tuple[str, str]:
+    """(sort expression, direction) of an ordering; ties broken by e.id the same way."""
+    if order == "oldest":
+        return "e.updated_at", "ASC"
+    if order == "title":
+        return "lower(e.title)", "ASC"
+    if order == "relevance":
+        return "f.score", "DESC"
+    return "e.updated_at", "DESC"
+
+
+def _where(q: EntryQuery, actor: Actor | None, p: _Params) -> tuple[list[str], str]:
+    """WHERE conditions and the FROM clause for a query."""
+    joins = "entry e"
+    conds: list[str] = []
+    # The text join comes first in the SQL, so its parameter is added first.
+    text = (q.text or "").strip()
+    if text:
+        if p.dialect == "postgres":
+            expr = tsquery(text)
+            if expr is None:
+                conds.append("1 = 0")
+            else:
+                ph = p.add(expr)
+                joins = (
+                    f"entry e JOIN (SELECT ei.id AS fid, ts_rank(to_tsvector('simple', ei.search_terms), "
+                    f"to_tsquery('simple', {ph})) AS score FROM entry ei "
+                    f"WHERE to_tsvector('simple', ei.search_terms) @@ to_tsquery('simple', {ph})) f "
+                    "ON f.fid = e.id"
+                )
+        else:
+            expr = fts5_match(text)
+            if expr is None:
+                conds.append("1 = 0")
+            else:
+                joins = (
+                    "entry e JOIN (SELECT rowid AS fid, -bm25(entry_fts) AS score FROM entry_fts "
+                    f"WHERE entry_fts MATCH {p.add(expr)}) f ON f.fid = e.id"
+                )
+    conds.append(visibility_clause(actor, p))
+    if not q.include_deleted:
+        conds.append("e.deleted = " + ("false" if p.dialect == "postgres" else "0"))
+    if q.kinds:
+        conds.append(f"e.kind IN ({p.add_all(q.kinds)})")
+    if q.statuses:
+        conds.append(f"e.status IN ({p.add_all(q.statuses)})")
+    if q.languages:
+        conds.append(f"e.language IN ({p.add_all(q.languages)})")
+    if q.origin:
+        conds.append(f"e.origin_node = {p.add(q.origin)}")
+    if q.publisher is not None:
+        kind, pid = q.publisher
+        column = "e.municipality_id" if kind == "municipality" else "e.organisation_id"
+        conds.append(f"{column} = {p.add(pid)}")
+    if q.topics:
+        conds.append(
+            "EXISTS (SELECT 1 FROM entry_topic et JOIN topic t ON t.id = et.topic_id "
+            f"WHERE et.entry_id = e.id AND t.slug IN ({p.add_all(q.topics)}))"
+        )
+    if q.land or q.size_classes:
+        muni = ["m.id = e.municipality_id"]
+        if q.land:
+            muni.append(f"m.land_code = {p.add(land_code(q.land))}")
+        if q.size_classes:
+            muni.append(f"m.size_class IN ({p.add_all(q.size_classes)})")
+        conds.append(f"EXISTS (SELECT 1 FROM municipality m WHERE {' AND '.join(muni)})")
+    return conds, joins
+
+
+def build_query(
+    q: EntryQuery,
+    actor: Actor | None,
+    *,
+    dialect: str,
+    first: int,
+    after: tuple[Any, int] | None = None,
+) -> tuple[str, list[Any]]:
+    """SQL and parameters for one page (first + 1 rows, to know whether more follow)."""
+    p = _Params(dialect)
+    # relevance needs the text join; the placeholder numbering follows the SQL text order
+    order = q.effective_order
+    conds, joins = _where(q, actor, p)
+    if order == "relevance" and " f ON " not in joins:
+        order = "newest"  # the text had no searchable terms left
+    expr, direction = _sort(order, dialect)
+    if after is not None:
+        value, last_id = after
+        op = "<" if direction == "DESC" else ">"
+        v1, v2, v3 = p.add(value), p.add(value), p.add(last_id)
+        conds.append(f"({expr} {op} {v1} OR ({expr} = {v2} AND e.id {op} {v3}))")
+    key = f"{expr} AS sort_key"
+    sql = (
+        f"SELECT e.*, {key} FROM {joins} WHERE {' AND '.join(conds)} "
+        f"ORDER BY {expr} {direction}, e.id {direction} LIMIT {p.add(first + 1)}"
+    )
+    return sql, p.values
+
+
+def build_count(q: EntryQuery, actor: Actor | None, *, dialect: str) -> tuple[str, list[Any]]:
+    p = _Params(dialect)
+    conds, joins = _where(q, actor, p)
+    sql = f"SELECT count(*) AS n FROM {joins} WHERE {' AND '.join(conds)}"
+    return sql, p.values
+
+
+def _row_to_entry(row: dict[str, Any]) -> Entry:
+    data = dict(row)
+    data.pop("sort_key", None)
+    return Entry._init_from_db(**data)
+
+
+def _cursor_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _param_value(value: Any, order: str, dialect: str) -> Any:
+    if order in ("newest", "oldest") and dialect == "postgres" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInputError("the cursor does not fit this ordering") from None
+    if order == "relevance" and not isinstance(value, (int, float)):
+        raise InvalidInputError("the cursor does not fit this ordering")
+    if order in ("newest", "oldest", "title") and not isinstance(value, str):
+        raise InvalidInputError("the cursor does not fit this ordering")
+    return value
+
+
+async def find_entries(
+    q: EntryQuery, actor: Actor | None, *, first: int, after: tuple[Any, int] | None = None
+) -> Page:
+    """One page of entries, and the keyset position of each."""
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInputError(f"first must be between 0 and {MAX_PAGE}, not {first}")
+    q = q.validated()
+    conn = current_connection()
+    dialect = dialect_of(conn)
+    if after is not None:
+        after = (_param_value(after[0], q.effective_order, dialect), int(after[1]))
+    sql, values = build_query(q, actor, dialect=dialect, first=first, after=after)
+    _, rows = await conn.execute_query(sql, values)
+    rows = [dict(r) for r in rows]
+    has_next = len(rows) > first
+    rows = rows[:first]
+    entries = [_row_to_entry(r) for r in rows]
+    keys = [(_cursor_value(r["sort_key"]), int(r["id"])) for r in rows]
+    return Page(entries=entries, keys=keys, has_next=has_next, has_previous=after is not None)
+
+
+class CountCache:
+    """totalCount per (filter, viewer) until this node's change feed moves on."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, int]] = OrderedDict()
+        self.size = size
+
+    def get(self, key: tuple[Any, ...], seq: int) -> int | None:
+        hit = self._entries.get(key)
+        if hit is None or hit[0] != seq:
+            return None
+        self._entries.move_to_end(key)
+        return hit[1]
+
+    def put(self, key: tuple[Any, ...], seq: int, count: int) -> None:
+        self._entries[key] = (seq, count)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+async def latest_seq() -> int:
+    _, rows = await current_connection().execute_query("SELECT max(seq) AS s FROM change")
+    value = dict(rows[0])["s"] if rows else None
+    return int(value or 0)
+
+
+async def count_entries(q: EntryQuery, actor: Actor | None, cache: CountCache | None = None) -> int:
+    q = q.validated()
+    conn = current_connection()
+    dialect = dialect_of(conn)
+    viewer = None if actor is None or actor.publisher is None else (actor.publisher.kind, actor.publisher.id)
+    key = (q.kinds, q.topics, q.publisher, q.land, q.size_classes, q.statuses, q.languages,
+           (q.text or "").strip(), q.origin, q.include_deleted, viewer)
+    seq = await latest_seq() if cache is not None else 0
+    if cache is not None:
+        hit = cache.get(key, seq)
+        if hit is not None:
+            return hit
+    sql, values = build_count(q, actor, dialect=dialect)
+    _, rows = await conn.execute_query(sql, values)
+    count = int(dict(rows[0])["n"])
+    if cache is not None:
+        cache.put(key, seq, count)
+    return count

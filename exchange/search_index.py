@@ -1,0 +1,35 @@
+"""Keeping the full-text index in step with entries.
+
+On SQLite the index is an FTS5 table whose rowid is the entry's id; on
+PostgreSQL it is a GIN expression index over `entry.search_terms`, which the
+database maintains by itself. Called inside the writer's transaction.
+"""
+
+from __future__ import annotations
+
+from exchange.db import current_connection, dialect_of
+from exchange.models import Entry
+
+
+async def update(entry: Entry) -> None:
+    """Index the entry's current terms (or drop it from the index when deleted)."""
+    conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        return
+    await conn.execute_query("DELETE FROM entry_fts WHERE rowid = ?", [entry.id])
+    if not entry.deleted:
+        await conn.execute_query(
+            "INSERT INTO entry_fts (rowid, terms) VALUES (?, ?)", [entry.id, entry.search_terms]
+        )
+
+
+async def rebuild() -> int:
+    """Index every entry anew (after a bulk load); returns the number indexed."""
+    conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        return await Entry.filter(deleted=False).count()
+    await conn.execute_script("DELETE FROM entry_fts")
+    await conn.execute_query(
+        "INSERT INTO entry_fts (rowid, terms) SELECT id, search_terms FROM entry WHERE deleted = 0"
+    )
+    return await Entry.filter(deleted=False).count()
