@@ -370,11 +370,13 @@ def load_bundle(path: Path, *, link_prefix: str = GUIDE_LINK_PREFIX) -> Bundle:
     if not root.is_dir():
         raise NotADirectoryError(str(path))
     errors: list[BundleError] = []
-    parsed = [
-        doc
-        for file in _guide_files(root)
-        if (doc := _read(file, file.relative_to(root).as_posix(), errors)) is not None
-    ]
+    parsed: list[_Parsed] = []
+    for file in _guide_files(root):
+        name = file.relative_to(root).as_posix()
+        if not file.resolve().is_relative_to(root):
+            errors.append(BundleError(name, None, "symbolic link points outside the bundle"))
+        elif (doc := _read(file, name, errors)) is not None:
+            parsed.append(doc)
     if not parsed and not errors:
         errors.append(BundleError(".", None, "the bundle contains no guides (*.md)"))
 
@@ -382,73 +384,68 @@ def load_bundle(path: Path, *, link_prefix: str = GUIDE_LINK_PREFIX) -> Bundle:
     for doc in parsed:
         first = ids.setdefault(doc.values["id"], doc)
         if first is not doc:
-            errors.append(
-                BundleError(
-                    doc.name,
-                    doc.lines.get("id"),
-                    f"id {doc.values['id']!r} is already used by {first.name}",
-                )
-            )
-    by_path = {doc.path: doc.values["id"] for doc in parsed}
-    guide_paths = {doc.path for doc in parsed}
-
-    guides: list[GuideDoc] = []
-    all_assets: set[str] = set()
-    for doc in parsed:
-        translated = doc.values["translation_of"]
-        if translated == doc.values["id"]:
-            errors.append(
-                BundleError(
-                    doc.name,
-                    doc.lines.get("translation_of"),
-                    "a guide cannot be a translation of itself",
-                )
-            )
-        elif translated in ids and ids[translated].values["language"] == doc.values["language"]:
-            errors.append(
-                BundleError(
-                    doc.name,
-                    doc.lines.get("translation_of"),
-                    f"translation of {translated!r} has the same language",
-                )
-            )
-        targets: dict[str, str] = {}
-        links: dict[str, str] = {}
-        assets: set[str] = set()
-        found, code = _links(doc.body, doc.offset)
-        for link in found:
-            relative = _relative_path(link.href)
-            if relative is None:
-                continue
-            target = (doc.path.parent / relative).resolve()
-            if not target.is_relative_to(root):
-                errors.append(
-                    BundleError(doc.name, link.line, f"link points outside the bundle: {relative}")
-                )
-            elif not target.is_file():
-                errors.append(
-                    BundleError(
-                        doc.name, link.line, f"link to a file that does not exist: {relative}"
-                    )
-                )
-            elif target in guide_paths and not link.image:
-                guide_id = by_path[target]
-                links[relative] = guide_id
-                raw = link.href.split("#")[0].split("?")[0]
-                targets[raw] = targets[relative] = link_prefix + guide_id
-            elif target not in guide_paths or link.image:
-                assets.add(target.relative_to(root).as_posix())
-        body = _rewrite(doc.body, targets, code)
-        for link in _links(body, doc.offset)[0] if targets else []:
-            relative = _relative_path(link.href)
-            if relative and (doc.path.parent / relative).resolve() in guide_paths:
-                reason = f"cannot rewrite this link to {relative}; write it as [text]({relative})"
-                errors.append(BundleError(doc.name, link.line, reason))
-        all_assets.update(assets)
-        guides.append(_guide(doc, body, links, sorted(assets)))
+            reason = f"id {doc.values['id']!r} is already used by {first.name}"
+            errors.append(BundleError(doc.name, doc.lines.get("id"), reason))
+    _check_translations(parsed, ids, errors)
+    guide_ids = {doc.path: str(doc.values["id"]) for doc in parsed}
+    guides = [_resolve(doc, root, guide_ids, link_prefix, errors) for doc in parsed]
     if errors:
-        raise BundleInvalidError(errors)
-    return Bundle(root=root, guides=guides, assets=sorted(all_assets))
+        raise BundleInvalidError(sorted(errors, key=lambda e: (e.file, e.line or 0)))
+    assets = sorted({asset for guide in guides for asset in guide.assets})
+    return Bundle(root=root, guides=guides, assets=assets)
+
+
+def _check_translations(
+    parsed: list[_Parsed], ids: dict[str, _Parsed], errors: list[BundleError]
+) -> None:
+    """A translation names another guide; one inside the bundle must be in another language."""
+    for doc in parsed:
+        original, line = doc.values["translation_of"], doc.lines.get("translation_of")
+        if original == doc.values["id"]:
+            errors.append(BundleError(doc.name, line, "a guide cannot be a translation of itself"))
+        elif original in ids and ids[original].values["language"] == doc.values["language"]:
+            reason = f"translation of {original!r} has the same language"
+            errors.append(BundleError(doc.name, line, reason))
+
+
+def _resolve(
+    doc: _Parsed,
+    root: Path,
+    guide_ids: dict[Path, str],
+    link_prefix: str,
+    errors: list[BundleError],
+) -> GuideDoc:
+    """Check the relative links of `doc`, rewrite those to guides, collect the assets."""
+    targets: dict[str, str] = {}  # destination as written -> new destination
+    links: dict[str, str] = {}
+    assets: set[str] = set()
+    found, code = _links(doc.body, doc.offset)
+    for link in found:
+        relative = _relative_path(link.href)
+        if relative is None:
+            continue
+        target = (doc.path.parent / relative).resolve()
+        if not target.is_relative_to(root):
+            errors.append(
+                BundleError(doc.name, link.line, f"link points outside the bundle: {relative}")
+            )
+        elif not target.is_file():
+            errors.append(
+                BundleError(doc.name, link.line, f"link to a file that does not exist: {relative}")
+            )
+        elif target in guide_ids and not link.image:
+            links[relative] = guide_ids[target]
+            written = re.split(r"[?#]", link.href, maxsplit=1)[0]
+            targets[written] = targets[relative] = link_prefix + guide_ids[target]
+        else:
+            assets.add(target.relative_to(root).as_posix())
+    body = _rewrite(doc.body, targets, code)
+    for link in _links(body, doc.offset)[0] if targets else []:
+        relative = _relative_path(link.href)
+        if relative and (doc.path.parent / relative).resolve() in guide_ids:
+            reason = f"cannot rewrite this link to {relative}; write it as [text]({relative})"
+            errors.append(BundleError(doc.name, link.line, reason))
+    return _guide(doc, body, links, sorted(assets))
 
 
 def _guide(doc: _Parsed, body: str, links: dict[str, str], assets: list[str]) -> GuideDoc:

@@ -79,7 +79,7 @@ def slugify(title: str) -> str:
     """An ASCII anchor slug: German umlauts transliterated, other accents dropped."""
     text = unicodedata.normalize("NFC", title).lower().translate(_UMLAUTS)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:80].rstrip("-")
     return slug or "abschnitt"
 
 

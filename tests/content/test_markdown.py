@@ -151,7 +151,12 @@ def test_headings_get_ascii_anchors() -> None:
 
 @pytest.mark.parametrize(
     ("title", "slug"),
-    [("Über uns", "ueber-uns"), ("Café & Co.", "cafe-co"), ("§§§", "abschnitt"), ("OZG 2.0", "ozg-2-0")],
+    [
+        ("Über uns", "ueber-uns"),
+        ("Café & Co.", "cafe-co"),
+        ("§§§", "abschnitt"),
+        ("OZG 2.0", "ozg-2-0"),
+    ],
 )
 def test_slugify(title: str, slug: str) -> None:
     assert slugify(title) == slug
@@ -193,7 +198,7 @@ def test_links_external_get_rel_internal_do_not() -> None:
 
 
 def test_images_survive() -> None:
-    html = render_markdown("![Logo](img/logo.png) ![Karte](https://example.org/k.png \"Karte\")")
+    html = render_markdown('![Logo](img/logo.png) ![Karte](https://example.org/k.png "Karte")')
     images = [attrs for tag, attrs in elements(html) if tag == "img"]
     assert images == [
         {"src": "img/logo.png", "alt": "Logo"},
@@ -228,3 +233,9 @@ def test_render_inline_has_no_blocks() -> None:
 def test_the_inertness_check_itself_catches_hostile_html(html: str) -> None:
     with pytest.raises(AssertionError):
         assert_inert(html)
+
+
+def test_long_headings_keep_an_id() -> None:
+    html = render_markdown("# " + "Sehr langer Titel " * 30)
+    (heading,) = [attrs for tag, attrs in elements(html) if tag == "h1"]
+    assert 0 < len(heading["id"]) <= 80

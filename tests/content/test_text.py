@@ -118,7 +118,10 @@ def test_query_alternatives_cover_both_languages() -> None:
 
 
 def test_query_alternatives_drop_stopwords_of_either_language() -> None:
-    assert query_alternatives("die Verwaltung and the towns") == [["verwalt", "verwaltung"], ["town"]]
+    assert query_alternatives("die Verwaltung and the towns") == [
+        ["verwalt", "verwaltung"],
+        ["town"],
+    ]
     assert query_alternatives("the who") == [["the"], ["who"]]  # only stopwords: keep them
 
 
@@ -159,7 +162,9 @@ def test_fts5_match_is_always_valid_and_quoted(fts: sqlite3.Connection, query: s
     if expression is None:
         return
     # only quoted strings, prefix stars after a string, OR/AND and parentheses
-    shape = r'(\(?"[^"]+"( \*)?( OR "[^"]+"( \*)?)*\)?)( AND \(?"[^"]+"( \*)?( OR "[^"]+"( \*)?)*\)?)*'
+    shape = (
+        r'(\(?"[^"]+"( \*)?( OR "[^"]+"( \*)?)*\)?)( AND \(?"[^"]+"( \*)?( OR "[^"]+"( \*)?)*\)?)*'
+    )
     assert re.fullmatch(shape, expression), expression
     fts.execute("SELECT rowid FROM docs WHERE docs MATCH ?", (expression,)).fetchall()
 
@@ -184,7 +189,7 @@ def test_fts5_prefix_on_last_word_only() -> None:
     assert fts5_match("Verwaltung onl", prefix=False) == '("verwalt" OR "verwaltung") AND "onl"'
 
 
-@pytest.mark.parametrize("query", ["", "   ", "a b c", "!!! ???", "1 2 3", "-- * \"\""])
+@pytest.mark.parametrize("query", ["", "   ", "a b c", "!!! ???", "1 2 3", '-- * ""'])
 def test_no_terms_means_none(query: str) -> None:
     assert fts5_match(query) is None
     assert tsquery(query) is None
