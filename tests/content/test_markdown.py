@@ -6,6 +6,8 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from content import render_inline, render_markdown, slugify, url_is_safe
 
@@ -239,3 +241,18 @@ def test_long_headings_keep_an_id() -> None:
     html = render_markdown("# " + "Sehr langer Titel " * 30)
     (heading,) = [attrs for tag, attrs in elements(html) if tag == "h1"]
     assert 0 < len(heading["id"]) <= 80
+
+
+FRAGMENTS = [
+    "[", "]", "(", ")", "<", ">", "!", "`", "*", "\n", "\n\n", " ", ":", "&#x09;", "&#58;",
+    "%3A", "\t", "javascript", "JaVa", "script", "data", "vbscript", "alert(1)", "onerror=",
+    "<img src=x ", "<svg", "\"", "'", "#", "- [ ] ", "| a |\n|---|\n", "```", "[r]: ", "[r]",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=5), max_size=40))
+def test_random_hostile_fragments_render_inert(parts: list[str]) -> None:
+    source = "".join(parts)
+    assert_inert(render_markdown(source))
+    assert_inert(render_inline(source))
