@@ -166,8 +166,15 @@ class Catalogue:
 
     # -- writing -----------------------------------------------------------
 
-    async def publish(self, actor: Actor, data: EntryInput, *, publisher_key: str | None = None) -> Entry:
-        """Publish a new entry for the actor's publisher."""
+    async def publish(
+        self,
+        actor: Actor,
+        data: EntryInput,
+        *,
+        publisher_key: str | None = None,
+        uid: uuid.UUID | None = None,
+    ) -> Entry:
+        """Publish a new entry for the actor's publisher (`uid`: a stable id chosen by an importer)."""
         publisher = require(actor, "publish")
         if publisher_key is not None:
             wanted = await find_publisher(publisher_key)
@@ -175,8 +182,10 @@ class Catalogue:
         if data.kind not in ENTRY_KINDS:
             raise InvalidInputError(f"kind must be one of {', '.join(ENTRY_KINDS)}, not {data.kind!r}")
         now = self.clock()
+        if uid is not None and await Entry.exists(uid=uid):
+            raise ConflictError(f"an entry with id {uid} exists already")
         entry = Entry(
-            uid=uuid.uuid4(),
+            uid=uid or uuid.uuid4(),
             kind=data.kind,
             origin_node=self.node_url,
             version=1,

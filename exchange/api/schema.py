@@ -1,20 +1,31 @@
-"""The strawberry schema of a node: an Apollo Federation 2 subgraph."""
+"""The strawberry schema of a node: an Apollo Federation 2 subgraph.
+
+The root types are merged from one class per area of the node (catalogue,
+matching, federation, curation), each in its own module of `exchange.api`.
+"""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.federation import Schema
+from strawberry.tools import merge_types
 
-from exchange.api.mutations import Mutation
-from exchange.api.queries import Query
+from exchange.api.mutations import Mutation as CatalogueMutation
+from exchange.api.queries import Query as CatalogueQuery
 from exchange.api.types import Guide, LessonLearned, Municipality, Organisation, ProjectDescription
 
+QUERIES: tuple[type, ...] = (CatalogueQuery,)
+MUTATIONS: tuple[type, ...] = (CatalogueMutation,)
+TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Organisation]
 
-def build_schema(query: type = Query, mutation: type = Mutation) -> Schema:
+
+def build_schema() -> Schema:
+    query = merge_types("Query", QUERIES)
+    mutation = merge_types("Mutation", MUTATIONS)
     return Schema(
         query=query,
         mutation=mutation,
-        types=[ProjectDescription, Guide, LessonLearned, Municipality, Organisation],
+        types=TYPES,
         config=strawberry.schema.config.StrawberryConfig(auto_camel_case=True),
     )
 

@@ -1,0 +1,206 @@
+"""The `exchange` command: run a node and operate it.
+
+Every command reads its settings from the environment (see `exchange --help`
+and the README's table), opens the node's database, and reports errors as one
+line naming the problem, with a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+
+from exchange.db import Database
+from exchange.errors import ExchangeError
+from exchange.settings import SETTINGS, Settings, load_settings
+
+T = TypeVar("T")
+console = Console(stderr=True)
+
+ENV_HELP = "\n".join(f"  {s.env:<28} {s.help} (default: {s.default or '-'})" for s in SETTINGS)
+
+
+def settings_from_env() -> Settings:
+    try:
+        return load_settings()
+    except ExchangeError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+def run(coro_fn: Callable[[Database, Settings], Awaitable[T]], *, migrate: bool = True) -> T:
+    """Open the node's database (migrated), run `coro_fn`, close; errors become one line."""
+    settings = settings_from_env()
+
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            await db.open(create=True)
+        except Exception as exc:
+            raise click.ClickException(f"cannot open the database {settings.database_url}: {exc}") from None
+        try:
+            with db.bound():
+                if migrate:
+                    await db.migrate()
+                return await coro_fn(db, settings)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(main())
+    except ExchangeError as exc:
+        raise click.ClickException(f"{exc.message} [{exc.code}]") from None
+
+
+def progress_bar(description: str) -> tuple[Progress, Callable[[int, int], None]]:
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=console, transient=False, disable=not console.is_terminal,
+    )
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+@click.group(epilog="Environment variables:\n\n" + ENV_HELP, context_settings={"max_content_width": 110})
+@click.version_option(package_name="exchange")
+def main() -> None:
+    """Run and operate a node of the exchange, where municipalities share what they
+    learned from their digital projects."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--demo", is_flag=True, help="Load the bundled register, topics and demo content into an empty node.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
+def serve(host: str, port: int, demo: bool, workers: int) -> None:
+    """Serve web pages, /graphql and /healthz (migrates the database first)."""
+    import uvicorn
+
+    from exchange.app import build_node
+
+    settings = settings_from_env()
+    if "EXCHANGE_NODE_URL" not in __import__("os").environ and (host, port) != ("127.0.0.1", 8000):
+        settings = settings.with_(node_url=f"http://{host}:{port}")
+
+    async def prepare(db: Database, s: Settings) -> None:
+        node = build_node(settings, database=db)
+        if demo:
+            from exchange.demo import load_demo
+
+            progress, update = progress_bar("Loading the municipality register")
+            with progress:
+                report = await load_demo(node.catalogue, progress=update)
+            console.print(
+                f"demo: {report.municipalities} municipalities, {report.topics} topics, "
+                f"{report.organisations} organisations, {report.entries} entries loaded"
+            )
+        else:
+            from exchange.demo import ensure_reference_data
+
+            await ensure_reference_data()
+
+    run(prepare)
+    console.print(f"serving {settings.node_name} at http://{host}:{port} (node id {settings.node_url})")
+    logging.getLogger().setLevel(settings.log_level)
+    if workers > 1:
+        uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=settings.log_level.lower())
+    else:
+        from exchange.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+
+    async def go(db: Database, s: Settings) -> list[str]:
+        return await db.migrate()
+
+    applied = run(go, migrate=False)
+    click.echo(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+@main.group(name="import")
+def import_() -> None:
+    """Import the municipality register or guide bundles."""
+
+
+@import_.command("municipalities")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_municipalities(file: Path) -> None:
+    """Import a Destatis GV100AD file (the fixed-width file as published, plain or .gz)."""
+    from exchange.registry import import_register, read_register
+
+    async def go(db: Database, s: Settings) -> Any:
+        register = read_register(file)
+        progress, update = progress_bar("Importing municipalities")
+        with progress:
+            return await import_register(register, progress=update)
+
+    try:
+        report = run(go)
+    except click.ClickException as exc:
+        raise click.ClickException(f"{file}: {exc.message}") from None
+    click.echo(
+        f"register of {report.register_date}: {report.created} created, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.deactivated} no longer listed (kept, marked inactive); "
+        f"{report.located} with coordinates"
+    )
+
+
+@main.group()
+def tokens() -> None:
+    """API tokens for publishers."""
+
+
+@tokens.command("create")
+@click.option("--publisher", required=True, help="Official key (ARS/AGS) of a municipality, or an organisation slug.")
+@click.option("--scope", "scopes", multiple=True, default=("publish",), show_default=True,
+              type=click.Choice(["publish", "curate", "admin"]), help="Scope; repeat for several.")
+@click.option("--label", default="", help="What the token is for.")
+@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expires after this many days.")
+def tokens_create(publisher: str, scopes: tuple[str, ...], label: str, days: int | None) -> None:
+    """Print a new API token (shown once; only its hash is stored)."""
+    from exchange.auth import create_token
+    from exchange.catalogue import utcnow
+    from exchange.demo import ensure_reference_data
+
+    async def go(db: Database, s: Settings) -> str:
+        await ensure_reference_data()
+        token, _ = await create_token(publisher, list(scopes), now=utcnow(), label=label, valid_days=days)
+        return token
+
+    click.echo(run(go))
+
+
+@main.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL), as graphql/schema.graphql holds it."""
+    from exchange.api.schema import export_sdl
+
+    sys.stdout.write(export_sdl())
+
+
+def _register_optional_commands() -> None:
+    """Commands of other parts of the node (federation, matching, curation)."""
+    from exchange import cli_commands
+
+    for command in cli_commands.commands():
+        main.add_command(command)
+
+
+_register_optional_commands()

@@ -1,0 +1,14 @@
+"""Commands that other parts of the node add to `exchange` (peers, sync, match, guides).
+
+Each part keeps its commands in its own face module (`exchange/cli_*.py`);
+this list names them, so `exchange/cli.py` stays small.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+def commands() -> list[click.Command]:
+    found: list[click.Command] = []
+    return found
