@@ -234,3 +234,59 @@ class NodeState(Model):
 
     class Meta:
         table = "node_state"
+
+
+class Peer(Model):
+    """A node this node pulls from and answers, with its pinned key and sync state."""
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=300, unique=True)
+    name = fields.CharField(max_length=200, default="")
+    public_key = fields.CharField(max_length=64)
+    key_id = fields.CharField(max_length=16)
+    member = fields.BooleanField(default=False)
+    trust_relayed = fields.BooleanField(default=False)
+    cursor = fields.CharField(max_length=1000, null=True)
+    entries_behind = fields.IntField(null=True)
+    applied_total = fields.BigIntField(default=0)
+    last_attempt = fields.DatetimeField(null=True)
+    last_success = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+    last_error_code = fields.CharField(max_length=40, default="")
+    failures = fields.IntField(default=0)
+    next_attempt = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "peer"
+
+
+class KnownOrigin(Model):
+    """The public key of a node whose entries reach us through a relaying peer."""
+
+    id = fields.IntField(primary_key=True)
+    url = fields.CharField(max_length=300, unique=True)
+    public_key = fields.CharField(max_length=64)
+    vouched_by = fields.CharField(max_length=300)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "known_origin"
+
+
+class PendingEnvelope(Model):
+    """A received entry version held back (unknown origin key or publisher), with the reason."""
+
+    id = fields.IntField(primary_key=True)
+    peer_url = fields.CharField(max_length=300)
+    entry_uid = fields.CharField(max_length=200)
+    version = fields.IntField()
+    origin_node = fields.CharField(max_length=300)
+    envelope = fields.JSONField()
+    signature = fields.CharField(max_length=200)
+    reason = fields.CharField(max_length=500)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "pending_envelope"
+        unique_together = (("peer_url", "entry_uid", "version"),)
