@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from exchange import __version__
 from exchange.api.context import Services
 from exchange.api.cursors import CursorCodec
+from exchange.api.graphiql import graphiql_page, graphiql_routes
 from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.catalogue import Catalogue
@@ -107,7 +108,10 @@ def create_app(
 ) -> Starlette:
     """The ASGI application of one node."""
     node = node or build_node(settings)
-    endpoint = GraphQLEndpoint(strawberry_schema._schema, node.services)
+    endpoint = GraphQLEndpoint(
+        strawberry_schema._schema, node.services,
+        graphiql=lambda request: graphiql_page(request, node.settings.node_name),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -126,6 +130,7 @@ def create_app(
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
+        *graphiql_routes(),
         *(extra_routes or []),
     ]
     try:
