@@ -1,0 +1,159 @@
+"""Search: filters, full text (FTS5 or PostgreSQL), orderings and keyset pages.
+
+Runs on SQLite by default and on PostgreSQL when EXCHANGE_TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from exchange.auth import Actor, authenticate
+from exchange.catalogue import Catalogue, EntryInput
+from exchange.db import Database
+from exchange.errors import InvalidInputError
+from exchange.search import CountCache, EntryQuery, build_query, count_entries, find_entries, land_code
+from federation.identity import NodeKey
+from tests.helpers import NOW, seed, token_for
+
+SMALL, TOWN, CITY = "071405004172", "097635430000", "010010000000"
+
+
+@pytest.fixture
+async def catalogue(db: Database, tmp_path: Path) -> Catalogue:
+    await seed(db)
+    return Catalogue(signer=NodeKey.load_or_create(tmp_path / "k", "http://node-a.test"))
+
+
+async def actor(key: str) -> Actor:
+    return await authenticate(f"Bearer {await token_for(key)}", now=NOW)
+
+
+async def publish(catalogue: Catalogue, key: str, **values: object) -> None:
+    data = dict(kind="project", title="Titel", summary="Kurz.", language="de", topics=[])
+    data.update(values)
+    await catalogue.publish(await actor(key), EntryInput(**data))  # type: ignore[arg-type]
+
+
+async def titles(q: EntryQuery, first: int = 50, who: Actor | None = None) -> list[str]:
+    return [e.title for e in (await find_entries(q, who, first=first)).entries]
+
+
+async def test_full_text_finds_stemmed_german_and_english(catalogue: Catalogue) -> None:
+    await publish(catalogue, SMALL, title="Bürgerbeteiligung im Dorf", summary="Online-Beteiligung mit Papierbögen.")
+    await publish(catalogue, TOWN, title="Sensors for flood warnings", summary="LoRaWAN sensors measure river levels.",
+                  language="en")
+    await publish(catalogue, CITY, title="Digitales Rathaus", summary="Anträge online stellen.")
+    assert await titles(EntryQuery(text="Bürgerbeteiligungen")) == ["Bürgerbeteiligung im Dorf"]
+    assert await titles(EntryQuery(text="sensor")) == ["Sensors for flood warnings"]
+    assert await titles(EntryQuery(text="antrag")) == ["Digitales Rathaus"]
+    assert await titles(EntryQuery(text="Rathaus Dorf")) == []  # all words must match
+    assert await titles(EntryQuery(text="flood warning")) == ["Sensors for flood warnings"]
+
+
+@pytest.mark.parametrize("hostile", ['"', "NEAR(a b)", "a OR", "*", "') OR 1=1 --", "::", "\\", "title:x", "-x"])
+async def test_hostile_search_text_never_breaks_the_query(catalogue: Catalogue, hostile: str) -> None:
+    await publish(catalogue, SMALL, title="Dorf", summary="Nichts.")
+    await titles(EntryQuery(text=hostile))  # no exception: every term is quoted or dropped
+
+
+async def test_relevance_ranks_title_matches_first(catalogue: Catalogue) -> None:
+    await publish(catalogue, SMALL, title="Haushalt", summary="Am Rande erwähnt: Breitband.")
+    await publish(catalogue, TOWN, title="Breitband für alle", summary="Breitbandausbau und Breitband-Förderung.")
+    ranked = await titles(EntryQuery(text="Breitband", order="relevance"))
+    assert ranked == ["Breitband für alle", "Haushalt"]
+
+
+async def test_filters_combine(catalogue: Catalogue) -> None:
+    await publish(catalogue, SMALL, title="A", topics=["buergerservice"], status="completed")
+    await publish(catalogue, TOWN, title="B", topics=["verkehr"], status="running", language="en")
+    await publish(catalogue, CITY, title="C", topics=["buergerservice"], status="running")
+    await publish(catalogue, SMALL, title="D", kind="guide", topics=["verkehr"])
+    assert set(await titles(EntryQuery(kinds=("project",)))) == {"A", "B", "C"}
+    assert set(await titles(EntryQuery(topics=("buergerservice",)))) == {"A", "C"}
+    assert set(await titles(EntryQuery(statuses=("running",)))) == {"B", "C"}
+    assert await titles(EntryQuery(languages=("en",))) == ["B"]
+    assert set(await titles(EntryQuery(land="Rheinland-Pfalz"))) == {"A", "D"}
+    assert set(await titles(EntryQuery(land="09"))) == {"B"}
+    assert set(await titles(EntryQuery(size_classes=("Landgemeinde", "Mittelstadt")))) == {"A", "C", "D"}
+    assert await titles(EntryQuery(topics=("verkehr",), kinds=("guide",))) == ["D"]
+
+
+async def test_keyset_pages_are_stable_while_entries_are_added(catalogue: Catalogue) -> None:
+    for i in range(7):
+        await publish(catalogue, SMALL, title=f"E{i}")
+    first = await find_entries(EntryQuery(), None, first=3)
+    assert [e.title for e in first.entries] == ["E6", "E5", "E4"] and first.has_next
+    await publish(catalogue, SMALL, title="Neu")  # arrives between two page requests
+    second = await find_entries(EntryQuery(), None, first=3, after=first.keys[-1])
+    assert [e.title for e in second.entries] == ["E3", "E2", "E1"]
+    third = await find_entries(EntryQuery(), None, first=3, after=second.keys[-1])
+    assert [e.title for e in third.entries] == ["E0"] and not third.has_next
+
+
+@pytest.mark.parametrize("order", ["oldest", "title", "relevance"])
+async def test_every_ordering_pages_through_all_entries_once(catalogue: Catalogue, order: str) -> None:
+    for i in range(9):
+        await publish(catalogue, SMALL, title=f"Schule {i % 3} Tablet {i}", summary="Tablets für die Schule.")
+    q = EntryQuery(text="Schule", order=order)
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await find_entries(q, None, first=4, after=after)
+        seen += [e.title for e in page.entries]
+        if not page.has_next:
+            break
+        after = page.keys[-1]
+    assert sorted(seen) == sorted(f"Schule {i % 3} Tablet {i}" for i in range(9))
+
+
+async def test_count_is_cached_until_the_next_change(catalogue: Catalogue) -> None:
+    cache = CountCache()
+    await publish(catalogue, SMALL, title="A")
+    assert await count_entries(EntryQuery(), None, cache) == 1
+    assert await count_entries(EntryQuery(), None, cache) == 1
+    await publish(catalogue, SMALL, title="B")
+    assert await count_entries(EntryQuery(), None, cache) == 2  # a new change invalidates
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (EntryQuery(kinds=("essay",)), "unknown kind"),
+        (EntryQuery(size_classes=("Megastadt",)), "unknown size class"),
+        (EntryQuery(land="Atlantis"), "unknown Land"),
+        (EntryQuery(order="random"), "order must be"),
+        (EntryQuery(text="x" * 501), "longer than 500"),
+    ],
+)
+async def test_bad_filters_are_named(catalogue: Catalogue, query: EntryQuery, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        await find_entries(query, None, first=10)
+
+
+@pytest.mark.parametrize(
+    ("query", "dialect", "fragments"),
+    [
+        (EntryQuery(), "sqlite", ["e.visibility = 'public'", "e.deleted = 0", "ORDER BY e.updated_at DESC, e.id DESC"]),
+        (EntryQuery(), "postgres", ["e.deleted = false", "LIMIT $1"]),
+        (EntryQuery(kinds=("guide",), topics=("verkehr",)), "postgres", ["e.kind IN ($1)", "t.slug IN ($2)", "LIMIT $3"]),
+        (EntryQuery(text="Schule", order="relevance"), "sqlite", ["entry_fts MATCH ?", "ORDER BY f.score DESC"]),
+        (EntryQuery(text="Schule"), "postgres", ["to_tsquery('simple', $1)", "ORDER BY e.updated_at DESC"]),
+        (EntryQuery(land="Bayern", size_classes=("Kleinstadt",)), "sqlite", ["m.land_code = ?", "m.size_class IN (?)"]),
+        (EntryQuery(order="title"), "sqlite", ["ORDER BY lower(e.title) ASC, e.id ASC"]),
+        (EntryQuery(text="und der"), "sqlite", ["entry_fts MATCH ?"]),
+    ],
+)
+def test_build_query_table(query: EntryQuery, dialect: str, fragments: list[str]) -> None:
+    sql, values = build_query(query, None, dialect=dialect, first=20)
+    for fragment in fragments:
+        assert fragment in sql, (fragment, sql)
+    placeholders = sql.count("?") if dialect == "sqlite" else len(set(re.findall(r"\$\d+", sql)))
+    assert placeholders == len(values)
+    assert values[-1] == 21  # one more than asked, to know whether a next page exists
+
+
+def test_land_codes_by_name_or_code() -> None:
+    assert land_code("bayern") == "09" and land_code("9") == "09" and land_code("16") == "16"
