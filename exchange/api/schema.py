@@ -22,6 +22,10 @@ TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Org
 def build_schema() -> Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
+    query.__strawberry_definition__.description = "Everything one can read from this node."  # type: ignore[attr-defined]
+    mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+        "Writes. Each needs `Authorization: Bearer <token>` with the publish scope."
+    )
     return Schema(
         query=query,
         mutation=mutation,
