@@ -12,7 +12,8 @@ import hashlib
 import json
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +101,50 @@ def _installed_version(spec: str) -> str:
     if not meta.is_file():
         return ""
     return str(json.loads(meta.read_text(encoding="utf-8")).get("version", ""))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def live_server(tmp_path: Path, *args: str) -> Iterator[str]:
+    """A real `exchange serve` process (uvicorn) on a free loopback port; yields its base URL."""
+    import os
+    import sys
+    import time
+
+    port = free_port()
+    env = {**os.environ, "EXCHANGE_DATABASE_URL": f"sqlite://{tmp_path / 'live.db'}",
+           "EXCHANGE_KEY_FILE": str(tmp_path / "live.key"), "EXCHANGE_NODE_URL": f"http://127.0.0.1:{port}"}
+    env.pop("EXCHANGE_TEST_DATABASE_URL", None)
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "exchange", "serve", "--port", str(port), *args],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail("the node did not start:\n" + (tmp_path / "server.log").read_text())
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("the node did not answer /healthz within 120 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
