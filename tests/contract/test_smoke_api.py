@@ -9,7 +9,7 @@ PUBLISH = """mutation Publish($input: PublishEntryInput!) {
 
 async def test_publish_then_read(db: Database, tmp_path: Path) -> None:
     await seed(db)
-    token = await token_for("071405004172")
+    token = await token_for("071405008068")
     async with client_for(db, tmp_path) as client:
         r = await client.post("/graphql", json={"query": PUBLISH, "variables": {"input": {
             "kind": "PROJECT", "title": "Digitales Rathaus", "summary": "Online-Dienste für alle.",

@@ -18,7 +18,7 @@ from exchange.search import CountCache, EntryQuery, build_query, count_entries, 
 from federation.identity import NodeKey
 from tests.helpers import NOW, seed, token_for
 
-SMALL, TOWN, CITY = "071405004172", "097635430000", "010010000000"
+SMALL, TOWN, CITY = "071405008068", "097800146146", "010010000000"
 
 
 @pytest.fixture
