@@ -290,3 +290,161 @@ class PendingEnvelope(Model):
     class Meta:
         table = "pending_envelope"
         unique_together = (("peer_url", "entry_uid", "version"),)
+
+
+# -- curation: guide import, review, collections, endorsements, checklists ----
+
+COLLECTION_KINDS = ("collection", "endorsement")
+
+
+class GuideSource(Model):
+    """Which bundle file an imported guide comes from, so a later import finds it again."""
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="guide_sources", on_delete=fields.CASCADE
+    )
+    guide_id = fields.CharField(max_length=120)
+    entry_uid = fields.UUIDField(unique=True)
+    path = fields.CharField(max_length=500)
+    imported_at = fields.DatetimeField()
+
+    class Meta:
+        table = "guide_source"
+        unique_together = (("organisation", "guide_id"),)
+
+
+class GuideAsset(Model):
+    """An image or file a guide bundle references, served at /guides/assets/ORG/PATH."""
+
+    id = fields.IntField(primary_key=True)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="guide_assets", on_delete=fields.CASCADE
+    )
+    path = fields.CharField(max_length=500)
+    content_type = fields.CharField(max_length=100)
+    sha256 = fields.CharField(max_length=64)
+    size = fields.IntField()
+    data = fields.BinaryField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "guide_asset"
+        unique_together = (("organisation", "path"),)
+
+
+class ReviewEvent(Model):
+    """One move of a guide between review states, with who moved it and when."""
+
+    id = fields.IntField(primary_key=True)
+    entry: fields.ForeignKeyRelation[Entry] = fields.ForeignKeyField(
+        "models.Entry", related_name="review_events", on_delete=fields.CASCADE
+    )
+    version = fields.IntField()
+    from_state = fields.CharField(max_length=10, null=True)
+    to_state = fields.CharField(max_length=10)
+    actor = fields.CharField(max_length=200)
+    note = fields.CharField(max_length=500, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "review_event"
+        indexes = (Index(fields=("entry_id", "created_at")),)
+
+
+class ChecklistProgress(Model):
+    """How far a municipality got through the checklist of a guide. Local, never federated."""
+
+    id = fields.IntField(primary_key=True)
+    municipality: fields.ForeignKeyRelation[Municipality] = fields.ForeignKeyField(
+        "models.Municipality", related_name="checklist_progress", on_delete=fields.CASCADE
+    )
+    guide_uid = fields.UUIDField()
+    item_index = fields.IntField()
+    done = fields.BooleanField(default=False)
+    updated_by = fields.CharField(max_length=200, default="")
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "checklist_progress"
+        unique_together = (("municipality", "guide_uid", "item_index"),)
+
+
+class Collection(Model):
+    """An ordered, annotated list of entries from any node, curated by an organisation."""
+
+    id = fields.IntField(primary_key=True)
+    uid = fields.UUIDField(unique=True)
+    origin_node = fields.CharField(max_length=300)
+    version = fields.IntField(default=1)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="collections", on_delete=fields.RESTRICT
+    )
+    title = fields.CharField(max_length=300)
+    summary = fields.TextField(default="")
+    language = fields.CharField(max_length=2, default="de")
+    visibility = fields.CharField(max_length=8, default="public")
+    deleted = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "collection"
+        indexes = (Index(fields=("organisation_id",)),)
+
+
+class CollectionItem(Model):
+    """One entry of a collection at its position, with the curators note."""
+
+    id = fields.IntField(primary_key=True)
+    collection: fields.ForeignKeyRelation[Collection] = fields.ForeignKeyField(
+        "models.Collection", related_name="items", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    entry_uid = fields.UUIDField()
+    note = fields.TextField(default="")
+
+    class Meta:
+        table = "collection_item"
+        unique_together = (("collection", "position"),)
+        indexes = (Index(fields=("entry_uid",)),)
+
+
+class Endorsement(Model):
+    """An organisation vouches for an entry of any node, with a short note."""
+
+    id = fields.IntField(primary_key=True)
+    uid = fields.UUIDField(unique=True)
+    origin_node = fields.CharField(max_length=300)
+    version = fields.IntField(default=1)
+    organisation: fields.ForeignKeyRelation[Organisation] = fields.ForeignKeyField(
+        "models.Organisation", related_name="endorsements", on_delete=fields.RESTRICT
+    )
+    entry_uid = fields.UUIDField()
+    note = fields.CharField(max_length=500, default="")
+    visibility = fields.CharField(max_length=8, default="public")
+    deleted = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "endorsement"
+        unique_together = (("organisation", "entry_uid"),)
+        indexes = (Index(fields=("entry_uid",)),)
+
+
+class CurationRevision(Model):
+    """One stored version of a collection or endorsement: the signed envelope of its origin."""
+
+    id = fields.IntField(primary_key=True)
+    record_uid = fields.UUIDField()
+    kind = fields.CharField(max_length=12)
+    version = fields.IntField()
+    envelope = fields.JSONField()
+    signature = fields.CharField(max_length=200, default="")
+    author = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "curation_revision"
+        unique_together = (("record_uid", "version"),)
