@@ -30,6 +30,7 @@ from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.catalogue import Catalogue
 from exchange.db import Database
+from exchange.matcher import Matcher
 from exchange.search import CountCache, latest_seq
 from exchange.settings import Settings
 from federation.identity import NodeKey
@@ -69,11 +70,15 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
         signer=key, max_body_bytes=settings.max_body_bytes, default_license=settings.default_license
     )
     secret = settings.secret.encode() if settings.secret else key.derive_secret("cursors")
+    matcher = Matcher.from_settings(settings.matching_weights)
+    catalogue.listeners.append(matcher.on_entry)  # profiles follow every write
     services = Services(
         catalogue=catalogue, counts=CountCache(), node_name=settings.node_name,
-        extra={"cursors": CursorCodec(secret)},
+        matcher=matcher, extra={"cursors": CursorCodec(secret)},
     )
-    return Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
+    node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
+    node.extra.setdefault("startup", []).append(matcher.startup)
+    return node
 
 
 async def healthz(request: Request) -> Response:
@@ -133,6 +138,9 @@ def create_app(
         *graphiql_routes(),
         *(extra_routes or []),
     ]
+    from exchange.web.opendata import opendata_routes  # before the pages: /entries/{id}.md
+
+    routes.extend(opendata_routes(node))
     try:
         from exchange.web.routes import web_routes
 

@@ -1,0 +1,140 @@
+"""GraphQL face of peer matching: `peerMatches` and `matchingMethod`.
+
+Resolvers stay thin: read the arguments, ask the node's matcher
+(`info.context.services.matcher`), convert its results. Every match carries
+its score, one reason per signal in German or English, the topics it shares
+with the asker and the peer's entries that explain it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import strawberry
+from strawberry import Info
+
+from exchange import models
+from exchange.api.types import Entry, Municipality, Topic, entry_of, topic_of
+from exchange.catalogue import may_see
+from exchange.matcher import Matcher
+
+SIGNAL_TEXT = {
+    "topics": ("Themen: Ähnlichkeit der Begriffe (BM25, Wortstämme) und der Themen aller öffentlichen Einträge",
+               "Topics: similarity of the terms (BM25 over stems) and topic tags of all public entries"),
+    "experience": ("Erfahrung: abgeschlossene Projekte, Erfahrungsberichte und gemessene Indikatoren zu diesen Themen",
+                   "Experience: completed projects, lessons learned and measured indicators on these topics"),
+    "structure": ("Struktur: Größenklasse und Einwohnerzahl, Verstädterungsgrad, Land, Entfernung",
+                  "Structure: size class and population, degree of urbanisation, Land, distance"),
+}
+SOURCES = (
+    "Public entries of this node and of the nodes it federates with (title, summary, body, keywords, topics, "
+    "project status, indicators)",
+    "Gemeindeverzeichnis GV100AD (Destatis): size class, population, Land, Kreis",
+    "Destatis GV-ISys extract 2020: coordinates of administrative centres, DEGURBA urbanisation",
+)
+
+
+@strawberry.type(description="Why a peer matched: one signal, its score and an explanation from the data.")
+class MatchReason:
+    signal: str = strawberry.field(description="topics, experience or structure.")
+    score: float = strawberry.field(description="The signal's score in [0, 1].")
+    explanation: str = strawberry.field(description="The reason in words, in the requested language.")
+
+
+@strawberry.type(description="A municipality that works on similar things, with its score and reasons.")
+class PeerMatch:
+    municipality: Municipality = strawberry.field(description="The peer.")
+    score: float = strawberry.field(description="Weighted sum of the signals, in [0, 1].")
+    reasons: list[MatchReason] = strawberry.field(description="One reason per signal.")
+    shared_topics: list[Topic] = strawberry.field(description="Controlled topics both work on.")
+    has_entries: bool = strawberry.field(description="False when the peer has no public entries (structure only).")
+    distance_km: Optional[float] = strawberry.field(description="Distance between the administrative centres.")
+    _entries: strawberry.Private[list[models.Entry]]
+
+    @strawberry.field(description="The peer's entries that explain the match (at most three).")
+    def relevant_entries(self, info: Info) -> list[Entry]:
+        return [entry_of(e) for e in self._entries if may_see(e, info.context.actor)]
+
+
+@strawberry.type(description="One weight of the matching method.")
+class MatchingWeight:
+    name: str = strawberry.field(description="Signal or part, e.g. topics or structure.distance.")
+    weight: float = strawberry.field(description="Its weight (signals are normalised to sum 1).")
+    description: str = strawberry.field(description="What it measures.")
+
+
+@strawberry.type(description="How peer matching works on this node: criteria, weights, data sources.")
+class MatchingMethod:
+    summary: str = strawberry.field(description="The method in a few sentences.")
+    weights: list[MatchingWeight] = strawberry.field(description="Signals and their parts with weights.")
+    data_sources: list[str] = strawberry.field(description="Where the data comes from.")
+    publishers_profiled: int = strawberry.field(description="Municipalities with public entries in the profiles.")
+    documentation: str = strawberry.field(description="Path of the public page that explains the method.")
+
+
+def matcher_of(info: Info) -> Matcher:
+    services = info.context.services
+    if services.matcher is None:
+        services.matcher = Matcher()
+    return services.matcher  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description=(
+        "Peers of a municipality: who works on similar topics, has experience with them and is alike in "
+        "structure; with `about`, peers for a planned project described in free text (German or English). "
+        "Every match explains itself; see `matchingMethod` and /matching."
+    ))
+    async def peer_matches(
+        self,
+        info: Info,
+        official_key: str,
+        first: Optional[int] = 10,
+        about: Optional[str] = None,
+        same_state: Optional[bool] = None,
+        size_classes: Optional[list[str]] = None,
+        radius_km: Optional[float] = None,
+        language: Optional[str] = "de",
+    ) -> list[PeerMatch]:
+        _, results = await matcher_of(info).peers(
+            official_key, about=about, first=10 if first is None else first, same_state=bool(same_state),
+            size_classes=size_classes or (), radius_km=radius_km, language=language or "de",
+        )
+        slugs = {s for r in results for s, _, _ in r.shared_topics}
+        topics = {t.slug: t for t in await models.Topic.filter(slug__in=list(slugs))} if slugs else {}
+        return [
+            PeerMatch(
+                municipality=Municipality.from_model(r.municipality),
+                score=round(r.match.score, 4),
+                reasons=[MatchReason(signal=x.signal, score=x.score, explanation=x.explanation) for x in r.reasons],
+                shared_topics=[topic_of(topics[s]) for s, _, _ in r.shared_topics if s in topics],
+                has_entries=r.match.has_entries,
+                distance_km=round(r.match.distance_km, 1) if r.match.distance_km is not None else None,
+                _entries=r.relevant,
+            )
+            for r in results
+        ]
+
+    @strawberry.field(description="How peer matching works: criteria, weights and data sources.")
+    async def matching_method(self, info: Info, language: str = "de") -> MatchingMethod:
+        matcher = matcher_of(info)
+        await matcher.ensure_loaded()
+        m = matcher.method()
+        i = 0 if language == "de" else 1
+        weights = [MatchingWeight(name=k, weight=round(v, 4), description=SIGNAL_TEXT[k][i])
+                   for k, v in m["signals"].items()]
+        weights += [MatchingWeight(name=f"topics.{k}", weight=v, description=k) for k, v in m["topics"].items()]
+        weights += [MatchingWeight(name=f"structure.{k}" if k != "distance_km" else k, weight=v, description=k)
+                    for k, v in m["structure"].items()]
+        summary = (
+            "Jeder Treffer ist eine gewichtete Summe aus drei Signalen in [0, 1]; jedes Signal nennt seinen "
+            "Wert und seine Gründe. Große Städte werden je Veröffentlicher normalisiert, damit sie kleine "
+            "Gemeinden mit einem passenden Erfahrungsbericht nicht verdrängen."
+            if i == 0 else
+            "Each match is a weighted sum of three signals in [0, 1]; each signal states its score and its "
+            "reasons. Publishers are normalised one by one, so a big city with hundreds of entries does not "
+            "crowd out a small town with one relevant lesson learned."
+        )
+        return MatchingMethod(summary=summary, weights=weights, data_sources=list(SOURCES),
+                              publishers_profiled=m["publishers"], documentation="/matching")

@@ -1,0 +1,478 @@
+"""Peer matching: rank municipalities that work on similar things, and say why.
+
+Three signals, each in [0, 1], combined with weights from configuration
+(`EXCHANGE_MATCHING_WEIGHTS`, see `Weights` and docs/matching.md):
+*topics* — cosine similarity of BM25-weighted stemmed terms of all public
+entries of a publisher (one L2-normalised vector per publisher, so a city with
+hundreds of entries has no more weight than a town with one), blended with
+the cosine of controlled-topic counts; *experience* — completed projects and
+lessons learned on the asked topics, saturating (1 − Π(1 − v)) so that one
+relevant lesson already counts much and a hundred hardly more than five;
+*structure* — size class and population ratio, DEGURBA urbanisation, same
+Land, distance. Ranking is exact with threshold pruning: candidates are
+sorted by an upper bound and the expensive experience signal is computed
+only while a candidate can still enter the top. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from content import query_alternatives, terms
+from exchange.errors import InvalidInputError
+from exchange.profiles import Place, Profile, ProfileIndex, experience_value, saturate
+from exchange.registry import SIZE_CLASSES
+
+MAX_ABOUT = 5000
+MAX_FIRST = 50
+QUERY_TERMS = 40
+NEIGHBOUR_KM = 25.0
+URBANISATION = {"01": 0, "02": 1, "03": 2}
+
+_WEIGHT_KEYS = {
+    "topics": "topics", "experience": "experience", "structure": "structure",
+    "topics.terms": "terms", "topics.controlled": "controlled",
+    "structure.size": "size", "structure.urbanisation": "urbanisation",
+    "structure.land": "land", "structure.distance": "distance", "distance_km": "distance_km",
+}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weights of the signals and of their parts; each group is normalised to sum 1."""
+
+    topics: float = 0.5
+    experience: float = 0.2
+    structure: float = 0.3
+    terms: float = 0.7  # within topics: stemmed terms of entries
+    controlled: float = 0.3  # within topics: controlled topic tags
+    size: float = 0.35  # within structure: size class and population ratio
+    urbanisation: float = 0.2
+    land: float = 0.15
+    distance: float = 0.3
+    distance_km: float = 50.0  # distance at which the distance part is 0.5
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, float]) -> Weights:
+        """From `EXCHANGE_MATCHING_WEIGHTS` (`topics=0.5,experience=0.2,structure.distance=0.4,…`)."""
+        unknown = sorted(set(values) - set(_WEIGHT_KEYS))
+        if unknown:
+            raise InvalidInputError(
+                f"unknown matching weight(s) {', '.join(unknown)}; known: {', '.join(_WEIGHT_KEYS)}"
+            )
+        w = cls(**{_WEIGHT_KEYS[k]: float(v) for k, v in values.items()})
+        if w.topics + w.experience + w.structure <= 0 or w.distance_km <= 0:
+            raise InvalidInputError("matching weights must not all be zero; distance_km must be positive")
+        return w
+
+    def signals(self) -> tuple[float, float, float]:
+        total = self.topics + self.experience + self.structure
+        return self.topics / total, self.experience / total, self.structure / total
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """One question: peers for `place`, optionally for a planned project described in `about`."""
+
+    place: Place
+    about: str | None = None
+    first: int = 10
+    same_state: bool = False
+    size_classes: frozenset[str] = frozenset()
+    radius_km: float | None = None
+
+    def validated(self) -> MatchQuery:
+        if not 1 <= self.first <= MAX_FIRST:
+            raise InvalidInputError(f"first must be between 1 and {MAX_FIRST}, not {self.first}")
+        if self.about is not None:
+            if not self.about.strip():
+                raise InvalidInputError("about is empty; describe the planned project in a few sentences")
+            if len(self.about) > MAX_ABOUT:
+                raise InvalidInputError(f"about is {len(self.about)} characters long; at most {MAX_ABOUT} are allowed")
+        unknown = sorted(self.size_classes - set(SIZE_CLASSES))
+        if unknown:
+            raise InvalidInputError(f"unknown size class(es) {', '.join(unknown)}; use {', '.join(SIZE_CLASSES)}")
+        if self.radius_km is not None and not 0 < self.radius_km <= 2000:
+            raise InvalidInputError(f"radiusKm must be between 0 and 2000, not {self.radius_km}")
+        return self
+
+
+@dataclass
+class Need:
+    """What the asker works on: a normalised term vector and topic weights, and where they came from."""
+
+    terms: dict[int, float]
+    topics: dict[int, float]
+    source: str  # own | about | neighbours | none
+    neighbours: int = 0
+
+    @property
+    def term_set(self) -> frozenset[int]:
+        return frozenset(self.terms)
+
+
+@dataclass
+class Match:
+    place: Place
+    score: float
+    topics: float
+    experience: float
+    structure: float
+    has_entries: bool
+    entry_count: int = 0
+    shared_topics: list[int] = field(default_factory=list)
+    shared_terms: list[int] = field(default_factory=list)
+    experience_ids: list[int] = field(default_factory=list)
+    distance_km: float | None = None
+
+
+def haversine_km(a: Place, b: Place) -> float | None:
+    if a.latitude is None or a.longitude is None or b.latitude is None or b.longitude is None:
+        return None
+    p1, p2 = math.radians(a.latitude), math.radians(b.latitude)
+    dp, dl = p2 - p1, math.radians(b.longitude - a.longitude)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def structure_parts(q: Place, p: Place, w: Weights, km: float | None) -> dict[str, float]:
+    """The parts of structural similarity that both rows have data for, each in [0, 1]."""
+    parts: dict[str, float] = {}
+    if q.population and p.population:
+        ratio = abs(math.log10(q.population / p.population))  # 1 = ten times as large
+        same = 1.0 if q.size_class and q.size_class == p.size_class else 0.0
+        parts["size"] = 0.5 * same + 0.5 * max(0.0, 1.0 - ratio / 2) if q.size_class else max(0.0, 1.0 - ratio / 2)
+    if q.urbanisation in URBANISATION and p.urbanisation in URBANISATION:
+        parts["urbanisation"] = 1.0 - abs(URBANISATION[q.urbanisation] - URBANISATION[p.urbanisation]) / 2
+    if q.land_code and p.land_code:
+        parts["land"] = 1.0 if q.land_code == p.land_code else 0.0
+    if km is not None:
+        parts["distance"] = 1.0 / (1.0 + km / w.distance_km)
+    return parts
+
+
+def structure_score(parts: Mapping[str, float], w: Weights) -> float:
+    weights = {"size": w.size, "urbanisation": w.urbanisation, "land": w.land, "distance": w.distance}
+    total = sum(weights[k] for k in parts)
+    return sum(weights[k] * v for k, v in parts.items()) / total if total else 0.0
+
+
+def _normalised(vector: Mapping[int, float], most: int = QUERY_TERMS) -> dict[int, float]:
+    top = heapq.nlargest(most, vector.items(), key=lambda kv: kv[1])
+    norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
+    return {k: v / norm for k, v in top if v > 0}
+
+
+def profile_vector(index: ProfileIndex, profile: Profile) -> dict[int, float]:
+    return {t: w * index.idf(t) / profile.norm for t, w in zip(profile.term_ids, profile.weights)}
+
+
+def topic_terms(index: ProfileIndex) -> dict[int, frozenset[str]]:
+    """Stems of each topic's German and English labels, to find topics named in free text."""
+    return {
+        tid: frozenset(terms(de, "de")) | frozenset(terms(en, "en"))
+        for tid, (_, de, en) in index.topic_labels.items()
+    }
+
+
+def need_of(index: ProfileIndex, query: MatchQuery, label_terms: Mapping[int, frozenset[str]]) -> Need:
+    """The asker's need: from `about`, else its own profile, else its Kreis and neighbours."""
+    if query.about is not None:
+        counts: dict[int, float] = {}
+        stems: set[str] = set()
+        for group in query_alternatives(query.about):
+            for stem in group:
+                stems.add(stem)
+                tid = index.vocab.get(stem)
+                if tid is not None and index.df[tid] > 0:
+                    counts[tid] = counts.get(tid, 0.0) + 1.0
+        if not stems:
+            raise InvalidInputError("about has no words to match on; describe the planned project")
+        vector = {t: (1.0 + math.log(c)) * index.idf(t) for t, c in counts.items()}
+        found = {tid: 1.0 for tid, words in label_terms.items() if words and words <= stems}
+        return Need(_normalised(vector), found, "about")
+    own = index.profiles.get(query.place.id)
+    if own is not None:
+        return Need(_normalised(profile_vector(index, own)), {k: float(v) for k, v in own.topics.items()}, "own")
+    vector: dict[int, float] = {}
+    topics: dict[int, float] = {}
+    near = 0
+    for pid, profile in index.profiles.items():
+        p = index.places.get(pid)
+        if p is None or pid == query.place.id:
+            continue
+        km = haversine_km(query.place, p)
+        if (query.place.kreis_key and p.kreis_key == query.place.kreis_key) or (km is not None and km <= NEIGHBOUR_KM):
+            near += 1
+            for t, v in profile_vector(index, profile).items():
+                vector[t] = vector.get(t, 0.0) + v
+            for t, c in profile.topics.items():
+                topics[t] = topics.get(t, 0.0) + c
+    return Need(_normalised(vector), topics, "neighbours" if near else "none", near)
+
+
+def _passes(q: MatchQuery, p: Place, km: float | None) -> bool:
+    if q.same_state and p.land_code != q.place.land_code:
+        return False
+    if q.size_classes and p.size_class not in q.size_classes:
+        return False
+    if q.radius_km is not None and (km is None or km > q.radius_km):
+        return False
+    return True
+
+
+def _topic_cosine(need: Need, profile: Profile) -> float:
+    if not need.topics or not profile.topics:
+        return 0.0
+    dot = sum(v * profile.topics.get(t, 0) for t, v in need.topics.items())
+    qn = math.sqrt(sum(v * v for v in need.topics.values()))
+    return dot / (qn * profile.topic_norm) if dot else 0.0
+
+
+def _experience(need: Need, profile: Profile) -> tuple[float, list[int]]:
+    values: list[float] = []
+    ids: list[int] = []
+    wanted_topics = need.topics.keys()
+    for item in profile.experience:
+        if item.topics and not item.topics.isdisjoint(wanted_topics):
+            relevance = 1.0
+        else:
+            relevance = min(1.0, len(item.terms & need.terms.keys()) / 3)
+        if relevance > 0:
+            values.append(experience_value(item) * relevance)
+            ids.append(item.entry_id)
+    return saturate(values), ids
+
+
+def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mapping[int, frozenset[str]]) -> tuple[Need, list[Match]]:
+    """The best `query.first` peers, best first, with each signal's score."""
+    need = need_of(index, query, label_terms)
+    wt, we, ws = w.signals()
+    acc: dict[int, float] = {}
+    get = acc.get
+    for tid, qw in need.terms.items():
+        slot = index.postings.get(tid)
+        if slot is None:
+            continue
+        f = qw * index.idf(tid)
+        for pid, pw in zip(slot[0], slot[1]):
+            acc[pid] = get(pid, 0.0) + f * pw
+    has_topics = bool(need.topics)
+    bounds: list[tuple[float, float, float, int, float | None]] = []
+    for pid, profile in index.profiles.items():
+        p = index.places.get(pid)
+        if p is None or pid == query.place.id:
+            continue
+        km = haversine_km(query.place, p)
+        if not _passes(query, p, km):
+            continue
+        parts = structure_parts(query.place, p, w, km)
+        t = min(1.0, get(pid, 0.0) / profile.norm)
+        if has_topics and profile.topics:
+            t = (w.terms * t + w.controlled * _topic_cosine(need, profile)) / (w.terms + w.controlled)
+        s = structure_score(parts, w)
+        bounds.append((wt * t + ws * s + we * profile.experience_bound, t, s, pid, None))
+    bounds.sort(reverse=True)
+    best: list[tuple[float, int, Match]] = []
+    for upper, t, s, pid, _ in bounds:
+        if len(best) >= query.first and upper <= best[0][0]:
+            break
+        profile = index.profiles[pid]
+        e, ids = _experience(need, profile)
+        score = wt * t + we * e + ws * s
+        match = Match(index.places[pid], score, t, e, s, True, profile.entry_count, experience_ids=ids)
+        item = (score, -pid, match)
+        if len(best) < query.first:
+            heapq.heappush(best, item)
+        elif item > best[0]:
+            heapq.heapreplace(best, item)
+    matches = [m for _, _, m in sorted(best, key=lambda x: (x[0], x[1]), reverse=True)]
+    if len(matches) < query.first:
+        matches.extend(_structural_only(index, query, w, query.first - len(matches)))
+    for m in matches:
+        _annotate(index, need, query.place, m)
+    return need, matches
+
+
+def _structural_only(index: ProfileIndex, query: MatchQuery, w: Weights, most: int) -> list[Match]:
+    """Peers without entries, by structure alone (when too few publishers qualify)."""
+    _, _, ws = w.signals()
+    scored: list[tuple[float, int, Place]] = []
+    for pid, p in index.places.items():
+        if pid == query.place.id or pid in index.profiles or p.level != query.place.level:
+            continue
+        km = haversine_km(query.place, p)
+        if _passes(query, p, km):
+            scored.append((structure_score(structure_parts(query.place, p, w, km), w), -pid, p))
+    top = heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))
+    return [Match(p, ws * s, 0.0, 0.0, s, False) for s, _, p in top]
+
+
+def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match) -> None:
+    """Shared topics and terms and the distance, for the reasons of a final match."""
+    m.distance_km = haversine_km(asker, m.place)
+    profile = index.profiles.get(m.place.id)
+    if profile is None:
+        return
+    m.shared_topics = sorted((t for t in need.topics if t in profile.topics), key=lambda t: -profile.topics[t])[:5]
+    mine = dict(zip(profile.term_ids, profile.weights))
+    overlap = [(v * mine[t], t) for t, v in need.terms.items() if t in mine]
+    m.shared_terms = [t for _, t in sorted(overlap, reverse=True)[:6]]
+
+
+# -- reasons ---------------------------------------------------------------
+
+DENSITY = {
+    "01": ("dicht besiedelt", "densely populated"),
+    "02": ("mittel besiedelt", "of intermediate density"),
+    "03": ("dünn besiedelt", "thinly populated"),
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    signal: str
+    score: float
+    explanation: str
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What reasons say about one of the peer's entries."""
+
+    id: int
+    uid: str
+    kind: str
+    status: str | None
+    title: str
+    year: str | None
+    project_uid: str | None
+    evaluated: bool
+    search_terms: str
+
+
+def _number(n: int, language: str) -> str:
+    text = f"{n:,}"
+    return text.replace(",", ".") if language == "de" else text
+
+
+def _quote(title: str, language: str) -> str:
+    return f"„{title}“" if language == "de" else f"‘{title}’"
+
+
+def relevant_entries(index: ProfileIndex, need: Need, entries: list[EntryFacts], experience_ids: list[int], most: int = 3) -> list[EntryFacts]:
+    """The peer's entries that best explain the match: overlap with the need, experience first."""
+    chosen = set(experience_ids)
+    scored: list[tuple[float, int, EntryFacts]] = []
+    for e in entries:
+        stems = set(e.search_terms.split())
+        ids = {index.vocab[s] for s in stems if s in index.vocab}
+        overlap = sum(v for t, v in need.terms.items() if t in ids) / math.sqrt(len(ids) or 1)
+        score = overlap * 10 + (0.5 if e.id in chosen else 0.0)
+        if score > 0:
+            scored.append((score, -e.id, e))
+    return [e for _, _, e in heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))]
+
+
+def _topics_text(index: ProfileIndex, need: Need, asker: Place, m: Match, shown: list[EntryFacts], language: str) -> str:
+    de = language == "de"
+    parts: list[str] = []
+    if need.source == "neighbours":
+        parts.append(
+            f"{asker.name} hat noch nichts veröffentlicht; die Themen kommen aus dem Kreis und "
+            f"{need.neighbours} Nachbarn im Umkreis von {NEIGHBOUR_KM:.0f} km"
+            if de else
+            f"{asker.name} has not published anything yet; its topics are taken from its Kreis and "
+            f"{need.neighbours} neighbours within {NEIGHBOUR_KM:.0f} km"
+        )
+    elif need.source == "none":
+        return (f"weder {asker.name} noch Nachbarn haben Einträge veröffentlicht; kein Themenvergleich möglich"
+                if de else f"neither {asker.name} nor its neighbours have published entries; topics cannot be compared")
+    if not m.has_entries:
+        parts.append("hat noch keine Einträge veröffentlicht" if de else "has not published any entries yet")
+        return "; ".join(parts)
+    if m.shared_topics:
+        labels = [index.topic_labels[t][1 if de else 2] for t in m.shared_topics if t in index.topic_labels]
+        parts.append(("gemeinsame Themen: " if de else "shared topics: ") + ", ".join(labels))
+    if m.shared_terms:
+        words = [index.words[t] for t in m.shared_terms]
+        parts.append(("gemeinsame Begriffe (Wortstämme): " if de else "common terms (stems): ") + ", ".join(words))
+    if shown:
+        titles = ", ".join(_quote(e.title, language) for e in shown[:2])
+        parts.append(("ähnliche Einträge: " if de else "similar entries: ") + titles)
+    if not parts:
+        parts.append("kaum gemeinsame Themen" if de else "few topics in common")
+    n = m.entry_count
+    parts.append(f"{n} Einträge insgesamt" if de else f"{n} entries in all")
+    return "; ".join(parts)
+
+
+def _experience_text(m: Match, entries: list[EntryFacts], language: str) -> str:
+    de = language == "de"
+    by_id = {e.id: e for e in entries}
+    items = [by_id[i] for i in m.experience_ids if i in by_id]
+    projects = [e for e in items if e.kind == "project"]
+    lessons = [e for e in entries if e.kind == "lesson"]
+    parts: list[str] = []
+    told = 0
+    for p in projects[:2]:
+        told += 1
+        year = f" ({p.year})" if p.year else ""
+        has_lesson = any(x.project_uid == p.uid for x in lessons)
+        text = (f"hat {_quote(p.title, language)}{year} abgeschlossen" if de
+                else f"completed {_quote(p.title, language)}{year}")
+        if has_lesson:
+            text += " und Erfahrungen dazu aufgeschrieben" if de else " and wrote a lesson learned on it"
+        if p.evaluated:
+            text += " (mit gemessenen Indikatoren)" if de else " (with measured indicators)"
+        parts.append(text)
+    linked = {p.uid for p in projects}
+    for x in [e for e in items if e.kind == "lesson" and e.project_uid not in linked][:2]:
+        told += 1
+        parts.append(f"Erfahrungsbericht {_quote(x.title, language)}" if de
+                     else f"lesson learned {_quote(x.title, language)}")
+    if not parts:
+        return ("noch kein abgeschlossenes Projekt und kein Erfahrungsbericht zu diesen Themen" if de
+                else "no completed project or lesson learned on these topics yet")
+    more = len(items) - told - sum(1 for e in items if e.kind == "lesson" and e.project_uid in linked)
+    if more > 0:
+        parts.append(f"und {more} weitere" if de else f"and {more} more")
+    return "; ".join(parts)
+
+
+def _structure_text(asker: Place, m: Match, language: str) -> str:
+    de = language == "de"
+    p = m.place
+    parts: list[str] = []
+    if p.size_class:
+        same = p.size_class == asker.size_class
+        people = f" ({_number(p.population, language)} {'Einwohner' if de else 'inhabitants'})" if p.population else ""
+        if de:
+            parts.append(("ebenfalls " if same else "") + p.size_class + people)
+        else:
+            parts.append(("also a " if same else "a ") + p.size_class + people)
+    elif p.population:
+        parts.append(f"{_number(p.population, language)} {'Einwohner' if de else 'inhabitants'}")
+    if m.distance_km is not None:
+        parts.append(f"{m.distance_km:.0f} km " + ("entfernt" if de else "away"))
+    if p.urbanisation in DENSITY:
+        label = DENSITY[p.urbanisation][0 if de else 1]
+        same = p.urbanisation == asker.urbanisation
+        parts.append((("ebenfalls " if de else "also ") if same else "") + label)
+    if p.land_name:
+        same = p.land_code == asker.land_code
+        parts.append((f"ebenfalls in {p.land_name}" if same else f"in {p.land_name}") if de
+                     else (f"also in {p.land_name}" if same else f"in {p.land_name}"))
+    return ", ".join(parts) or ("keine Strukturdaten" if de else "no structural data")
+
+
+def reasons(index: ProfileIndex, need: Need, asker: Place, m: Match, entries: list[EntryFacts], shown: list[EntryFacts], language: str) -> list[Reason]:
+    """One reason per signal, in German (`de`) or English, with the signal's score."""
+    return [
+        Reason("topics", round(m.topics, 3), _topics_text(index, need, asker, m, shown, language)),
+        Reason("experience", round(m.experience, 3), _experience_text(m, entries, language)),
+        Reason("structure", round(m.structure, 3), _structure_text(asker, m, language)),
+    ]
