@@ -132,27 +132,30 @@ def _where(q: EntryQuery, actor: Actor | None, p: _Params) -> tuple[list[str], s
     # The text join comes first in the SQL, so its parameter is added first.
     text = (q.text or "").strip()
     if text:
-        if p.dialect == "postgres":
-            expr = tsquery(text)
-            if expr is None:
-                conds.append("1 = 0")
-            else:
-                ph = p.add(expr)
+        ranked = q.effective_order == "relevance"
+        expr = tsquery(text) if p.dialect == "postgres" else fts5_match(text)
+        if expr is None:
+            conds.append("1 = 0")
+        elif p.dialect == "postgres":
+            ph = p.add(expr)
+            if ranked:
                 joins = (
                     f"entry e JOIN (SELECT ei.id AS fid, ts_rank(to_tsvector('simple', ei.search_terms), "
                     f"to_tsquery('simple', {ph})) AS score FROM entry ei "
                     f"WHERE to_tsvector('simple', ei.search_terms) @@ to_tsquery('simple', {ph})) f "
                     "ON f.fid = e.id"
                 )
-        else:
-            expr = fts5_match(text)
-            if expr is None:
-                conds.append("1 = 0")
             else:
-                joins = (
-                    "entry e JOIN (SELECT rowid AS fid, -bm25(entry_fts) AS score FROM entry_fts "
-                    f"WHERE entry_fts MATCH {p.add(expr)}) f ON f.fid = e.id"
-                )
+                conds.append(f"to_tsvector('simple', e.search_terms) @@ to_tsquery('simple', {ph})")
+        elif ranked:
+            # FTS5's rank is bm25, lower is better; negated so that higher is better everywhere
+            joins = (
+                "entry e JOIN (SELECT rowid AS fid, -rank AS score FROM entry_fts "
+                f"WHERE entry_fts MATCH {p.add(expr)}) f ON f.fid = e.id"
+            )
+        else:
+            # without ranking, the index only says which rows match: no scores computed
+            conds.append(f"e.id IN (SELECT rowid FROM entry_fts WHERE entry_fts MATCH {p.add(expr)})")
     conds.append(visibility_clause(actor, p))
     if not q.include_deleted:
         conds.append("e.deleted = " + ("false" if p.dialect == "postgres" else "0"))
