@@ -31,6 +31,8 @@ def build_schema() -> Schema:
         mutation=mutation,
         types=TYPES,
         config=strawberry.schema.config.StrawberryConfig(auto_camel_case=True),
+        # 2.9: the newest version both Apollo's and The Guild's composition understand; we need only @key
+        federation_version="2.9",
     )
 
 

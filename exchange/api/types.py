@@ -206,10 +206,18 @@ class Municipality(Publisher):
         )
 
     @classmethod
-    async def resolve_reference(cls, info: Info, official_key: str) -> Optional[Municipality]:
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Optional[Municipality]:
+        """Federation: a representation carries the key as the schema spells it (`officialKey`)."""
         from exchange.auth import find_municipality
+        from exchange.errors import NotFoundError
 
-        return cls.from_model(await find_municipality(official_key))
+        key = representation.get("officialKey", representation.get("official_key"))
+        if not isinstance(key, str):
+            return None
+        try:
+            return cls.from_model(await find_municipality(key))
+        except NotFoundError:
+            return None
 
 
 @strawberry.type(description="An alliance, umbrella organisation, company or research institute.",
