@@ -310,6 +310,9 @@ class Catalogue:
             entry.review_state = entry.review_state or "published"
             if entry.review_state not in REVIEW_STATES:
                 raise InvalidInputError(f"review_state must be one of {', '.join(REVIEW_STATES)}")
+            if entry.review_state != "published":
+                # An unpublished guide is a draft: seen by its publisher only, never federated.
+                entry.visibility = "draft"
         elif data.review_state is not None:
             raise InvalidInputError("review_state belongs to guides only")
         if data.project_id is not None:
