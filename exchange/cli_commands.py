@@ -11,4 +11,7 @@ import click
 
 def commands() -> list[click.Command]:
     found: list[click.Command] = []
+    from exchange.cli_match import match
+
+    found.append(match)
     return found

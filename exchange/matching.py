@@ -292,8 +292,9 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
     matches = [m for _, _, m in sorted(best, key=lambda x: (x[0], x[1]), reverse=True)]
     if len(matches) < query.first:
         matches.extend(_structural_only(index, query, w, query.first - len(matches)))
+    label_stems = {index.vocab[s] for words in label_terms.values() for s in words if s in index.vocab}
     for m in matches:
-        _annotate(index, need, query.place, m)
+        _annotate(index, need, query.place, m, label_stems)
     return need, matches
 
 
@@ -311,7 +312,7 @@ def _structural_only(index: ProfileIndex, query: MatchQuery, w: Weights, most: i
     return [Match(p, ws * s, 0.0, 0.0, s, False) for s, _, p in top]
 
 
-def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match) -> None:
+def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match, hidden: set[int]) -> None:
     """Shared topics and terms and the distance, for the reasons of a final match."""
     m.distance_km = haversine_km(asker, m.place)
     profile = index.profiles.get(m.place.id)
@@ -319,7 +320,7 @@ def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match) -> None:
         return
     m.shared_topics = sorted((t for t in need.topics if t in profile.topics), key=lambda t: -profile.topics[t])[:5]
     mine = dict(zip(profile.term_ids, profile.weights))
-    overlap = [(v * mine[t], t) for t, v in need.terms.items() if t in mine]
+    overlap = [(v * mine[t], t) for t, v in need.terms.items() if t in mine and t not in hidden]
     m.shared_terms = [t for _, t in sorted(overlap, reverse=True)[:6]]
 
 
@@ -406,7 +407,8 @@ def _topics_text(index: ProfileIndex, need: Need, asker: Place, m: Match, shown:
     if not parts:
         parts.append("kaum gemeinsame Themen" if de else "few topics in common")
     n = m.entry_count
-    parts.append(f"{n} Einträge insgesamt" if de else f"{n} entries in all")
+    parts.append((f"{n} Eintrag" if n == 1 else f"{n} Einträge") + " insgesamt" if de
+                 else (f"{n} entry" if n == 1 else f"{n} entries") + " in all")
     return "; ".join(parts)
 
 

@@ -10,11 +10,12 @@ import strawberry
 from strawberry.federation import Schema
 from strawberry.tools import merge_types
 
+from exchange.api.matching import Query as MatchingQuery
 from exchange.api.mutations import Mutation as CatalogueMutation
 from exchange.api.queries import Query as CatalogueQuery
 from exchange.api.types import Guide, LessonLearned, Municipality, Organisation, ProjectDescription
 
-QUERIES: tuple[type, ...] = (CatalogueQuery,)
+QUERIES: tuple[type, ...] = (CatalogueQuery, MatchingQuery)
 MUTATIONS: tuple[type, ...] = (CatalogueMutation,)
 TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Organisation]
 

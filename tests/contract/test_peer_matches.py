@@ -1,0 +1,119 @@
+"""peerMatches and matchingMethod over HTTP, against a node with the demo content."""
+
+from __future__ import annotations
+
+import pytest
+
+from exchange.auth import create_token
+from tests.contract.conftest import DemoNode, operation
+from tests.helpers import NOW
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+WIESENBACH = "082265005097"  # demo: Digitales Rathaus, completed, with a lesson learned
+HALLENBERG = "059580020020"  # demo: LoRaWAN sensor network and its lesson learned
+BAMMENTAL = "082265005006"  # same Kreis as Wiesenbach, no entries
+FULL = """query Full($key: String!, $about: String, $first: Int, $language: String, $radius: Float,
+  $same: Boolean, $sizes: [String!]) {
+  peerMatches(officialKey: $key, about: $about, first: $first, language: $language, radiusKm: $radius,
+              sameState: $same, sizeClasses: $sizes) {
+    municipality { officialKey name sizeClass state }
+    score hasEntries distanceKm
+    reasons { signal score explanation }
+    sharedTopics { slug }
+    relevantEntries { id title kind }
+  }
+}"""
+
+
+def _code(body: dict) -> str:
+    assert body.get("errors"), body
+    return str(body["errors"][0]["extensions"]["code"])
+
+
+async def test_acceptance_operation_returns_scored_and_explained_peers(demo_node: DemoNode) -> None:
+    body = await demo_node.gql(operation("PeerMatches"), {"officialKey": WIESENBACH, "first": 5})
+    assert "errors" not in body, body
+    matches = body["data"]["peerMatches"]
+    assert len(matches) == 5
+    scores = [m["score"] for m in matches]
+    assert scores == sorted(scores, reverse=True) and all(0 < s <= 1 for s in scores)
+    for m in matches:
+        assert m["municipality"]["officialKey"] != WIESENBACH and m["municipality"]["name"]
+        assert [r["signal"] for r in m["reasons"]] == ["topics", "experience", "structure"]
+        assert all(0 <= r["score"] <= 1 and r["explanation"] for r in m["reasons"])
+    assert "Einwohner" in matches[0]["reasons"][2]["explanation"]
+
+
+async def test_reasons_in_english_and_relevant_entries_for_a_planned_project(demo_node: DemoNode) -> None:
+    about = "We want to build a LoRaWAN sensor network with gateways for the whole town."
+    body = await demo_node.gql(FULL, {"key": WIESENBACH, "about": about, "first": 3, "language": "en"})
+    assert "errors" not in body, body
+    top = body["data"]["peerMatches"][0]
+    assert top["municipality"]["officialKey"] == HALLENBERG
+    assert any("LoRaWAN" in e["title"] for e in top["relevantEntries"])
+    texts = " ".join(r["explanation"] for r in top["reasons"])
+    assert "inhabitants" in texts and "km away" in texts and "lesson learned" in texts
+
+
+async def test_filters_restrict_the_peers(demo_node: DemoNode) -> None:
+    body = await demo_node.gql(FULL, {"key": WIESENBACH, "first": 10, "same": True})
+    assert {m["municipality"]["state"] for m in body["data"]["peerMatches"]} == {"Baden-Württemberg"}
+    body = await demo_node.gql(FULL, {"key": WIESENBACH, "first": 5, "sizes": ["Großstadt"]})
+    assert {m["municipality"]["sizeClass"] for m in body["data"]["peerMatches"]} == {"Großstadt"}
+    body = await demo_node.gql(FULL, {"key": WIESENBACH, "first": 5, "radius": 40.0})
+    assert all(m["distanceKm"] <= 40 for m in body["data"]["peerMatches"])
+
+
+async def test_a_municipality_without_entries_gets_peers_and_is_told_why(demo_node: DemoNode) -> None:
+    body = await demo_node.gql(FULL, {"key": BAMMENTAL, "first": 3})
+    assert "errors" not in body, body
+    matches = body["data"]["peerMatches"]
+    assert matches
+    assert "noch nichts veröffentlicht" in matches[0]["reasons"][0]["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"key": "999999999999"}, "NOT_FOUND"),
+        ({"key": "12ab"}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "first": 0}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "first": 51}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "about": ""}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "about": "Sensor " * 1000}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "language": "fr"}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "sizes": ["Metropole"]}, "BAD_USER_INPUT"),
+        ({"key": WIESENBACH, "radius": -1.0}, "BAD_USER_INPUT"),
+    ],
+)
+async def test_bad_input_gets_a_clear_error_never_a_500(demo_node: DemoNode, variables: dict, code: str) -> None:
+    body = await demo_node.gql(FULL, variables)
+    assert _code(body) == code
+    assert body["errors"][0]["message"] and "Internal" not in body["errors"][0]["message"]
+
+
+async def test_a_publish_reaches_the_profiles_without_a_rebuild(demo_node: DemoNode) -> None:
+    about = "Zisternen mit Füllstandsmessung für Regenwasser im Neubaugebiet"
+    before = await demo_node.gql(FULL, {"key": HALLENBERG, "about": about, "first": 3})
+    assert all(m["municipality"]["officialKey"] != BAMMENTAL for m in before["data"]["peerMatches"])
+    with demo_node.db.bound():
+        token, _ = await create_token(BAMMENTAL, ["publish"], now=NOW)
+    entry = {"kind": "PROJECT", "title": "Zisternen mit Füllstandsmessung", "summary": about,
+             "bodyMarkdown": "Regenwasser sammeln, Füllstand messen.", "topics": ["klimaschutz-und-umweltschutz"],
+             "language": "de", "visibility": "PUBLIC"}
+    published = await demo_node.gql(operation("Publish"), {"input": entry}, token=token)
+    assert "errors" not in published, published
+    after = await demo_node.gql(FULL, {"key": HALLENBERG, "about": about, "first": 3})
+    assert after["data"]["peerMatches"][0]["municipality"]["officialKey"] == BAMMENTAL
+
+
+async def test_matching_method_discloses_weights_and_sources(demo_node: DemoNode) -> None:
+    body = await demo_node.gql("{ matchingMethod(language: \"en\") { summary documentation publishersProfiled "
+                               "dataSources weights { name weight description } } }")
+    method = body["data"]["matchingMethod"]
+    signals = {w["name"]: w["weight"] for w in method["weights"] if "." not in w["name"] and w["name"] != "distance_km"}
+    assert set(signals) == {"topics", "experience", "structure"}
+    assert sum(signals.values()) == pytest.approx(1.0, abs=1e-3)
+    assert method["documentation"] == "/matching" and method["publishersProfiled"] > 10
+    assert any("GV100AD" in s for s in method["dataSources"])
