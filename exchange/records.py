@@ -206,3 +206,9 @@ async def public_entry(entry: Entry) -> EntryRecord:
     """The record of one entry row (the caller checked that it is public)."""
     rows = await Entry.filter(id=entry.id).values(*_fields(True))
     return (await RecordReader().records(rows))[0]
+
+
+async def latest_public_change() -> datetime | None:
+    """When the public catalogue last changed (the newest `updated_at`), if it has entries."""
+    rows = await _public().order_by("-updated_at").limit(1).values("updated_at")
+    return _aware(rows[0]["updated_at"]) if rows else None
