@@ -141,10 +141,12 @@ def create_app(
     from exchange.web.opendata import opendata_routes  # before the pages: /entries/{id}.md
 
     routes.extend(opendata_routes(node))
+    exception_handlers: dict[Any, Any] = {}
     try:
-        from exchange.web.routes import web_routes
+        from exchange.web.routes import web_exception_handlers, web_routes
 
         routes.extend(web_routes(node))
+        exception_handlers.update(web_exception_handlers(node))
     except ImportError:
         pass
     try:
@@ -153,7 +155,7 @@ def create_app(
         routes.extend(federation_routes(node))
     except ImportError:
         pass
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
     app.state.node = node
     app.add_middleware(BindDatabase, database=node.database)
     return app

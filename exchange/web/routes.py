@@ -1,0 +1,233 @@
+"""The routes of the web pages, and the reading pages themselves.
+
+`web_routes(node)` returns the page routes, the publish forms (`publish.py`)
+and the static files. Every handler runs inside `Web.handle`, which resolves
+the session, and turns any error into an error page (404, 400, 403, or a
+logged 500 page that shows a reference, never a traceback).
+`web_exception_handlers` gives the app HTML 404 and 405 pages for paths no
+route knows.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from content import render_markdown
+from exchange.auth import ANONYMOUS, Actor, find_publisher
+from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
+from exchange.models import Topic
+from exchange.search import LAENDER, SIZE_CLASSES, EntryQuery, find_entries
+from exchange.web import views
+from exchange.web.charts import indicator_charts, peer_map
+from exchange.web.facets import FacetCache
+from exchange.web.forms import COOKIE as SESSION_COOKIE
+from exchange.web.forms import Session, SessionCodec, actor_of
+from exchange.web.params import href, parse_search, search_items, without
+from exchange.web.render import Renderer, safe
+
+STATIC = Path(__file__).parent / "static"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+Handler = Callable[["Web", Request], Awaitable[Response]]
+
+
+class Web:
+    """What the page handlers share: the node, templates, caches, the session codec."""
+
+    def __init__(self, node: Any) -> None:
+        self.node = node
+        self.renderer = Renderer(node.settings.node_name)
+        secret = node.settings.secret.encode() if node.settings.secret else node.key.derive_secret("web-session")
+        self.sessions = SessionCodec(secret)
+        self.secure_cookies = node.settings.node_url.startswith("https://")
+        self.facets = FacetCache()
+        self.topic_cache: dict[str, Any] = {}
+        self.cursors = node.services.extra["cursors"]
+
+    def session(self, request: Request) -> Session | None:
+        return self.sessions.loads(request.cookies.get(SESSION_COOKIE))
+
+    async def actor(self, request: Request) -> Actor:
+        session = self.session(request)
+        if session is None:
+            return ANONYMOUS
+        return await actor_of(session, now=datetime.now(timezone.utc))
+
+    def handle(self, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(fn)
+        async def endpoint(request: Request) -> Response:
+            try:
+                actor = await self.actor(request)
+                request.scope["exchange.actor"] = actor
+                request.scope["exchange.signed_in"] = actor.publisher
+                return await fn(self, request)
+            except Exception as exc:  # every error becomes a page
+                return self.renderer.error(request, exc)
+
+        return endpoint
+
+    def page(self, request: Request, template: str, values: dict[str, Any], status: int = 200) -> Response:
+        return self.renderer.page(request, template, values, status=status)
+
+
+def actor_of_request(request: Request) -> Actor:
+    actor = request.scope.get("exchange.actor")
+    return actor if isinstance(actor, Actor) else ANONYMOUS
+
+
+async def home(web: Web, request: Request) -> Response:
+    page = await find_entries(EntryQuery(), actor_of_request(request), first=8)
+    topics = await views.topic_counts(web.topic_cache)
+    return web.page(request, "index.html", {
+        "newest": await views.cards(page.entries),
+        "topics": [(t, n) for t, n in topics if t.scheme == "mdk"],
+    })
+
+
+async def search(web: Web, request: Request) -> Response:
+    items = request.query_params.multi_items()
+    params = parse_search(items)
+    actor = actor_of_request(request)
+    query = params.query
+    if params.publisher:
+        try:
+            publisher = await find_publisher(params.publisher)
+        except ExchangeError:
+            raise InvalidInputError(f"unknown publisher {params.publisher!r}") from None
+        query = EntryQuery(**{**query.__dict__, "publisher": (publisher.kind, publisher.id)})
+    what = f"web:{query.effective_order}"
+    after = web.cursors.decode(params.after, what) if params.after else None
+    page = await find_entries(query, actor, first=params.first, after=after)
+    facets = await web.facets.facets(query, actor)
+    base = search_items(params)
+    next_href = None
+    if page.has_next and page.keys:
+        value, ident = page.keys[-1]
+        next_href = href("/search", [*base, ("after", web.cursors.encode(what, value, ident))])
+    topics = {t.slug: t for t in await Topic.all()}
+    chosen = [(name, value, href("/search", without(base, name, value)))
+              for name, value in base if name in ("kind", "topic", "land", "size", "status", "language")]
+    return web.page(request, "search.html", {
+        "params": params, "query": query, "results": await views.cards(page.entries),
+        "facets": facets, "next_href": next_href, "first_href": href("/search", base) if params.after else None,
+        "topics": topics, "laender": LAENDER, "size_classes": SIZE_CLASSES, "chosen": chosen,
+    })
+
+
+async def entry(web: Web, request: Request) -> Response:
+    data = await views.entry_page(request.path_params["uid"], actor_of_request(request))
+    gettext = web.renderer.gettext(request)
+    e = data.entry
+    extra = {name: safe(render_markdown(getattr(e, name))) for name in
+             ("what_worked", "what_did_not", "transfer_preconditions", "costs_staffing") if getattr(e, name)}
+    return web.page(request, "entry.html", {
+        "page": data, "e": e, "body": safe(e.body_html), "lesson_parts": extra,
+        "goals": indicator_charts(e.goals or [], gettext, web.renderer.envs[web.renderer.locale(request)]),
+        "published": request.query_params.get("published") == "1",
+    })
+
+
+async def municipalities(web: Web, request: Request) -> Response:
+    name = (request.query_params.get("name") or "").strip()
+    if len(name) > 120:
+        raise InvalidInputError("the name is longer than 120 characters")
+    found = await views.find_municipalities(name) if name else []
+    if len(found) == 1 and request.query_params.get("go") == "1":
+        return RedirectResponse(f"/municipalities/{found[0].official_key}", status_code=303)
+    return web.page(request, "municipalities.html", {"name": name, "found": found})
+
+
+async def municipality(web: Web, request: Request) -> Response:
+    muni = await views.municipality_by_key(request.path_params["key"])
+    actor = actor_of_request(request)
+    page = await find_entries(EntryQuery(publisher=("municipality", muni.id)), actor, first=20)
+    locale = web.renderer.locale(request)
+    peers = await views.peers_of(web.node.services.matcher, muni, locale)
+    gettext = web.renderer.gettext(request)
+    return web.page(request, "municipality.html", {
+        "m": muni, "entries": await views.cards(page.entries), "more_entries": page.has_next,
+        "peers": peers, "map": safe(peer_map(muni, peers or [], gettext)) if muni.latitude else None,
+    })
+
+
+async def topic(web: Web, request: Request) -> Response:
+    slug = request.path_params["slug"]
+    found = await Topic.get_or_none(slug=slug)
+    if found is None:
+        raise NotFoundError(f"no topic {slug!r}")
+    after_raw = request.query_params.get("after")
+    after = web.cursors.decode(after_raw, "web:topic") if after_raw else None
+    page = await find_entries(EntryQuery(topics=(slug,)), actor_of_request(request), first=20, after=after)
+    next_href = None
+    if page.has_next and page.keys:
+        value, ident = page.keys[-1]
+        next_href = href(f"/topics/{slug}", [("after", web.cursors.encode("web:topic", value, ident))])
+    return web.page(request, "topic.html", {
+        "topic": found, "entries": await views.cards(page.entries), "next_href": next_href,
+        "feed_href": f"/feeds/topics/{slug}.atom",
+    })
+
+
+def matching_doc(locale: str) -> str | None:
+    """docs/matching.<locale>.md, else docs/matching.md, rendered; None when neither exists."""
+    for name in (f"matching.{locale}.md", "matching.md"):
+        path = DOCS / name
+        if path.is_file():
+            return render_markdown(path.read_text(encoding="utf-8"))
+    return None
+
+
+async def matching(web: Web, request: Request) -> Response:
+    doc = matching_doc(web.renderer.locale(request))
+    weights = dict(web.node.settings.matching_weights)
+    return web.page(request, "matching.html", {
+        "doc": safe(doc) if doc else None, "weights": weights, "weight_sum": sum(weights.values()) or 1.0,
+    })
+
+
+def web_routes(node: Any) -> list[BaseRoute]:
+    """The routes of the web pages of `node`."""
+    from exchange.web.publish import publish_routes
+
+    web = Web(node)
+    node.extra["web"] = web
+    return [
+        Route("/", web.handle(home)),
+        Route("/search", web.handle(search)),
+        Route("/entries/{uid}", web.handle(entry)),
+        Route("/municipalities", web.handle(municipalities)),
+        Route("/municipalities/{key}", web.handle(municipality)),
+        Route("/topics/{slug}", web.handle(topic)),
+        Route("/matching", web.handle(matching)),
+        *publish_routes(web),
+        Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+
+
+def web_exception_handlers(node: Any) -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    """HTML 404/405 pages for unknown paths (JSON for clients that do not accept HTML)."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        web: Web | None = node.extra.get("web")
+        if web is None or "text/html" not in request.headers.get("accept", ""):
+            code = "NOT_FOUND" if status == 404 else "METHOD_NOT_ALLOWED" if status == 405 else "ERROR"
+            return JSONResponse({"error": {"code": code, "status": status}}, status_code=status)
+        if status == 404:
+            error: Exception = NotFoundError(f"no page at {request.url.path}")
+        else:
+            error = InvalidInputError(f"{request.method} is not allowed at {request.url.path}")
+        response = web.renderer.error(request, error)
+        response.status_code = status
+        return response
+
+    return {404: http_error, 405: http_error}
