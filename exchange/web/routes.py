@@ -188,9 +188,15 @@ def matching_doc(locale: str) -> str | None:
 
 async def matching(web: Web, request: Request) -> Response:
     doc = matching_doc(web.renderer.locale(request))
-    weights = dict(web.node.settings.matching_weights)
+    matcher = web.node.services.matcher
+    method = None
+    if matcher is not None:
+        await matcher.ensure_loaded()
+        method = matcher.method()
+    weights = dict(method["signals"]) if method else dict(web.node.settings.matching_weights)
     return web.page(request, "matching.html", {
         "doc": safe(doc) if doc else None, "weights": weights, "weight_sum": sum(weights.values()) or 1.0,
+        "method": method,
     })
 
 

@@ -9,7 +9,6 @@ when one is installed (`node.services.matcher`), through `peers_of`.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from exchange.auth import Actor, find_municipality
 from exchange.catalogue import may_see, parse_uid
 from exchange.db import current_connection, dialect_of
 from exchange.errors import ExchangeError, NotFoundError
+from exchange.matcher import Matcher
 from exchange.models import Entry, EntryTopic, Municipality, Organisation, Revision, Topic
 from exchange.search import latest_seq
 
@@ -162,43 +162,24 @@ async def municipality_by_key(key: str) -> Municipality:
 
 @dataclass
 class Peer:
-    """One peer match as the pages show it."""
+    """One peer match as the pages show it: the row, score, reasons, entries that explain it."""
 
     municipality: Municipality
     score: float
     reasons: list[str]
+    relevant: list[Entry]
+    distance_km: float | None
 
 
-async def peers_of(matcher: Any, muni: Municipality, locale: str, first: int = 8) -> list[Peer] | None:
-    """Peer matches of the node's matcher; None when no matcher is installed."""
+async def peers_of(matcher: Matcher | None, muni: Municipality, locale: str, first: int = 8) -> list[Peer] | None:
+    """Peer matches from the node's matcher, with reasons in the page's language; None without one."""
     if matcher is None:
         return None
-    call = getattr(matcher, "peer_matches", None) or getattr(matcher, "match", None)
-    if call is None:
-        return None
-    kwargs: dict[str, Any] = {"first": first}
-    if "locale" in inspect.signature(call).parameters:
-        kwargs["locale"] = locale
-    result = call(muni.official_key, **kwargs)
-    if inspect.isawaitable(result):
-        result = await result
-    items = getattr(result, "matches", result) or []
-    peers: list[Peer] = []
-    wanted: list[tuple[Any, Any]] = []
-    for item in items:
-        other = getattr(item, "municipality", None) or getattr(item, "peer", None)
-        wanted.append((item, other))
-    keys = [o if isinstance(o, str) else getattr(o, "official_key", None) for _, o in wanted]
-    rows = {m.official_key: m for m in await Municipality.filter(official_key__in=[k for k in keys if k])}
-    for (item, _), key in zip(wanted, keys):
-        row = rows.get(key or "")
-        if row is None:
-            continue
-        reasons = getattr(item, "reasons", []) or []
-        texts = [r if isinstance(r, str) else str(getattr(r, "text", None) or getattr(r, "description", r))
-                 for r in reasons]
-        peers.append(Peer(row, float(getattr(item, "score", 0.0) or 0.0), texts))
-    return peers
+    _, results = await matcher.peers(muni.official_key, first=first, language=locale)
+    return [
+        Peer(r.municipality, r.match.score, [x.explanation for x in r.reasons], r.relevant, r.match.distance_km)
+        for r in results
+    ]
 
 
 async def topic_counts(cache: dict[str, Any]) -> list[tuple[Topic, int]]:
