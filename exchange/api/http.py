@@ -245,7 +245,8 @@ class GraphQLEndpoint:
         try:
             check_limits(document, params["operation_name"], params["variables"])
         except QueryTooComplex as exc:
-            raise _RequestError(str(exc), "QUERY_TOO_COMPLEX") from None
+            # like a validation error: nothing ran (400 in graphql-response+json, 200 in json)
+            raise _GraphQLRequestErrors([GraphQLError(str(exc))], "QUERY_TOO_COMPLEX") from None
         try:
             actor = await authenticate(request.headers.get("authorization"), now=self.clock())
         except ExchangeError as exc:
