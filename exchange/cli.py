@@ -201,6 +201,8 @@ def _register_optional_commands() -> None:
 
     for command in cli_commands.commands():
         main.add_command(command)
+    for command in cli_commands.import_commands():
+        import_.add_command(command)
 
 
 _register_optional_commands()

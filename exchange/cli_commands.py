@@ -15,3 +15,10 @@ def commands() -> list[click.Command]:
 
     found.append(match)
     return found
+
+
+def import_commands() -> list[click.Command]:
+    """Subcommands of `exchange import` from other parts of the node (guides)."""
+    from exchange.cli_guides import import_guides_command
+
+    return [import_guides_command]

@@ -92,6 +92,7 @@ def asset_url(organisation: str, path: str) -> str:
 
 # -- pure: bodies, links and the comparison with what is stored -------------
 
+_ORG_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _INLINE = re.compile(r"(\]\(\s*<?)([^)\s>]+)")
 _REFERENCE = re.compile(r"^( {0,3}\[[^\]]+\]:[ \t]*<?)(\S+?)(?=>|\s|$)")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -251,18 +252,41 @@ async def import_guides(
     *,
     state: str | None = None,
     prune: bool = False,
+    organisation_name: str | None = None,
     now: datetime | None = None,
 ) -> ImportReport:
     """Create or revise the organisation's guides from a bundle, all or nothing.
 
     `state`: review state of the guides this import creates or changes (new
     guides default to draft; changed guides keep their state when None).
+    `organisation_name`: create the organisation when this node has none of that slug.
     """
     if state is not None and state not in IMPORT_STATES:
         raise InvalidInputError(f"state must be one of {', '.join(IMPORT_STATES)}, not {state!r}")
-    organisation = await Organisation.get_or_none(slug=organisation_slug)
-    if organisation is None:
-        raise NotFoundError(f"no organisation with slug {organisation_slug!r} on this node")
+    async with in_transaction():  # a new organisation is only kept with its guides
+        organisation = await Organisation.get_or_none(slug=organisation_slug)
+        if organisation is None and not organisation_name:
+            raise NotFoundError(
+                f"no organisation with slug {organisation_slug!r} on this node; "
+                "give its name to create it (--organisation-name)"
+            )
+        if organisation is None:
+            if not _ORG_SLUG.match(organisation_slug) or len(organisation_name or "") > 200:
+                raise InvalidInputError("an organisation slug is lowercase a-z, 0-9 and hyphens; its name at most 200 characters")
+            organisation = await Organisation.create(
+                slug=organisation_slug, name=organisation_name, kind="umbrella", origin_node=catalogue.node_url
+            )
+        return await _import(catalogue, directory, organisation, state, prune, now)
+
+
+async def _import(
+    catalogue: Catalogue,
+    directory: Path,
+    organisation: Organisation,
+    state: str | None,
+    prune: bool,
+    now: datetime | None,
+) -> ImportReport:
     try:
         bundle = load_bundle(directory)
     except BundleInvalidError as exc:
@@ -282,21 +306,20 @@ async def import_guides(
     actor = Actor(publisher=publisher, scopes=frozenset({"publish", "curate"}))
     moment = now or catalogue.clock()
     report = ImportReport(organisation=organisation.slug)
-    async with in_transaction():
-        report.assets_stored = await _store_assets(bundle, organisation, moment)
-        # Originals before translations, so a translation links to a stored guide.
-        for guide in sorted(bundle.guides, key=lambda g: (g.translation_of is not None, g.path.as_posix())):
-            data = desired_input(guide, bodies[guide.id], guide_links(guide, resolve))
-            report.files.append(await _import_one(catalogue, actor, organisation, guide, data, state, moment))
-        wanted = {g.id for g in bundle.guides}
-        for source in await GuideSource.filter(organisation_id=organisation.id).order_by("path"):
-            if source.guide_id not in wanted:
-                removed = await _removed(catalogue, actor, source, prune)
-                if removed is not None:
-                    report.files.append(removed)
-        for spec in collections:
-            await save_collection(catalogue, actor, spec, resolve, now=moment)
-            report.collections.append(spec.slug)
+    report.assets_stored = await _store_assets(bundle, organisation, moment)
+    # Originals before translations, so a translation links to a stored guide.
+    for guide in sorted(bundle.guides, key=lambda g: (g.translation_of is not None, g.path.as_posix())):
+        data = desired_input(guide, bodies[guide.id], guide_links(guide, resolve))
+        report.files.append(await _import_one(catalogue, actor, organisation, guide, data, state, moment))
+    wanted = {g.id for g in bundle.guides}
+    for source in await GuideSource.filter(organisation_id=organisation.id).order_by("path"):
+        if source.guide_id not in wanted:
+            removed = await _removed(catalogue, actor, source, prune)
+            if removed is not None:
+                report.files.append(removed)
+    for spec in collections:
+        await save_collection(catalogue, actor, spec, resolve, now=moment)
+        report.collections.append(spec.slug)
     return report
 
 
