@@ -37,6 +37,7 @@ from exchange.profiles import ProfileStore, has_actual_values, place_of
 
 LANGUAGES = ("de", "en")
 RELEVANT_PER_PEER = 3
+EXPERIENCE_SHOWN = 8  # experience entries read for the reasons of one peer
 
 
 @dataclass
@@ -125,38 +126,45 @@ class Matcher:
         need, matches = rank(index, query, self.weights, self._labels)
         ids = [m.place.id for m in matches]
         rows = {m.id: m for m in await Municipality.filter(id__in=ids)}
-        facts = await self._facts([m.place.id for m in matches if m.has_entries])
-        chosen: dict[int, list[EntryFacts]] = {
-            m.place.id: relevant_entries(index, need, facts.get(m.place.id, []), m.experience_ids, RELEVANT_PER_PEER)
-            for m in matches
-        }
-        wanted = [e.id for shown in chosen.values() for e in shown]
-        full = {e.id: e for e in await Entry.filter(id__in=wanted)} if wanted else {}
+        terms_of = await self._terms([m.place.id for m in matches if m.has_entries])
+        chosen: dict[int, list[int]] = {}
+        for m in matches:
+            candidates = [EntryFacts(i, "", "", None, "", None, None, False, text)
+                          for i, text in terms_of.get(m.place.id, [])]
+            chosen[m.place.id] = [e.id for e in relevant_entries(index, need, candidates, m.experience_ids,
+                                                                  RELEVANT_PER_PEER)]
+        wanted = {i for shown in chosen.values() for i in shown}
+        wanted |= {i for m in matches for i in m.experience_ids[:EXPERIENCE_SHOWN]}
+        full = {e.id: e for e in await Entry.filter(id__in=list(wanted))} if wanted else {}
+        facts = {i: _facts_of(e) for i, e in full.items()}
         results = []
         for m in matches:
-            shown = chosen[m.place.id]
+            shown = [facts[i] for i in chosen[m.place.id] if i in facts]
+            known = [facts[i] for i in m.experience_ids[:EXPERIENCE_SHOWN] if i in facts]
             results.append(PeerResult(
                 municipality=rows[m.place.id],
                 match=m,
-                reasons=reasons(index, need, place, m, facts.get(m.place.id, []), shown, language),
+                reasons=reasons(index, need, place, m, known, shown, language),
                 shared_topics=[index.topic_labels[t] for t in m.shared_topics if t in index.topic_labels],
-                relevant=[full[e.id] for e in shown if e.id in full],
+                relevant=[full[i] for i in chosen[m.place.id] if i in full],
             ))
         return need, results
 
-    async def _facts(self, place_ids: list[int]) -> dict[int, list[EntryFacts]]:
-        """The public entries of the matched peers, without their bodies, in one query."""
-        grouped: dict[int, list[EntryFacts]] = {pid: [] for pid in place_ids}
-        if not place_ids:
-            return grouped
-        rows = await Entry.filter(
-            visibility="public", deleted=False, municipality_id__in=place_ids
-        ).values("id", "uid", "municipality_id", "kind", "status", "title", "period_start",
-                 "period_end", "project_uid", "goals", "search_terms")
-        for r in rows:
-            grouped[r["municipality_id"]].append(EntryFacts(
-                id=r["id"], uid=str(r["uid"]), kind=r["kind"], status=r["status"], title=r["title"],
-                year=_year(r), project_uid=str(r["project_uid"]) if r["project_uid"] else None,
-                evaluated=has_actual_values(r["goals"]), search_terms=r["search_terms"] or "",
-            ))
+    async def _terms(self, place_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+        """The stemmed terms of the matched peers' public entries, in one query."""
+        grouped: dict[int, list[tuple[int, str]]] = {}
+        if place_ids:
+            for i, pid, text in await Entry.filter(
+                visibility="public", deleted=False, municipality_id__in=place_ids
+            ).values_list("id", "municipality_id", "search_terms"):
+                grouped.setdefault(pid, []).append((i, text or ""))
         return grouped
+
+
+def _facts_of(e: Entry) -> EntryFacts:
+    return EntryFacts(
+        id=e.id, uid=str(e.uid), kind=e.kind, status=e.status, title=e.title,
+        year=_year({"period_end": e.period_end, "period_start": e.period_start}),
+        project_uid=str(e.project_uid) if e.project_uid else None,
+        evaluated=has_actual_values(e.goals), search_terms="",
+    )

@@ -28,7 +28,8 @@ from exchange.registry import SIZE_CLASSES
 
 MAX_ABOUT = 5000
 MAX_FIRST = 50
-QUERY_TERMS = 40
+QUERY_TERMS = 60
+COMMON_SHARE = 0.5  # terms used by more than half of all publishers are left out of queries
 NEIGHBOUR_KM = 25.0
 URBANISATION = {"01": 0, "02": 1, "03": 2}
 
@@ -154,14 +155,47 @@ def structure_parts(q: Place, p: Place, w: Weights, km: float | None) -> dict[st
     return parts
 
 
+def structure_fast(q: Place, p: Place, w: Weights, km: float | None) -> float:
+    """`structure_score(structure_parts(...))` without building a dict: the ranking loop's version."""
+    num = den = 0.0
+    if q.log_pop is not None and p.log_pop is not None:
+        popsim = max(0.0, 1.0 - abs(q.log_pop - p.log_pop) / 2)
+        if q.size_class:
+            popsim = 0.5 * (1.0 if q.size_class == p.size_class else 0.0) + 0.5 * popsim
+        num += w.size * popsim
+        den += w.size
+    qu, pu = URBANISATION.get(q.urbanisation), URBANISATION.get(p.urbanisation)
+    if qu is not None and pu is not None:
+        num += w.urbanisation * (1.0 - abs(qu - pu) / 2)
+        den += w.urbanisation
+    if q.land_code and p.land_code:
+        num += w.land * (1.0 if q.land_code == p.land_code else 0.0)
+        den += w.land
+    if km is not None:
+        num += w.distance / (1.0 + km / w.distance_km)
+        den += w.distance
+    return num / den if den else 0.0
+
+
+def fast_km(a: Place, b: Place) -> float | None:
+    """Equirectangular distance: within 0.5 % of the great circle at German distances, far cheaper."""
+    if not (a.located and b.located):
+        return None
+    x = (b.lon_r - a.lon_r) * math.cos((a.lat_r + b.lat_r) / 2)
+    return 6371.0 * math.sqrt(x * x + (b.lat_r - a.lat_r) ** 2)
+
+
 def structure_score(parts: Mapping[str, float], w: Weights) -> float:
     weights = {"size": w.size, "urbanisation": w.urbanisation, "land": w.land, "distance": w.distance}
     total = sum(weights[k] for k in parts)
     return sum(weights[k] * v for k, v in parts.items()) / total if total else 0.0
 
 
-def _normalised(vector: Mapping[int, float], most: int = QUERY_TERMS) -> dict[int, float]:
-    top = heapq.nlargest(most, vector.items(), key=lambda kv: kv[1])
+def _normalised(index: ProfileIndex, vector: Mapping[int, float], most: int = QUERY_TERMS) -> dict[int, float]:
+    """The `most` strongest terms, normalised; terms that most publishers use say nothing and are left out."""
+    n = index.publishers
+    common = n * COMMON_SHARE if n >= 50 else float("inf")
+    top = heapq.nlargest(most, ((t, v) for t, v in vector.items() if index.df[t] <= common), key=lambda kv: kv[1])
     norm = math.sqrt(sum(v * v for _, v in top)) or 1.0
     return {k: v / norm for k, v in top if v > 0}
 
@@ -193,10 +227,10 @@ def need_of(index: ProfileIndex, query: MatchQuery, label_terms: Mapping[int, fr
             raise InvalidInputError("about has no words to match on; describe the planned project")
         vector = {t: (1.0 + math.log(c)) * index.idf(t) for t, c in counts.items()}
         found = {tid: 1.0 for tid, words in label_terms.items() if words and words <= stems}
-        return Need(_normalised(vector), found, "about")
+        return Need(_normalised(index, vector), found, "about")
     own = index.profiles.get(query.place.id)
     if own is not None:
-        return Need(_normalised(profile_vector(index, own)), {k: float(v) for k, v in own.topics.items()}, "own")
+        return Need(_normalised(index, profile_vector(index, own)), {k: float(v) for k, v in own.topics.items()}, "own")
     vector: dict[int, float] = {}
     topics: dict[int, float] = {}
     near = 0
@@ -211,7 +245,7 @@ def need_of(index: ProfileIndex, query: MatchQuery, label_terms: Mapping[int, fr
                 vector[t] = vector.get(t, 0.0) + v
             for t, c in profile.topics.items():
                 topics[t] = topics.get(t, 0.0) + c
-    return Need(_normalised(vector), topics, "neighbours" if near else "none", near)
+    return Need(_normalised(index, vector), topics, "neighbours" if near else "none", near)
 
 
 def _passes(q: MatchQuery, p: Place, km: float | None) -> bool:
@@ -222,14 +256,6 @@ def _passes(q: MatchQuery, p: Place, km: float | None) -> bool:
     if q.radius_km is not None and (km is None or km > q.radius_km):
         return False
     return True
-
-
-def _topic_cosine(need: Need, profile: Profile) -> float:
-    if not need.topics or not profile.topics:
-        return 0.0
-    dot = sum(v * profile.topics.get(t, 0) for t, v in need.topics.items())
-    qn = math.sqrt(sum(v * v for v in need.topics.values()))
-    return dot / (qn * profile.topic_norm) if dot else 0.0
 
 
 def _experience(need: Need, profile: Profile) -> tuple[float, list[int]]:
@@ -261,19 +287,21 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
         for pid, pw in zip(slot[0], slot[1]):
             acc[pid] = get(pid, 0.0) + f * pw
     has_topics = bool(need.topics)
+    qn = math.sqrt(sum(v * v for v in need.topics.values())) or 1.0
+    filtering = query.same_state or bool(query.size_classes) or query.radius_km is not None
     bounds: list[tuple[float, float, float, int, float | None]] = []
     for pid, profile in index.profiles.items():
         p = index.places.get(pid)
         if p is None or pid == query.place.id:
             continue
-        km = haversine_km(query.place, p)
-        if not _passes(query, p, km):
+        km = fast_km(query.place, p)
+        if filtering and not _passes(query, p, km):
             continue
-        parts = structure_parts(query.place, p, w, km)
         t = min(1.0, get(pid, 0.0) / profile.norm)
         if has_topics and profile.topics:
-            t = (w.terms * t + w.controlled * _topic_cosine(need, profile)) / (w.terms + w.controlled)
-        s = structure_score(parts, w)
+            dot = sum(v * profile.topics.get(k, 0) for k, v in need.topics.items())
+            t = (w.terms * t + w.controlled * dot / (qn * profile.topic_norm)) / (w.terms + w.controlled)
+        s = structure_fast(query.place, p, w, km)
         bounds.append((wt * t + ws * s + we * profile.experience_bound, t, s, pid, None))
     bounds.sort(reverse=True)
     best: list[tuple[float, int, Match]] = []
@@ -305,9 +333,9 @@ def _structural_only(index: ProfileIndex, query: MatchQuery, w: Weights, most: i
     for pid, p in index.places.items():
         if pid == query.place.id or pid in index.profiles or p.level != query.place.level:
             continue
-        km = haversine_km(query.place, p)
+        km = fast_km(query.place, p)
         if _passes(query, p, km):
-            scored.append((structure_score(structure_parts(query.place, p, w, km), w), -pid, p))
+            scored.append((structure_fast(query.place, p, w, km), -pid, p))
     top = heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))
     return [Match(p, ws * s, 0.0, 0.0, s, False) for s, _, p in top]
 
@@ -367,11 +395,11 @@ def _quote(title: str, language: str) -> str:
 def relevant_entries(index: ProfileIndex, need: Need, entries: list[EntryFacts], experience_ids: list[int], most: int = 3) -> list[EntryFacts]:
     """The peer's entries that best explain the match: overlap with the need, experience first."""
     chosen = set(experience_ids)
+    wanted = {index.words[t]: v for t, v in need.terms.items()}
     scored: list[tuple[float, int, EntryFacts]] = []
     for e in entries:
         stems = set(e.search_terms.split())
-        ids = {index.vocab[s] for s in stems if s in index.vocab}
-        overlap = sum(v for t, v in need.terms.items() if t in ids) / math.sqrt(len(ids) or 1)
+        overlap = sum(v for word, v in wanted.items() if word in stems) / math.sqrt(len(stems) or 1)
         score = overlap * 10 + (0.5 if e.id in chosen else 0.0)
         if score > 0:
             scored.append((score, -e.id, e))
@@ -439,7 +467,7 @@ def _experience_text(m: Match, entries: list[EntryFacts], language: str) -> str:
     if not parts:
         return ("noch kein abgeschlossenes Projekt und kein Erfahrungsbericht zu diesen Themen" if de
                 else "no completed project or lesson learned on these topics yet")
-    more = len(items) - told - sum(1 for e in items if e.kind == "lesson" and e.project_uid in linked)
+    more = len(m.experience_ids) - told - sum(1 for e in items if e.kind == "lesson" and e.project_uid in linked)
     if more > 0:
         parts.append(f"und {more} weitere" if de else f"and {more} more")
     return "; ".join(parts)

@@ -45,6 +45,18 @@ class Place:
     kreis_key: str
     latitude: float | None
     longitude: float | None
+    # derived once, for the ranking loop
+    log_pop: float | None = None
+    lat_r: float = 0.0
+    lon_r: float = 0.0
+    located: bool = False
+
+    def __post_init__(self) -> None:
+        if self.population:
+            self.log_pop = math.log10(self.population)
+        if self.latitude is not None and self.longitude is not None:
+            self.lat_r, self.lon_r = math.radians(self.latitude), math.radians(self.longitude)
+            self.located = True
 
 
 @dataclass(frozen=True, slots=True)
