@@ -93,6 +93,9 @@ class CatalogInfo:
     name: str
     default_license: str = "CC-BY-4.0"
     modified: datetime | None = None
+    # GovData's id for this data provider (http://dcat-ap.de/def/contributors/...), assigned
+    # on registration with GovData; without it convention K12/13 is not met.
+    contributor_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,7 @@ def _contact(g: Graph, dataset: URIRef, e: EntryRecord) -> None:
     g.add((card, VCARD.hasEmail, URIRef(f"mailto:{e.contact_email}")))
 
 
-def add_dataset(g: Graph, e: EntryRecord, node_url: str) -> URIRef:
+def add_dataset(g: Graph, e: EntryRecord, node_url: str, contributor_id: str = "") -> URIRef:
     """Describe one entry as a dcat:Dataset with two distributions; returns its URI."""
     ds = URIRef(e.url() + "#dataset")
     lang = e.language if e.language in LANGUAGE_CODES else None
@@ -201,6 +204,8 @@ def add_dataset(g: Graph, e: EntryRecord, node_url: str) -> URIRef:
     g.add((ds, DCTERMS.issued, _dt(e.created_at)))
     g.add((ds, DCTERMS.modified, _dt(e.updated_at)))
     g.add((ds, DCAT.landingPage, URIRef(e.url())))
+    if contributor_id:
+        g.add((ds, DCATDE.contributorID, URIRef(contributor_id)))
     if lang:
         g.add((ds, DCTERMS.language, URIRef(EU_LANGUAGE + LANGUAGE_CODES[lang])))
     for keyword in (KIND_KEYWORDS.get(e.kind, {}).get(lang or "de", e.kind), *e.keywords):
@@ -280,7 +285,7 @@ def build_catalog(info: CatalogInfo, entries: Sequence[EntryRecord], page: PageI
         g.add((catalog, DCTERMS.modified, _dt(info.modified)))
     origins: dict[str, URIRef] = {}
     for e in entries:
-        ds = add_dataset(g, e, node)
+        ds = add_dataset(g, e, node, info.contributor_id)
         origin = e.origin.rstrip("/")
         if origin == node:
             g.add((catalog, DCAT.dataset, ds))

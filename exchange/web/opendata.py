@@ -84,6 +84,7 @@ class OpenData:
         info = dcat.CatalogInfo(
             self.node_url, self.settings.node_name, self.settings.default_license,
             await records.latest_public_change(),
+            getattr(self.settings, "dcat_contributor_id", ""),
         )
         graph = dcat.build_catalog(info, entries, page)
         media = dcat.FORMATS[key][0]

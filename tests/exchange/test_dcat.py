@@ -132,3 +132,11 @@ def test_unknown_format_parameter() -> None:
 ])
 def test_licence_table(spdx: str, uri: str, by: bool) -> None:
     assert dcat.licence_of(spdx)[:2] == (dcat.LICENCE_BASE + uri, by)
+
+
+def test_contributor_id_when_the_node_has_one() -> None:
+    ds = URIRef("http://a.test/entries/00000000-0000-4000-8000-000000000001#dataset")
+    assert dcat.build_catalog(INFO, [record()]).value(ds, dcat.DCATDE.contributorID) is None
+    info = replace(INFO, contributor_id="http://dcat-ap.de/def/contributors/exampleKommune")
+    g = dcat.build_catalog(info, [record()])
+    assert g.value(ds, dcat.DCATDE.contributorID) == URIRef(info.contributor_id)
