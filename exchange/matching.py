@@ -29,6 +29,7 @@ from exchange.registry import SIZE_CLASSES
 MAX_ABOUT = 5000
 MAX_FIRST = 50
 QUERY_TERMS = 60
+QUERY_TOPICS = 8  # the asker's main topics compared
 COMMON_SHARE = 0.5  # terms used by more than half of all publishers are left out of queries
 NEIGHBOUR_KM = 25.0
 URBANISATION = {"01": 0, "02": 1, "03": 2}
@@ -286,6 +287,7 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
         f = qw * index.idf(tid)
         for pid, pw in zip(slot[0], slot[1]):
             acc[pid] = get(pid, 0.0) + f * pw
+    need.topics = dict(heapq.nlargest(QUERY_TOPICS, need.topics.items(), key=lambda kv: kv[1]))
     has_topics = bool(need.topics)
     qn = math.sqrt(sum(v * v for v in need.topics.values())) or 1.0
     filtering = query.same_state or bool(query.size_classes) or query.radius_km is not None
@@ -399,7 +401,7 @@ def relevant_entries(index: ProfileIndex, need: Need, entries: list[EntryFacts],
     scored: list[tuple[float, int, EntryFacts]] = []
     for e in entries:
         stems = set(e.search_terms.split())
-        overlap = sum(v for word, v in wanted.items() if word in stems) / math.sqrt(len(stems) or 1)
+        overlap = sum(wanted[word] for word in wanted.keys() & stems) / math.sqrt(len(stems) or 1)
         score = overlap * 10 + (0.5 if e.id in chosen else 0.0)
         if score > 0:
             scored.append((score, -e.id, e))
