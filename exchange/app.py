@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from exchange import __version__
 from exchange.api.context import Services
 from exchange.api.cursors import CursorCodec
+from exchange.api.assets import asset_routes
 from exchange.api.graphiql import graphiql_page, graphiql_routes
 from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
@@ -136,6 +137,7 @@ def create_app(
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
         Route("/healthz", healthz),
         *graphiql_routes(),
+        *asset_routes(node),
         *(extra_routes or []),
     ]
     from exchange.web.opendata import opendata_routes  # before the pages: /entries/{id}.md
