@@ -9,6 +9,8 @@ commit order.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.models import Model
@@ -105,13 +107,15 @@ class Entry(Model):
     language = fields.CharField(max_length=2, default="de")
     license = fields.CharField(max_length=40, default="CC-BY-4.0")
     visibility = fields.CharField(max_length=8, default="public")
-    keywords = fields.JSONField(default=list)
+    keywords: fields.JSONField[list[str]] = fields.JSONField(default=list)
     municipality: fields.ForeignKeyNullableRelation[Municipality] = fields.ForeignKeyField(
         "models.Municipality", related_name="entries", null=True, on_delete=fields.RESTRICT
     )
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="entries", null=True, on_delete=fields.RESTRICT
     )
+    municipality_id: int | None
+    organisation_id: int | None
     # Role address, federated; a person's details stay on this node only.
     contact_role = fields.CharField(max_length=200, default="")
     contact_email = fields.CharField(max_length=200, default="")
@@ -122,11 +126,11 @@ class Entry(Model):
     period_end = fields.CharField(max_length=10, null=True)
     budget_eur = fields.BigIntField(null=True)
     funding_programme = fields.CharField(max_length=200, default="")
-    partners = fields.JSONField(default=list)
-    goals = fields.JSONField(default=list)
+    partners: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    goals: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
     # guide
     audience = fields.CharField(max_length=200, default="")
-    checklist = fields.JSONField(default=list)
+    checklist: fields.JSONField[list[str]] = fields.JSONField(default=list)
     review_state = fields.CharField(max_length=10, null=True)
     # lesson learned
     what_worked = fields.TextField(default="")
@@ -135,7 +139,7 @@ class Entry(Model):
     costs_staffing = fields.TextField(default="")
     project_uid = fields.UUIDField(null=True)
     # links to other entries: [{"relation": "replicates", "target": uid}]
-    links = fields.JSONField(default=list)
+    links: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
     # search and matching
     search_terms = fields.TextField(default="")
     deleted = fields.BooleanField(default=False)
@@ -178,7 +182,7 @@ class Revision(Model):
         "models.Entry", related_name="revisions", on_delete=fields.CASCADE
     )
     version = fields.IntField()
-    envelope = fields.JSONField()
+    envelope: fields.JSONField[dict[str, Any]] = fields.JSONField()
     signature = fields.CharField(max_length=200, default="")
     author = fields.CharField(max_length=200, default="")
     note = fields.CharField(max_length=500, default="")
@@ -216,7 +220,7 @@ class ApiToken(Model):
     organisation: fields.ForeignKeyNullableRelation[Organisation] = fields.ForeignKeyField(
         "models.Organisation", related_name="tokens", null=True, on_delete=fields.CASCADE
     )
-    scopes = fields.JSONField(default=list)
+    scopes: fields.JSONField[list[str]] = fields.JSONField(default=list)
     label = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(null=True)
@@ -282,8 +286,9 @@ class PendingEnvelope(Model):
     entry_uid = fields.CharField(max_length=200)
     version = fields.IntField()
     origin_node = fields.CharField(max_length=300)
-    envelope = fields.JSONField()
+    envelope: fields.JSONField[dict[str, Any]] = fields.JSONField()
     signature = fields.CharField(max_length=200)
+    vouched_key = fields.CharField(max_length=64, default="")
     reason = fields.CharField(max_length=500)
     created_at = fields.DatetimeField()
 
@@ -440,7 +445,7 @@ class CurationRevision(Model):
     record_uid = fields.UUIDField()
     kind = fields.CharField(max_length=12)
     version = fields.IntField()
-    envelope = fields.JSONField()
+    envelope: fields.JSONField[dict[str, Any]] = fields.JSONField()
     signature = fields.CharField(max_length=200, default="")
     author = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField()

@@ -55,7 +55,8 @@ async def entry_query(filter: Optional[EntryFilter], order: EntryOrder, publishe
         languages=tuple(f.languages or ()),
         text=f.text,
         origin=f.origin_node,
-        order=order.value,
+        endorsed_by=f.endorsed_by or None,
+        order=str(order.value),
     ).validated()
 
 

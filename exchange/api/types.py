@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import strawberry
 from strawberry import Info
 from strawberry.federation.schema_directives import Key
+from strawberry.federation.types import FieldSet
 
 from exchange import models
 
 if TYPE_CHECKING:
     from exchange.api.context import Context
+    from exchange.api.inputs import EntryFilter
 
 
 def _ctx(info: Info) -> Context:
@@ -63,6 +65,7 @@ class EntryOrder(Enum):
     OLDEST = strawberry.enum_value("oldest", description="Least recently changed first.")
     TITLE = strawberry.enum_value("title", description="By title, A to Z.")
     RELEVANCE = strawberry.enum_value("relevance", description="Best full-text match first (with `text`).")
+    ENDORSED = strawberry.enum_value("endorsed", description="Most endorsed by organisations first.")
 
 
 @strawberry.type(description="A controlled topic with German and English labels.")
@@ -173,7 +176,7 @@ class Kreis:
 
 @strawberry.type(
     description="A municipality (Gemeinde) or a Landkreis of an official register.",
-    directives=[Key(fields="officialKey")],
+    directives=[Key(fields=FieldSet("officialKey"))],
 )
 class Municipality(Publisher):
     official_key: str = strawberry.field(description="12-digit ARS (Gemeinde) or 5-digit key (Kreis).")
@@ -221,7 +224,7 @@ class Municipality(Publisher):
 
 
 @strawberry.type(description="An alliance, umbrella organisation, company or research institute.",
-                 directives=[Key(fields="slug")])
+                 directives=[Key(fields=FieldSet("slug"))])
 class Organisation(Publisher):
     slug: str = strawberry.field(description="Stable identifier.")
     kind: str = strawberry.field(description="alliance, umbrella, company or research.")
@@ -267,10 +270,10 @@ class Entry:
     async def publisher(self, info: Info) -> Optional[Publisher]:
         loaders = _ctx(info).loaders
         if self._row.municipality_id is not None:  # type: ignore[attr-defined]
-            m = await loaders.municipality.load(self._row.municipality_id)  # type: ignore[attr-defined]
+            m = await loaders.municipality.load(self._row.municipality_id)
             return Municipality.from_model(m) if m else None
         if self._row.organisation_id is not None:  # type: ignore[attr-defined]
-            o = await loaders.organisation.load(self._row.organisation_id)  # type: ignore[attr-defined]
+            o = await loaders.organisation.load(self._row.organisation_id)
             return Organisation.from_model(o) if o else None
         return None
 
@@ -283,6 +286,14 @@ class Entry:
                      deleted=r.envelope.get("type") == "tombstone")
             for r in revs
         ]
+
+    @strawberry.field(description="Organisations that endorse this entry, oldest first.")
+    async def endorsements(
+        self, info: Info
+    ) -> list[Annotated["Endorsement", strawberry.lazy("exchange.api.curation")]]:
+        from exchange.api.curation import endorsements_for
+
+        return await endorsements_for(info, self._row.uid)  # type: ignore[return-value]
 
 
 def _entry_fields(e: models.Entry) -> dict[str, Any]:
@@ -299,7 +310,7 @@ def _entry_fields(e: models.Entry) -> dict[str, Any]:
 
 
 @strawberry.type(description="A project description: what a municipality did or plans, with goals and indicators.",
-                 directives=[Key(fields="id")])
+                 directives=[Key(fields=FieldSet("id"))])
 class ProjectDescription(Entry):
     status: ProjectStatus = strawberry.field(description="planned, running, completed or stopped.")
     period_start: Optional[str] = strawberry.field(description="Start (YYYY-MM or YYYY-MM-DD).")
@@ -319,7 +330,7 @@ class ProjectDescription(Entry):
         return await _reference(info, id)
 
 
-@strawberry.type(description="A guide or checklist, curated by an organisation.", directives=[Key(fields="id")])
+@strawberry.type(description="A guide or checklist, curated by an organisation.", directives=[Key(fields=FieldSet("id"))])
 class Guide(Entry):
     audience: str = strawberry.field(description="Who it is written for.")
     checklist: list[str] = strawberry.field(description="Checklist items, in order.")
@@ -331,7 +342,7 @@ class Guide(Entry):
 
 
 @strawberry.type(description="A lesson learned from a project: what worked, what did not, what it takes.",
-                 directives=[Key(fields="id")])
+                 directives=[Key(fields=FieldSet("id"))])
 class LessonLearned(Entry):
     what_worked: str = strawberry.field(description="What worked (Markdown).")
     what_did_not: str = strawberry.field(description="What did not work (Markdown).")
