@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import yaml
@@ -46,7 +46,9 @@ class GoneError(NotFoundError):
 
 def error_response(exc: ExchangeError) -> JSONResponse:
     status = 410 if isinstance(exc, GoneError) else STATUS.get(exc.code, 400)
-    return JSONResponse({"error": {"code": exc.code, "message": exc.message, "status": status}}, status_code=status)
+    return JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message, "status": status}}, status_code=status
+    )
 
 
 def guarded(handler: Handler) -> Handler:
@@ -66,7 +68,7 @@ class OpenData:
     def __init__(self, node: Any) -> None:
         self.settings = node.settings
         self.node_url: str = node.settings.node_url.rstrip("/")
-        self.clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- DCAT-AP.de --------------------------------------------------------
 
@@ -79,38 +81,59 @@ class OpenData:
         total = await records.count_public()
         page = dcat.PageInfo(page_no, CATALOG_PAGE, total)
         if page_no > page.last:
-            raise NotFoundError(f"the catalogue has {page.last} page(s); there is no page {page_no}")
+            raise NotFoundError(
+                f"the catalogue has {page.last} page(s); there is no page {page_no}"
+            )
         entries = await records.public_page(page_no, CATALOG_PAGE)
         info = dcat.CatalogInfo(
-            self.node_url, self.settings.node_name, self.settings.default_license,
+            self.node_url,
+            self.settings.node_name,
+            self.settings.default_license,
             await records.latest_public_change(),
             getattr(self.settings, "dcat_contributor_id", ""),
         )
         graph = dcat.build_catalog(info, entries, page)
         media = dcat.FORMATS[key][0]
-        return Response(dcat.serialize(graph, key), media_type=f"{media}; charset=utf-8",
-                        headers={"Vary": "Accept"})
+        return Response(
+            dcat.serialize(graph, key),
+            media_type=f"{media}; charset=utf-8",
+            headers={"Vary": "Accept"},
+        )
 
     # -- exports -----------------------------------------------------------
 
     async def csv(self, request: Request) -> Response:
-        return StreamingResponse(exports.stream_csv(), media_type="text/csv; charset=utf-8",
-                                 headers={"Content-Disposition": 'attachment; filename="catalog.csv"'})
+        return StreamingResponse(
+            exports.stream_csv(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="catalog.csv"'},
+        )
 
     async def jsonl(self, request: Request) -> Response:
-        return StreamingResponse(exports.stream_jsonl(), media_type="application/jsonl; charset=utf-8",
-                                 headers={"Content-Disposition": 'attachment; filename="catalog.jsonl"'})
+        return StreamingResponse(
+            exports.stream_jsonl(),
+            media_type="application/jsonl; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="catalog.jsonl"'},
+        )
 
     # -- feeds -------------------------------------------------------------
 
     def _feed(self, info: feeds.FeedInfo, entries: list[records.EntryRecord]) -> Response:
-        return Response(feeds.build_feed(info, entries), media_type=f"{feeds.MEDIA_TYPE}; charset=utf-8")
+        return Response(
+            feeds.build_feed(info, entries), media_type=f"{feeds.MEDIA_TYPE}; charset=utf-8"
+        )
 
     async def feed_all(self, request: Request) -> Response:
         entries = await records.newest_public(feeds.FEED_SIZE)
-        info = feeds.FeedInfo(self.node_url, self.settings.node_name, feeds.feed_path("all"),
-                              f"{self.settings.node_name}: neue Einträge",
-                              "Projektbeschreibungen, Leitfäden und Erfahrungsberichte", "/", self.clock())
+        info = feeds.FeedInfo(
+            self.node_url,
+            self.settings.node_name,
+            feeds.feed_path("all"),
+            f"{self.settings.node_name}: neue Einträge",
+            "Projektbeschreibungen, Leitfäden und Erfahrungsberichte",
+            "/",
+            self.clock(),
+        )
         return self._feed(info, entries)
 
     async def feed_topic(self, request: Request) -> Response:
@@ -119,18 +142,33 @@ class OpenData:
         if topic is None:
             raise NotFoundError(f"no topic {slug!r}")
         entries = await records.newest_public(feeds.FEED_SIZE, topic_id=topic.id)
-        info = feeds.FeedInfo(self.node_url, self.settings.node_name, feeds.feed_path("topic", slug),
-                              f"{self.settings.node_name}: {topic.label_de}", topic.description,
-                              f"/topics/{slug}", self.clock())
+        info = feeds.FeedInfo(
+            self.node_url,
+            self.settings.node_name,
+            feeds.feed_path("topic", slug),
+            f"{self.settings.node_name}: {topic.label_de}",
+            topic.description,
+            f"/topics/{slug}",
+            self.clock(),
+        )
         return self._feed(info, entries)
 
     async def feed_publisher(self, request: Request) -> Response:
         key = request.path_params["key"]
         publisher = await find_publisher(key)
-        entries = await records.newest_public(feeds.FEED_SIZE, publisher=(publisher.kind, publisher.id))
+        entries = await records.newest_public(
+            feeds.FEED_SIZE, publisher=(publisher.kind, publisher.id)
+        )
         page = f"/municipalities/{publisher.key}" if publisher.kind == "municipality" else "/"
-        info = feeds.FeedInfo(self.node_url, self.settings.node_name, feeds.feed_path("publisher", key),
-                              f"{self.settings.node_name}: {publisher.name}", "", page, self.clock())
+        info = feeds.FeedInfo(
+            self.node_url,
+            self.settings.node_name,
+            feeds.feed_path("publisher", key),
+            f"{self.settings.node_name}: {publisher.name}",
+            "",
+            page,
+            self.clock(),
+        )
         return self._feed(info, entries)
 
     # -- one entry as a file -----------------------------------------------
@@ -145,10 +183,14 @@ class OpenData:
         return await records.public_entry(entry)
 
     async def markdown(self, request: Request) -> Response:
-        return Response(entry_markdown(await self._entry(request)), media_type="text/markdown; charset=utf-8")
+        return Response(
+            entry_markdown(await self._entry(request)), media_type="text/markdown; charset=utf-8"
+        )
 
     async def html(self, request: Request) -> Response:
-        return Response(entry_html(await self._entry(request)), media_type="text/html; charset=utf-8")
+        return Response(
+            entry_html(await self._entry(request)), media_type="text/html; charset=utf-8"
+        )
 
 
 def _licence_note(e: records.EntryRecord) -> tuple[str, str]:
@@ -158,14 +200,24 @@ def _licence_note(e: records.EntryRecord) -> tuple[str, str]:
 
 def entry_markdown(e: records.EntryRecord) -> str:
     """The entry as a Markdown file: YAML front matter with the facts, then the body."""
-    label, uri = _licence_note(e)
+    uri = _licence_note(e)[1]
     meta: dict[str, Any] = {
-        "id": e.uid, "kind": e.kind, "title": e.title, "summary": e.summary, "language": e.language,
-        "topics": [t.slug for t in e.topics], "keywords": list(e.keywords),
+        "id": e.uid,
+        "kind": e.kind,
+        "title": e.title,
+        "summary": e.summary,
+        "language": e.language,
+        "topics": [t.slug for t in e.topics],
+        "keywords": list(e.keywords),
         "publisher": {"type": e.publisher.kind, "key": e.publisher.key, "name": e.publisher.name}
-        if e.publisher else None,
-        "license": e.license, "license_url": uri, "origin": e.origin, "url": e.url(),
-        "version": e.version, "updated_at": e.updated_at.isoformat(),
+        if e.publisher
+        else None,
+        "license": e.license,
+        "license_url": uri,
+        "origin": e.origin,
+        "url": e.url(),
+        "version": e.version,
+        "updated_at": e.updated_at.isoformat(),
     }
     if e.publisher is not None and e.publisher.from_register:
         meta["attribution"] = dcat.register_attribution(e.publisher.register_date)

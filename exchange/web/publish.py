@@ -26,7 +26,7 @@ from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITI
 from exchange.search import EntryQuery, find_entries
 from exchange.web import views
 from exchange.web.forms import COOKIE, MAX_AGE, Session, sign_in, split_list
-from exchange.web.render import safe
+from exchange.web.render import body_html
 from exchange.web.routes import Web, actor_of_request
 
 FORM_FIELDS = ("kind", "title", "summary", "body_markdown", "language", "visibility", "status",
@@ -155,7 +155,7 @@ async def edit(web: Web, request: Request) -> Response:
     version_raw = str(form.get("version") or "")
     if form.get("action") == "preview":
         return await _form_page(web, request, entry, values=values, version=version_raw or None,
-                                preview=safe(render_markdown(values["body_markdown"])))
+                                preview=body_html(render_markdown(values["body_markdown"])))
     try:
         data = _input_of(form, kind)
         if entry is None:

@@ -11,6 +11,7 @@ unknown things, 400 for bad parameters, 403 for refused writes, and a plain
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -155,6 +156,25 @@ class Renderer:
         except Exception:  # the error page itself failed: plain text, never a traceback
             log.exception("rendering the error page failed")
             return Response(f"Error {status}", status_code=status, media_type="text/plain")
+
+
+_HEADING = re.compile(r"<(/?)h([1-6])\b")
+_TAG = re.compile(r"<[a-zA-Z][^<>]*>")
+_ID = re.compile(r'\sid="([^"]*)"')
+_FRAGMENT = re.compile(r'\shref="#([^"]*)"')
+
+
+def _prefix_ids(tag: re.Match[str]) -> str:
+    text = _ID.sub(lambda m: f' id="body-{m.group(1)}"', tag.group(0))
+    return _FRAGMENT.sub(lambda m: f' href="#body-{m.group(1)}"', text)
+
+
+def body_html(html: str) -> Markup:
+    """An entry's sanitised HTML fitted into a page: headings below the page's h1,
+    ids prefixed so that they never clash with the page's own (skip link, labels)."""
+    if "<h1" in html:
+        html = _HEADING.sub(lambda m: f"<{m.group(1)}h{min(int(m.group(2)) + 1, 6)}", html)
+    return Markup(_TAG.sub(_prefix_ids, html))
 
 
 def safe(markup: str) -> Markup:

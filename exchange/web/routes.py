@@ -33,7 +33,7 @@ from exchange.web.facets import FacetCache
 from exchange.web.forms import COOKIE as SESSION_COOKIE
 from exchange.web.forms import Session, SessionCodec, actor_of
 from exchange.web.params import href, parse_search, search_items, without
-from exchange.web.render import Renderer, safe
+from exchange.web.render import Renderer, body_html, safe
 
 STATIC = Path(__file__).parent / "static"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -127,10 +127,10 @@ async def entry(web: Web, request: Request) -> Response:
     data = await views.entry_page(request.path_params["uid"], actor_of_request(request))
     gettext = web.renderer.gettext(request)
     e = data.entry
-    extra = {name: safe(render_markdown(getattr(e, name))) for name in
+    extra = {name: body_html(render_markdown(getattr(e, name))) for name in
              ("what_worked", "what_did_not", "transfer_preconditions", "costs_staffing") if getattr(e, name)}
     return web.page(request, "entry.html", {
-        "page": data, "e": e, "body": safe(e.body_html), "lesson_parts": extra,
+        "page": data, "e": e, "body": body_html(e.body_html), "lesson_parts": extra,
         "goals": indicator_charts(e.goals or [], gettext, web.renderer.envs[web.renderer.locale(request)]),
         "published": request.query_params.get("published") == "1",
     })
@@ -195,7 +195,7 @@ async def matching(web: Web, request: Request) -> Response:
         method = matcher.method()
     weights = dict(method["signals"]) if method else dict(web.node.settings.matching_weights)
     return web.page(request, "matching.html", {
-        "doc": safe(doc) if doc else None, "weights": weights, "weight_sum": sum(weights.values()) or 1.0,
+        "doc": body_html(doc) if doc else None, "weights": weights, "weight_sum": sum(weights.values()) or 1.0,
         "method": method,
     })
 
