@@ -269,10 +269,10 @@ class Entry:
     @strawberry.field(description="The municipality or organisation that published it.")
     async def publisher(self, info: Info) -> Optional[Publisher]:
         loaders = _ctx(info).loaders
-        if self._row.municipality_id is not None:  # type: ignore[attr-defined]
+        if self._row.municipality_id is not None:
             m = await loaders.municipality.load(self._row.municipality_id)
             return Municipality.from_model(m) if m else None
-        if self._row.organisation_id is not None:  # type: ignore[attr-defined]
+        if self._row.organisation_id is not None:
             o = await loaders.organisation.load(self._row.organisation_id)
             return Organisation.from_model(o) if o else None
         return None
