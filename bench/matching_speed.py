@@ -25,12 +25,11 @@ import gzip
 import io
 import json
 import random
-import statistics
 import tempfile
 import time
 import tracemalloc
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from content import terms
@@ -45,7 +44,7 @@ from exchange.topics import import_topics
 from federation.identity import NodeKey
 
 DATA = Path(__file__).resolve().parents[1] / "exchange" / "data" / "musterdatenkatalog_nrw.csv.gz"
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ABOUTS = [
     "Wir planen ein LoRaWAN-Sensornetz für Parkplätze und Pegelstände.",
     "Digitale Bürgerdienste: Termine online buchen und Anträge ohne Papier stellen.",
@@ -68,7 +67,7 @@ def vocabulary(rng: random.Random) -> list[str]:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def ms(values: list[float]) -> dict[str, float]:

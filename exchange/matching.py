@@ -232,21 +232,21 @@ def need_of(index: ProfileIndex, query: MatchQuery, label_terms: Mapping[int, fr
     own = index.profiles.get(query.place.id)
     if own is not None:
         return Need(_normalised(index, profile_vector(index, own)), {k: float(v) for k, v in own.topics.items()}, "own")
-    vector: dict[int, float] = {}
+    summed: dict[int, float] = {}
     topics: dict[int, float] = {}
     near = 0
     for pid, profile in index.profiles.items():
         p = index.places.get(pid)
         if p is None or pid == query.place.id:
             continue
-        km = haversine_km(query.place, p)
+        km = fast_km(query.place, p)
         if (query.place.kreis_key and p.kreis_key == query.place.kreis_key) or (km is not None and km <= NEIGHBOUR_KM):
             near += 1
             for t, v in profile_vector(index, profile).items():
-                vector[t] = vector.get(t, 0.0) + v
+                summed[t] = summed.get(t, 0.0) + v
             for t, c in profile.topics.items():
                 topics[t] = topics.get(t, 0.0) + c
-    return Need(_normalised(index, vector), topics, "neighbours" if near else "none", near)
+    return Need(_normalised(index, summed), topics, "neighbours" if near else "none", near)
 
 
 def _passes(q: MatchQuery, p: Place, km: float | None) -> bool:
@@ -254,9 +254,7 @@ def _passes(q: MatchQuery, p: Place, km: float | None) -> bool:
         return False
     if q.size_classes and p.size_class not in q.size_classes:
         return False
-    if q.radius_km is not None and (km is None or km > q.radius_km):
-        return False
-    return True
+    return q.radius_km is None or (km is not None and km <= q.radius_km)
 
 
 def _experience(need: Need, profile: Profile) -> tuple[float, list[int]]:

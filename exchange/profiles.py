@@ -18,7 +18,7 @@ import asyncio
 import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,7 +218,7 @@ class ProfileIndex:
 
 def place_of(m: Any) -> Place:
     """A Place from a Municipality row or a `.values()` dict of one."""
-    get = m.get if isinstance(m, dict) else lambda k: getattr(m, k)
+    get: Callable[[str], Any] = m.get if isinstance(m, dict) else lambda k: getattr(m, k)
     return Place(
         id=get("id"), key=get("official_key"), name=get("name"), level=get("level"),
         size_class=get("size_class") or "", population=get("population"),
@@ -303,16 +303,5 @@ class ProfileStore:
 
     async def on_entry(self, entry: Entry) -> None:
         """Catalogue listener: an entry was published, revised, unpublished or received."""
-        if entry.municipality_id is not None and self.loaded:  # type: ignore[attr-defined]
-            await self.refresh(entry.municipality_id)  # type: ignore[attr-defined]
-
-    async def peer_entries(self, place_ids: list[int]) -> dict[int, list[Entry]]:
-        """The public entries of some publishers, in one query (for reasons and relevant entries)."""
-        grouped: dict[int, list[Entry]] = {pid: [] for pid in place_ids}
-        if place_ids:
-            for e in await _public_entries().filter(municipality_id__in=place_ids).order_by("-updated_at"):
-                grouped[e.municipality_id].append(e)  # type: ignore[attr-defined]
-        return grouped
-
-    async def topics_of_entries(self, ids: list[int]) -> dict[int, frozenset[int]]:
-        return await _topics_of(ids) if ids else {}
+        if entry.municipality_id is not None and self.loaded:
+            await self.refresh(entry.municipality_id)

@@ -8,8 +8,6 @@ with the asker and the peer's entries that explain it.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import strawberry
 from strawberry import Info
 
@@ -27,8 +25,8 @@ SIGNAL_TEXT = {
                   "Structure: size class and population, degree of urbanisation, Land, distance"),
 }
 SOURCES = (
-    "Public entries of this node and of the nodes it federates with (title, summary, body, keywords, topics, "
-    "project status, indicators)",
+    ("Public entries of this node and of the nodes it federates with (title, summary, body, keywords, "
+     "topics, project status, indicators)"),
     "Gemeindeverzeichnis GV100AD (Destatis): size class, population, Land, Kreis",
     "Destatis GV-ISys extract 2020: coordinates of administrative centres, DEGURBA urbanisation",
 )
@@ -48,7 +46,7 @@ class PeerMatch:
     reasons: list[MatchReason] = strawberry.field(description="One reason per signal.")
     shared_topics: list[Topic] = strawberry.field(description="Controlled topics both work on.")
     has_entries: bool = strawberry.field(description="False when the peer has no public entries (structure only).")
-    distance_km: Optional[float] = strawberry.field(description="Distance between the administrative centres.")
+    distance_km: float | None = strawberry.field(description="Distance between the administrative centres.")
     _entries: strawberry.Private[list[models.Entry]]
 
     @strawberry.field(description="The peer's entries that explain the match (at most three).")
@@ -90,12 +88,12 @@ class Query:
         self,
         info: Info,
         official_key: str,
-        first: Optional[int] = 10,
-        about: Optional[str] = None,
-        same_state: Optional[bool] = None,
-        size_classes: Optional[list[str]] = None,
-        radius_km: Optional[float] = None,
-        language: Optional[str] = "de",
+        first: int | None = 10,
+        about: str | None = None,
+        same_state: bool | None = None,
+        size_classes: list[str] | None = None,
+        radius_km: float | None = None,
+        language: str | None = "de",
     ) -> list[PeerMatch]:
         _, results = await matcher_of(info).peers(
             official_key, about=about, first=10 if first is None else first, same_state=bool(same_state),
