@@ -20,7 +20,7 @@ from exchange.db import current_connection, dialect_of
 from exchange.errors import InvalidInputError
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, Entry
 
-ORDERS = ("newest", "oldest", "title", "relevance")
+ORDERS = ("newest", "oldest", "title", "relevance", "endorsed")
 SIZE_CLASSES = ("Landgemeinde", "Kleinstadt", "Mittelstadt", "Großstadt")
 MAX_PAGE = 100
 
@@ -60,6 +60,7 @@ class EntryQuery:
     languages: tuple[str, ...] = ()
     text: str | None = None
     origin: str | None = None
+    endorsed_by: str | None = None  # organisation slug
     include_deleted: bool = False
     order: str = "newest"
 
@@ -122,7 +123,16 @@ def _sort(order: str, dialect: str) -> tuple[str, str]:
         return "lower(e.title)", "ASC"
     if order == "relevance":
         return "f.score", "DESC"
+    if order == "endorsed":
+        return (
+            "(SELECT count(*) FROM endorsement en WHERE en.entry_uid = e.uid "
+            f"AND en.deleted = {_false(dialect)})", "DESC",
+        )
     return "e.updated_at", "DESC"
+
+
+def _false(dialect: str) -> str:
+    return "false" if dialect == "postgres" else "0"
 
 
 def _where(q: EntryQuery, actor: Actor | None, p: _Params) -> tuple[list[str], str]:
@@ -167,6 +177,11 @@ def _where(q: EntryQuery, actor: Actor | None, p: _Params) -> tuple[list[str], s
         conds.append(f"e.language IN ({p.add_all(q.languages)})")
     if q.origin:
         conds.append(f"e.origin_node = {p.add(q.origin)}")
+    if q.endorsed_by:
+        conds.append(
+            "EXISTS (SELECT 1 FROM endorsement en JOIN organisation o ON o.id = en.organisation_id "
+            f"WHERE en.entry_uid = e.uid AND en.deleted = {_false(p.dialect)} AND o.slug = {p.add(q.endorsed_by)})"
+        )
     if q.publisher is not None:
         kind, pid = q.publisher
         column = "e.municipality_id" if kind == "municipality" else "e.organisation_id"
@@ -240,6 +255,8 @@ def _param_value(value: Any, order: str, dialect: str) -> Any:
             return datetime.fromisoformat(value)
         except ValueError:
             raise InvalidInputError("the cursor does not fit this ordering") from None
+    if order == "endorsed" and (not isinstance(value, int) or isinstance(value, bool)):
+        raise InvalidInputError("the cursor does not fit this ordering")
     if order == "relevance" and not isinstance(value, (int, float)):
         raise InvalidInputError("the cursor does not fit this ordering")
     if order in ("newest", "oldest", "title") and not isinstance(value, str):
@@ -301,7 +318,7 @@ async def count_entries(q: EntryQuery, actor: Actor | None, cache: CountCache | 
     dialect = dialect_of(conn)
     viewer = None if actor is None or actor.publisher is None else (actor.publisher.kind, actor.publisher.id)
     key = (q.kinds, q.topics, q.publisher, q.land, q.size_classes, q.statuses, q.languages,
-           (q.text or "").strip(), q.origin, q.include_deleted, viewer)
+           (q.text or "").strip(), q.origin, q.include_deleted, viewer, q.endorsed_by)
     seq = await latest_seq() if cache is not None else 0
     if cache is not None:
         hit = cache.get(key, seq)

@@ -21,6 +21,7 @@ class EntryFilter:
     statuses: Optional[list[ProjectStatus]] = strawberry.field(default=None, description="Project statuses.")
     languages: Optional[list[str]] = strawberry.field(default=None, description="Languages (de, en).")
     origin_node: Optional[str] = strawberry.field(default=None, description="Only entries owned by this node URL.")
+    endorsed_by: Optional[str] = strawberry.field(default=None, description="Only entries endorsed by this organisation (slug).")
 
 
 @strawberry.input(description="Narrow the municipality register.")

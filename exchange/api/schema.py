@@ -10,6 +10,8 @@ import strawberry
 from strawberry.federation import Schema
 from strawberry.tools import merge_types
 
+from exchange.api.curation import Mutation as CurationMutation
+from exchange.api.curation import Query as CurationQuery
 from exchange.api.matching import Query as MatchingQuery
 from exchange.api.mutations import Mutation as CatalogueMutation
 from exchange.api.queries import Query as CatalogueQuery
@@ -17,6 +19,8 @@ from exchange.api.types import Guide, LessonLearned, Municipality, Organisation,
 
 QUERIES: tuple[type, ...] = (CatalogueQuery, MatchingQuery)
 MUTATIONS: tuple[type, ...] = (CatalogueMutation,)
+QUERIES += (CurationQuery,)
+MUTATIONS += (CurationMutation,)
 TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Organisation]
 
 
