@@ -24,7 +24,7 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import frontmatter
@@ -32,38 +32,59 @@ import frontmatter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from exchange import dcat, exports, feeds, records  # noqa: E402
-from exchange.db import Database  # noqa: E402
-from exchange.models import Entry, EntryTopic, Municipality, Topic  # noqa: E402
-from exchange.registry import import_register, load_snapshot  # noqa: E402
-from exchange.topics import import_topics  # noqa: E402
+from exchange import dcat, exports, feeds, records
+from exchange.db import Database
+from exchange.models import Entry, EntryTopic, Municipality, Topic
+from exchange.registry import import_register, load_snapshot
+from exchange.topics import import_topics
 
 NODE = "http://bench.test"
 
 
 async def generate(n: int, seed: int = 11) -> None:
     rng = random.Random(seed)
-    docs = [frontmatter.load(str(p)) for p in sorted((ROOT / "exchange/data/demo/entries").glob("*.md"))]
+    docs = [
+        frontmatter.load(str(p)) for p in sorted((ROOT / "exchange/data/demo/entries").glob("*.md"))
+    ]
     topics = [t.id for t in await Topic.filter(scheme="mdk")]
-    munis = list(await Municipality.filter(level="gemeinde", active=True).values_list("id", flat=True))
-    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    munis = list(
+        await Municipality.filter(level="gemeinde", active=True).values_list("id", flat=True)
+    )
+    base = datetime(2024, 1, 1, tzinfo=UTC)
     for start in range(0, n, 2000):
         rows = []
         for i in range(start, min(n, start + 2000)):
             doc = docs[rng.randrange(len(docs))]
             when = base + timedelta(minutes=i)
-            rows.append(Entry(
-                uid=uuid.uuid4(), kind=str(doc["kind"]), origin_node=NODE, version=1,
-                title=f"{doc['title']} ({i})", summary=str(doc["summary"]), body_markdown=doc.content,
-                body_html="", language=str(doc.get("language", "de")), visibility="public",
-                license=str(doc.get("license", "CC-BY-4.0")), keywords=list(doc.get("keywords") or []),
-                contact_role=str(doc.get("contact_role", "")), contact_email=str(doc.get("contact_email", "")),
-                municipality_id=rng.choice(munis), created_at=when, updated_at=when,
-            ))
+            rows.append(
+                Entry(
+                    uid=uuid.uuid4(),
+                    kind=str(doc["kind"]),
+                    origin_node=NODE,
+                    version=1,
+                    title=f"{doc['title']} ({i})",
+                    summary=str(doc["summary"]),
+                    body_markdown=doc.content,
+                    body_html="",
+                    language=str(doc.get("language", "de")),
+                    visibility="public",
+                    license=str(doc.get("license", "CC-BY-4.0")),
+                    keywords=list(doc.get("keywords") or []),
+                    contact_role=str(doc.get("contact_role", "")),
+                    contact_email=str(doc.get("contact_email", "")),
+                    municipality_id=rng.choice(munis),
+                    created_at=when,
+                    updated_at=when,
+                )
+            )
         await Entry.bulk_create(rows)
         ids = await Entry.filter(uid__in=[r.uid for r in rows]).values_list("id", flat=True)
         await EntryTopic.bulk_create(
-            [EntryTopic(entry_id=i, topic_id=t) for i in ids for t in rng.sample(topics, rng.randint(1, 3))]
+            [
+                EntryTopic(entry_id=i, topic_id=t)
+                for i in ids
+                for t in rng.sample(topics, rng.randint(1, 3))
+            ]
         )
 
 
@@ -109,13 +130,21 @@ async def main() -> None:
 
         async def page(key: str) -> int:
             entries = await records.public_page(2, 100)
-            return len(dcat.serialize(dcat.build_catalog(info, entries, dcat.PageInfo(2, 100, total)), key))
+            return len(
+                dcat.serialize(dcat.build_catalog(info, entries, dcat.PageInfo(2, 100, total)), key)
+            )
 
-        result["catalog_page_100"] = {key: await measure(lambda key=key: page(key)) for key in dcat.FORMATS}
+        result["catalog_page_100"] = {
+            key: await measure(lambda key=key: page(key)) for key in dcat.FORMATS
+        }
 
         async def feed() -> int:
             entries = await records.newest_public(feeds.FEED_SIZE)
-            return len(feeds.build_feed(feeds.FeedInfo(NODE, "Bench node", "/feeds/all.atom", "Neu"), entries))
+            return len(
+                feeds.build_feed(
+                    feeds.FeedInfo(NODE, "Bench node", "/feeds/all.atom", "Neu"), entries
+                )
+            )
 
         result["atom_feed_50"] = await measure(feed)
     await db.close()

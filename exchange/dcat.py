@@ -52,10 +52,26 @@ LICENCES: dict[str, tuple[str, bool, str]] = {
     "cc-by-nc-4.0": (LICENCE_BASE + "cc-by-nc/4.0", True, "CC BY-NC 4.0"),
     "cc-by-3.0-de": (LICENCE_BASE + "cc-by-de/3.0", True, "CC BY 3.0 DE"),
     "cc0-1.0": (LICENCE_BASE + "cc-zero", False, "CC0 1.0"),
-    "dl-de-by-2.0": (LICENCE_BASE + "dl-by-de/2.0", True, "Datenlizenz Deutschland – Namensnennung – 2.0"),
-    "dl-de/by-2-0": (LICENCE_BASE + "dl-by-de/2.0", True, "Datenlizenz Deutschland – Namensnennung – 2.0"),
-    "dl-de-zero-2.0": (LICENCE_BASE + "dl-zero-de/2.0", False, "Datenlizenz Deutschland – Zero – 2.0"),
-    "dl-de/zero-2-0": (LICENCE_BASE + "dl-zero-de/2.0", False, "Datenlizenz Deutschland – Zero – 2.0"),
+    "dl-de-by-2.0": (
+        LICENCE_BASE + "dl-by-de/2.0",
+        True,
+        "Datenlizenz Deutschland – Namensnennung – 2.0",
+    ),
+    "dl-de/by-2-0": (
+        LICENCE_BASE + "dl-by-de/2.0",
+        True,
+        "Datenlizenz Deutschland – Namensnennung – 2.0",
+    ),
+    "dl-de-zero-2.0": (
+        LICENCE_BASE + "dl-zero-de/2.0",
+        False,
+        "Datenlizenz Deutschland – Zero – 2.0",
+    ),
+    "dl-de/zero-2-0": (
+        LICENCE_BASE + "dl-zero-de/2.0",
+        False,
+        "Datenlizenz Deutschland – Zero – 2.0",
+    ),
     "odbl-1.0": (LICENCE_BASE + "odbl", True, "Open Database License 1.0"),
     "apache-2.0": (LICENCE_BASE + "apache", True, "Apache License 2.0"),
     "gpl-3.0": (LICENCE_BASE + "gpl/3.0", True, "GNU GPL 3.0"),
@@ -82,7 +98,13 @@ FORMATS: dict[str, tuple[str, str]] = {
     "rdfxml": ("application/rdf+xml", "xml"),
     "jsonld": ("application/ld+json", "json-ld"),
 }
-FORMAT_ALIASES = {"ttl": "turtle", "rdf": "rdfxml", "xml": "rdfxml", "json-ld": "jsonld", "json": "jsonld"}
+FORMAT_ALIASES = {
+    "ttl": "turtle",
+    "rdf": "rdfxml",
+    "xml": "rdfxml",
+    "json-ld": "jsonld",
+    "json": "jsonld",
+}
 
 
 @dataclass(frozen=True)
@@ -148,7 +170,9 @@ def geocoding(p: PublisherRecord) -> tuple[URIRef, URIRef] | None:
     if p.kind != "municipality" or not p.key.isdigit():
         return None
     if p.level == "kreis" or len(p.key) == 5:
-        return URIRef(f"{GEOCODING}districtKey/{p.key[:5]}"), URIRef(f"{GEOCODING}Level/administrativeDistrict")
+        return URIRef(f"{GEOCODING}districtKey/{p.key[:5]}"), URIRef(
+            f"{GEOCODING}Level/administrativeDistrict"
+        )
     return URIRef(f"{GEOCODING}regionalKey/{p.key}"), URIRef(f"{GEOCODING}Level/municipality")
 
 
@@ -268,13 +292,18 @@ def _paging(g: Graph, catalog: URIRef, node_url: str, page: PageInfo) -> None:
         g.add((view, HYDRA[name + "Page"], Literal(str(target))))
 
 
-def build_catalog(info: CatalogInfo, entries: Sequence[EntryRecord], page: PageInfo | None = None) -> Graph:
+def build_catalog(
+    info: CatalogInfo, entries: Sequence[EntryRecord], page: PageInfo | None = None
+) -> Graph:
     """The DCAT-AP.de graph of one page of the public catalogue."""
     g = new_graph()
     node = info.node_url.rstrip("/")
     catalog = catalog_uri(node)
     _node_catalog(
-        g, catalog, node, info.name,
+        g,
+        catalog,
+        node,
+        info.name,
         f"Öffentliche Projektbeschreibungen, Leitfäden und Erfahrungsberichte von Kommunen, "
         f"veröffentlicht oder weitergegeben vom Austauschknoten {info.name}.",
     )
@@ -294,12 +323,17 @@ def build_catalog(info: CatalogInfo, entries: Sequence[EntryRecord], page: PageI
             origins[origin] = catalog_uri(origin)
             host = urlsplit(origin).netloc or origin
             _node_catalog(
-                g, origins[origin], origin, f"Austauschknoten {host}",
+                g,
+                origins[origin],
+                origin,
+                f"Austauschknoten {host}",
                 f"Katalog des Austauschknotens {origin}, von dem diese Einträge stammen.",
             )
             g.add((catalog, DCTERMS.hasPart, origins[origin]))
         g.add((origins[origin], DCAT.dataset, ds))
-    dates = sorted({e.publisher.register_date for e in entries if e.publisher and e.publisher.from_register})
+    dates = sorted(
+        {e.publisher.register_date for e in entries if e.publisher and e.publisher.from_register}
+    )
     if dates:
         g.add((catalog, DCTERMS.rights, Literal(register_attribution(dates[-1]), lang="de")))
     if page is not None:
@@ -309,8 +343,15 @@ def build_catalog(info: CatalogInfo, entries: Sequence[EntryRecord], page: PageI
 
 def new_graph() -> Graph:
     g = Graph()
-    for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("dcatde", DCATDE),
-                       ("vcard", VCARD), ("hydra", HYDRA), ("xsd", XSD)):
+    for prefix, ns in (
+        ("dcat", DCAT),
+        ("dct", DCTERMS),
+        ("foaf", FOAF),
+        ("dcatde", DCATDE),
+        ("vcard", VCARD),
+        ("hydra", HYDRA),
+        ("xsd", XSD),
+    ):
         g.bind(prefix, ns)
     return g
 
@@ -337,13 +378,13 @@ def negotiate(accept: str | None, format_param: str | None) -> str:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        key = by_media.get(media.lower())
-        if key and quality > 0 and (best is None or (quality, -position) > best[:2]):
-            best = (quality, -position, key)
+        found = by_media.get(media.lower())
+        if found and quality > 0 and (best is None or (quality, -position) > best[:2]):
+            best = (quality, -position, found)
     return best[2] if best else "turtle"
 
 
 def serialize(graph: Graph, key: str) -> bytes:
-    media, fmt = FORMATS[key]
+    fmt = FORMATS[key][1]
     data = graph.serialize(format=fmt, encoding="utf-8")
     return data if isinstance(data, bytes) else data.encode("utf-8")

@@ -98,9 +98,7 @@ def csv_rows(records: Iterable[EntryRecord]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     for e in records:
         row = row_of(e)
-        writer.writerow(
-            ["; ".join(row[c]) if c in LIST_COLUMNS else row[c] for c in COLUMN_NAMES]
-        )
+        writer.writerow(["; ".join(row[c]) if c in LIST_COLUMNS else row[c] for c in COLUMN_NAMES])
     return out.getvalue()
 
 

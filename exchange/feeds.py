@@ -52,16 +52,32 @@ def feed_path(kind: str, key: str = "") -> str:
     raise ValueError(f"unknown feed kind {kind!r}")
 
 
-def feed_links(topics: Sequence[tuple[str, str]] = (), publisher: tuple[str, str] | None = None) -> list[dict[str, str]]:
+def feed_links(
+    topics: Sequence[tuple[str, str]] = (), publisher: tuple[str, str] | None = None
+) -> list[dict[str, str]]:
     """`<link rel="alternate" type="application/atom+xml">` attributes for a page:
     the node feed, plus one per (slug, label) topic and the (key, name) publisher."""
-    links = [{"rel": "alternate", "type": MEDIA_TYPE, "href": feed_path("all"), "title": "Alle Einträge"}]
+    links = [
+        {"rel": "alternate", "type": MEDIA_TYPE, "href": feed_path("all"), "title": "Alle Einträge"}
+    ]
     for slug, label in topics:
-        links.append({"rel": "alternate", "type": MEDIA_TYPE, "href": feed_path("topic", slug),
-                      "title": f"Thema {label}"})
+        links.append(
+            {
+                "rel": "alternate",
+                "type": MEDIA_TYPE,
+                "href": feed_path("topic", slug),
+                "title": f"Thema {label}",
+            }
+        )
     if publisher is not None:
-        links.append({"rel": "alternate", "type": MEDIA_TYPE, "href": feed_path("publisher", publisher[0]),
-                      "title": publisher[1]})
+        links.append(
+            {
+                "rel": "alternate",
+                "type": MEDIA_TYPE,
+                "href": feed_path("publisher", publisher[0]),
+                "title": publisher[1],
+            }
+        )
     return links
 
 
@@ -90,12 +106,24 @@ def _entry(feed: ET.Element, e: EntryRecord, node_url: str) -> None:
     author = ET.SubElement(entry, f"{{{ATOM}}}author")
     _text(author, "name", e.publisher.name if e.publisher else "unbekannt")
     for topic in e.topics:
-        ET.SubElement(entry, f"{{{ATOM}}}category", {
-            "term": topic.slug, "label": topic.label_de, "scheme": f"{node_url}/topics/",
-        })
-    ET.SubElement(entry, f"{{{ATOM}}}category", {
-        "term": e.kind, "label": KIND_LABELS.get(e.kind, e.kind), "scheme": f"{node_url}/kinds/",
-    })
+        ET.SubElement(
+            entry,
+            f"{{{ATOM}}}category",
+            {
+                "term": topic.slug,
+                "label": topic.label_de,
+                "scheme": f"{node_url}/topics/",
+            },
+        )
+    ET.SubElement(
+        entry,
+        f"{{{ATOM}}}category",
+        {
+            "term": e.kind,
+            "label": KIND_LABELS.get(e.kind, e.kind),
+            "scheme": f"{node_url}/kinds/",
+        },
+    )
     uri, _, label = licence_of(e.license)
     _text(entry, "rights", f"{e.license or 'Lizenz'}: {label} ({uri})")
     _text(entry, "summary", e.summary or e.title, type="text")
@@ -119,7 +147,9 @@ def build_feed(info: FeedInfo, entries: Sequence[EntryRecord]) -> bytes:
     _text(author, "name", info.node_name)
     _text(author, "uri", node + "/")
     _text(feed, "generator", "exchange")
-    dates = sorted({e.publisher.register_date for e in entries if e.publisher and e.publisher.from_register})
+    dates = sorted(
+        {e.publisher.register_date for e in entries if e.publisher and e.publisher.from_register}
+    )
     rights = "Lizenz je Eintrag, siehe dort."
     if dates:
         rights += " " + register_attribution(dates[-1])

@@ -14,16 +14,32 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from exchange.models import Entry, EntryTopic, Municipality, Organisation, Topic
 
 CHUNK = 500
 _BASE_FIELDS = (
-    "id", "uid", "kind", "origin_node", "version", "title", "summary", "language", "license",
-    "keywords", "municipality_id", "organisation_id", "contact_role", "contact_email",
-    "status", "period_start", "period_end", "created_at", "updated_at",
+    "id",
+    "uid",
+    "kind",
+    "origin_node",
+    "version",
+    "title",
+    "summary",
+    "language",
+    "license",
+    "keywords",
+    "municipality_id",
+    "organisation_id",
+    "contact_role",
+    "contact_email",
+    "status",
+    "period_start",
+    "period_end",
+    "created_at",
+    "updated_at",
 )
 _BODY_FIELDS = ("body_markdown", "body_html")
 
@@ -85,7 +101,7 @@ class EntryRecord:
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class RecordReader:
@@ -100,23 +116,35 @@ class RecordReader:
         if self._topics is None:
             rows = await Topic.all().values("id", "slug", "label_de", "label_en", "eu_theme", "uri")
             self._topics = {
-                r["id"]: TopicRecord(r["slug"], r["label_de"], r["label_en"], r["eu_theme"], r["uri"])
+                r["id"]: TopicRecord(
+                    r["slug"], r["label_de"], r["label_en"], r["eu_theme"], r["uri"]
+                )
                 for r in rows
             }
         return self._topics
 
     async def _publishers(self, rows: list[dict[str, Any]]) -> None:
-        muni_ids = {r["municipality_id"] for r in rows if r["municipality_id"]} - set(self._municipalities)
+        muni_ids = {r["municipality_id"] for r in rows if r["municipality_id"]} - set(
+            self._municipalities
+        )
         if muni_ids:
             for m in await Municipality.filter(id__in=muni_ids).values(
                 "id", "official_key", "name", "level", "register_date"
             ):
                 self._municipalities[m["id"]] = PublisherRecord(
-                    "municipality", m["official_key"], m["name"], m["level"], m["register_date"] or ""
+                    "municipality",
+                    m["official_key"],
+                    m["name"],
+                    m["level"],
+                    m["register_date"] or "",
                 )
-        org_ids = {r["organisation_id"] for r in rows if r["organisation_id"]} - set(self._organisations)
+        org_ids = {r["organisation_id"] for r in rows if r["organisation_id"]} - set(
+            self._organisations
+        )
         if org_ids:
-            for o in await Organisation.filter(id__in=org_ids).values("id", "slug", "name", "website"):
+            for o in await Organisation.filter(id__in=org_ids).values(
+                "id", "slug", "name", "website"
+            ):
                 self._organisations[o["id"]] = PublisherRecord(
                     "organisation", o["slug"], o["name"], website=o["website"] or ""
                 )
@@ -128,9 +156,11 @@ class RecordReader:
         topics = await self._topic_table()
         await self._publishers(rows)
         links: dict[int, list[TopicRecord]] = {}
-        for link in await EntryTopic.filter(entry_id__in=[r["id"] for r in rows]).order_by(
-            "topic_id"
-        ).values("entry_id", "topic_id"):
+        for link in (
+            await EntryTopic.filter(entry_id__in=[r["id"] for r in rows])
+            .order_by("topic_id")
+            .values("entry_id", "topic_id")
+        ):
             if link["topic_id"] in topics:
                 links.setdefault(link["entry_id"], []).append(topics[link["topic_id"]])
         out: list[EntryRecord] = []
@@ -142,15 +172,27 @@ class RecordReader:
             )
             out.append(
                 EntryRecord(
-                    id=r["id"], uid=str(r["uid"]), kind=r["kind"], origin=r["origin_node"],
-                    version=r["version"], title=r["title"], summary=r["summary"] or "",
-                    language=r["language"] or "de", license=r["license"] or "",
+                    id=r["id"],
+                    uid=str(r["uid"]),
+                    kind=r["kind"],
+                    origin=r["origin_node"],
+                    version=r["version"],
+                    title=r["title"],
+                    summary=r["summary"] or "",
+                    language=r["language"] or "de",
+                    license=r["license"] or "",
                     keywords=tuple(str(k) for k in (r["keywords"] or ())),
-                    topics=tuple(links.get(r["id"], ())), publisher=publisher,
-                    contact_role=r["contact_role"] or "", contact_email=r["contact_email"] or "",
-                    status=r["status"], period_start=r["period_start"], period_end=r["period_end"],
-                    created_at=_aware(r["created_at"]), updated_at=_aware(r["updated_at"]),
-                    body_markdown=r.get("body_markdown") or "", body_html=r.get("body_html") or "",
+                    topics=tuple(links.get(r["id"], ())),
+                    publisher=publisher,
+                    contact_role=r["contact_role"] or "",
+                    contact_email=r["contact_email"] or "",
+                    status=r["status"],
+                    period_start=r["period_start"],
+                    period_end=r["period_end"],
+                    created_at=_aware(r["created_at"]),
+                    updated_at=_aware(r["updated_at"]),
+                    body_markdown=r.get("body_markdown") or "",
+                    body_html=r.get("body_html") or "",
                 )
             )
         return out
@@ -164,12 +206,20 @@ def _fields(with_body: bool) -> tuple[str, ...]:
     return _BASE_FIELDS + (_BODY_FIELDS if with_body else ())
 
 
-async def iter_public(chunk: int = CHUNK, *, with_body: bool = False) -> AsyncIterator[list[EntryRecord]]:
+async def iter_public(
+    chunk: int = CHUNK, *, with_body: bool = False
+) -> AsyncIterator[list[EntryRecord]]:
     """All public entries in id order, `chunk` at a time (keyset on the id)."""
     reader = RecordReader()
     last = 0
     while True:
-        rows = await _public().filter(id__gt=last).order_by("id").limit(chunk).values(*_fields(with_body))
+        rows = (
+            await _public()
+            .filter(id__gt=last)
+            .order_by("id")
+            .limit(chunk)
+            .values(*_fields(with_body))
+        )
         if not rows:
             return
         last = rows[-1]["id"]
@@ -184,7 +234,9 @@ async def count_public() -> int:
 
 async def public_page(page: int, size: int) -> list[EntryRecord]:
     """Page `page` (1-based) of the public entries in id order, for the paged catalogue."""
-    rows = await _public().order_by("id").offset((page - 1) * size).limit(size).values(*_fields(False))
+    rows = (
+        await _public().order_by("id").offset((page - 1) * size).limit(size).values(*_fields(False))
+    )
     return await RecordReader().records(rows)
 
 
@@ -197,7 +249,9 @@ async def newest_public(
         query = query.filter(topic_links__topic_id=topic_id)
     if publisher is not None:
         kind, pid = publisher
-        query = query.filter(**{"municipality_id" if kind == "municipality" else "organisation_id": pid})
+        query = query.filter(
+            **{"municipality_id" if kind == "municipality" else "organisation_id": pid}
+        )
     rows = await query.order_by("-updated_at", "-id").limit(limit).values(*_fields(False))
     return await RecordReader().records(rows)
 

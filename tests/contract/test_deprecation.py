@@ -54,13 +54,19 @@ def _deprecated_arg(old: GraphQLSchema, type_name: str, field: str, arg: str) ->
     t = old.get_type(type_name)
     if isinstance(t, (GraphQLObjectType, GraphQLInterfaceType)) and field in t.fields:
         a = t.fields[field].args.get(arg)
-        return a is not None and (a.deprecation_reason is not None or t.fields[field].deprecation_reason is not None)
+        return a is not None and (
+            a.deprecation_reason is not None or t.fields[field].deprecation_reason is not None
+        )
     return False
 
 
 def _deprecated_value(old: GraphQLSchema, enum: str, value: str) -> bool:
     t = old.get_type(enum)
-    return isinstance(t, GraphQLEnumType) and value in t.values and t.values[value].deprecation_reason is not None
+    return (
+        isinstance(t, GraphQLEnumType)
+        and value in t.values
+        and t.values[value].deprecation_reason is not None
+    )
 
 
 def _only_used_deprecated(old: GraphQLSchema, name: str) -> bool:
@@ -77,11 +83,17 @@ def _only_used_deprecated(old: GraphQLSchema, name: str) -> bool:
                 if get_named_type(f.type).name == name and f.deprecation_reason is None:
                     return False
                 for a in f.args.values():
-                    if get_named_type(a.type).name == name and a.deprecation_reason is None and f.deprecation_reason is None:
+                    if (
+                        get_named_type(a.type).name == name
+                        and a.deprecation_reason is None
+                        and f.deprecation_reason is None
+                    ):
                         return False
-        if isinstance(t, GraphQLInputObjectType):
-            if any(get_named_type(f.type).name == name and f.deprecation_reason is None for f in t.fields.values()):
-                return False
+        if isinstance(t, GraphQLInputObjectType) and any(
+            get_named_type(f.type).name == name and f.deprecation_reason is None
+            for f in t.fields.values()
+        ):
+            return False
     return True
 
 
@@ -101,7 +113,8 @@ def removal_problems(old_sdl: str, new_sdl: str) -> tuple[list[str], list[str]]:
     """(breaking changes the policy forbids, dangerous changes to read) from old to new."""
     old, new = load(old_sdl), load(new_sdl)
     problems = [
-        f"{c.type.name}: {c.description}" for c in find_breaking_changes(old, new)
+        f"{c.type.name}: {c.description}"
+        for c in find_breaking_changes(old, new)
         if not _allowed(old, c.type, c.description)
     ]
     dangerous = [f"{c.type.name}: {c.description}" for c in find_dangerous_changes(old, new)]
@@ -120,15 +133,17 @@ def latest_release() -> Path:
 
 def test_current_schema_keeps_everything_the_last_release_did_not_deprecate() -> None:
     release = latest_release()
-    problems, _ = removal_problems(release.read_text(encoding="utf-8"),
-                                   (GRAPHQL / "schema.graphql").read_text(encoding="utf-8"))
+    problems, _ = removal_problems(
+        release.read_text(encoding="utf-8"),
+        (GRAPHQL / "schema.graphql").read_text(encoding="utf-8"),
+    )
     assert problems == [], (
         f"graphql/schema.graphql breaks clients of release {release.stem}; deprecate first "
         f"(docs/api-versioning.md): {problems}"
     )
 
 
-OLD = '''
+OLD = """
 type Query {
   entry(id: ID!, lang: String @deprecated(reason: "ignored")): Entry
   legacy: Old @deprecated(reason: "use entry")
@@ -139,26 +154,26 @@ type Query {
 type Entry { id: ID!, name: String }
 type Old { x: Int }
 enum Kind { PROJECT GUIDE LESSON @deprecated(reason: "gone soon") }
-'''
+"""
 
 
 def test_checker_allows_removing_what_was_deprecated() -> None:
-    new = '''
+    new = """
 type Query { entry(id: ID!): Entry, count: Int, kind: Kind }
 type Entry { id: ID!, name: String }
 enum Kind { PROJECT GUIDE }
-'''
+"""
     problems, _ = removal_problems(OLD, new)
     assert problems == []  # legacy, title, Old, LESSON and the lang argument were deprecated
 
 
 def test_checker_refuses_removing_what_was_not_deprecated() -> None:
-    new = '''
+    new = """
 type Query { entry(id: ID!): Entry, kind: Kind, legacy: Old, title: String }
 type Entry { id: ID! }
 type Old { x: Int }
 enum Kind { GUIDE LESSON }
-'''
+"""
     problems, _ = removal_problems(OLD, new)
     assert sorted(problems) == [
         "FIELD_REMOVED: Field Entry.name was removed.",
@@ -168,7 +183,9 @@ enum Kind { GUIDE LESSON }
 
 
 def test_checker_refuses_other_breaking_changes_and_reports_dangerous_ones() -> None:
-    new = OLD.replace("count: Int", "count: String").replace("enum Kind { PROJECT", "enum Kind { DRAFT PROJECT")
+    new = OLD.replace("count: Int", "count: String").replace(
+        "enum Kind { PROJECT", "enum Kind { DRAFT PROJECT"
+    )
     problems, dangerous = removal_problems(OLD, new)
     assert problems == ["FIELD_CHANGED_KIND: Field Query.count changed type from Int to String."]
     assert dangerous == ["VALUE_ADDED_TO_ENUM: Enum value Kind.DRAFT was added."]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -114,12 +114,17 @@ def validate(data: Graph) -> dict[str, Counter[tuple[str, str, str]]]:
         merged, shacl_graph=shape_graph, inference="none", do_owl_imports=False, allow_warnings=True
     )
     out: dict[str, Counter[tuple[str, str, str]]] = {
-        "spec": Counter(), "conventions": Counter(), "excused": Counter()
+        "spec": Counter(),
+        "conventions": Counter(),
+        "excused": Counter(),
     }
     for top in report.subjects(RDF.type, SH.ValidationReport):
         for r in report.objects(top, SH.result):
-            result = {"shape": report.value(r, SH.sourceShape), "focus": report.value(r, SH.focusNode),
-                      "value": report.value(r, SH.value)}
+            result = {
+                "shape": report.value(r, SH.sourceShape),
+                "focus": report.value(r, SH.focusNode),
+                "value": report.value(r, SH.value),
+            }
             root = _root(shape_graph, result["shape"])
             severity = str(report.value(r, SH.resultSeverity)).rsplit("#", 1)[-1]
             key = (severity, str(root).rsplit("/", 1)[-1], str(report.value(r, SH.resultPath)))
@@ -135,14 +140,21 @@ def validate(data: Graph) -> dict[str, Counter[tuple[str, str, str]]]:
 async def _received_entry() -> None:
     """One public entry that came from another node (its origin is node-b)."""
     muni = await Municipality.get(scheme="de-ars", official_key="010010000000")
-    now = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     entry = await Entry.create(
-        uid=uuid.UUID("5b0c2d9e-6a77-4f53-9a64-0c1d8e2f3a10"), kind="lesson",
-        origin_node="http://node-b.test", title="Erfahrungen mit offenen Haushaltsdaten",
-        summary="Was Flensburg beim Veröffentlichen des Haushalts gelernt hat.", language="de",
-        license="DL-DE-BY-2.0", municipality_id=muni.id, keywords=["Haushalt"],
-        contact_role="Kämmerei", contact_email="kaemmerei@flensburg.example.org",
-        created_at=now, updated_at=now,
+        uid=uuid.UUID("5b0c2d9e-6a77-4f53-9a64-0c1d8e2f3a10"),
+        kind="lesson",
+        origin_node="http://node-b.test",
+        title="Erfahrungen mit offenen Haushaltsdaten",
+        summary="Was Flensburg beim Veröffentlichen des Haushalts gelernt hat.",
+        language="de",
+        license="DL-DE-BY-2.0",
+        municipality_id=muni.id,
+        keywords=["Haushalt"],
+        contact_role="Kämmerei",
+        contact_email="kaemmerei@flensburg.example.org",
+        created_at=now,
+        updated_at=now,
     )
     await EntryTopic.create(entry=entry, topic=await Topic.get(slug="finanzen"))
 
@@ -163,8 +175,10 @@ async def test_demo_catalogue_validates_against_dcat_ap_de(db: Database, tmp_pat
     # What is excused is exactly the offline vocabularies, once per value that uses them.
     excused_shapes = {shape for _, shape, _ in results["excused"]}
     assert excused_shapes <= {
-        "Dataset_dct_language_v_List", "Catalog_dct_language_v_List",
-        "Dataset_dcatde_politicalGeocodingURI_w_List", "Dataset_dcatde_politicalGeocodingLevelURI_w_List",
+        "Dataset_dct_language_v_List",
+        "Catalog_dct_language_v_List",
+        "Dataset_dcatde_politicalGeocodingURI_w_List",
+        "Dataset_dcatde_politicalGeocodingLevelURI_w_List",
     }
     # The conventions profile leaves only what docs/dcat-ap-de.md lists and explains.
     assert set(results["conventions"]) == {
@@ -186,7 +200,13 @@ def test_the_filter_excuses_only_offline_vocabularies() -> None:
     g.add((ds, RDF.type, dcat.DCAT.Dataset))
     g.add((ds, dcat.DCTERMS.title, dcat.Literal("t")))
     g.add((ds, dcat.DCTERMS.description, dcat.Literal("d")))
-    g.add((ds, dcat.DCAT.theme, URIRef("http://publications.europa.eu/resource/authority/data-theme/NOPE")))
+    g.add(
+        (
+            ds,
+            dcat.DCAT.theme,
+            URIRef("http://publications.europa.eu/resource/authority/data-theme/NOPE"),
+        )
+    )
     g.add((ds, dcat.DCTERMS.language, URIRef(LANGUAGE + "/DEU")))
     g.add((ds, dcat.DCTERMS.accrualPeriodicity, URIRef(LANGUAGE + "/DEU")))
 
@@ -194,5 +214,7 @@ def test_the_filter_excuses_only_offline_vocabularies() -> None:
 
     shapes_left = {shape for _, shape, _ in results["spec"]}
     assert "Dataset_dcat_theme_v_List" in shapes_left
-    assert "Dataset_dct_accrualPeriodicity_v_List" in shapes_left  # a language IRI where it does not belong
+    assert (
+        "Dataset_dct_accrualPeriodicity_v_List" in shapes_left
+    )  # a language IRI where it does not belong
     assert {shape for _, shape, _ in results["excused"]} == {"Dataset_dct_language_v_List"}

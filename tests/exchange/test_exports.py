@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from exchange import exports
 from exchange.db import Database
@@ -15,10 +15,31 @@ from tests.helpers import seed
 
 # The documented contract: changing this list is a breaking change for people's scripts.
 STABLE = (
-    "id", "kind", "title", "summary", "language", "topics", "eu_themes", "keywords",
-    "publisher_type", "publisher_key", "publisher_name", "status", "period_start", "period_end",
-    "contact_role", "contact_email", "license", "license_url", "origin_node", "url", "markdown_url",
-    "version", "created_at", "updated_at", "attribution",
+    "id",
+    "kind",
+    "title",
+    "summary",
+    "language",
+    "topics",
+    "eu_themes",
+    "keywords",
+    "publisher_type",
+    "publisher_key",
+    "publisher_name",
+    "status",
+    "period_start",
+    "period_end",
+    "contact_role",
+    "contact_email",
+    "license",
+    "license_url",
+    "origin_node",
+    "url",
+    "markdown_url",
+    "version",
+    "created_at",
+    "updated_at",
+    "attribution",
 )
 
 
@@ -49,12 +70,18 @@ async def test_streams_in_chunks(db: Database) -> None:
     await seed(db)
     muni = await Municipality.first()
     assert muni is not None
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
     for n in range(7):
         await Entry.create(
-            uid=f"00000000-0000-4000-8000-{n:012d}", kind="guide", origin_node="http://a.test",
-            title=f"E{n}", summary="s", municipality_id=muni.id, created_at=start,
-            updated_at=start + timedelta(days=n), visibility="local" if n == 3 else "public",
+            uid=f"00000000-0000-4000-8000-{n:012d}",
+            kind="guide",
+            origin_node="http://a.test",
+            title=f"E{n}",
+            summary="s",
+            municipality_id=muni.id,
+            created_at=start,
+            updated_at=start + timedelta(days=n),
+            visibility="local" if n == 3 else "public",
         )
     blocks = [b async for b in exports.stream_csv(chunk=2)]
     assert len(blocks) == 1 + 3  # header, then 6 public entries two at a time

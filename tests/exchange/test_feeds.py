@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import feedparser
 import pytest
@@ -10,8 +10,13 @@ import pytest
 from exchange import feeds
 from tests.exchange.test_dcat import ORG, record
 
-INFO = feeds.FeedInfo("http://a.test", "Knoten A", "/feeds/all.atom", "Neue Einträge",
-                      updated=datetime(2026, 1, 1, tzinfo=timezone.utc))
+INFO = feeds.FeedInfo(
+    "http://a.test",
+    "Knoten A",
+    "/feeds/all.atom",
+    "Neue Einträge",
+    updated=datetime(2026, 1, 1, tzinfo=UTC),
+)
 
 
 def test_feed_is_valid_atom_with_entries() -> None:
@@ -20,7 +25,10 @@ def test_feed_is_valid_atom_with_entries() -> None:
     assert not parsed.bozo, parsed.get("bozo_exception")
     assert parsed.version == "atom10"
     assert parsed.feed.id == "http://a.test/feeds/all.atom"
-    assert [e.id for e in parsed.entries] == [f"urn:uuid:{entries[0].uid}", f"urn:uuid:{entries[1].uid}"]
+    assert [e.id for e in parsed.entries] == [
+        f"urn:uuid:{entries[0].uid}",
+        f"urn:uuid:{entries[1].uid}",
+    ]
     first = parsed.entries[0]
     assert first.summary == "Kurz."
     assert first.link == entries[0].url()
@@ -44,11 +52,14 @@ def test_empty_feed_uses_the_given_time() -> None:
     assert "Destatis" not in parsed.feed.rights
 
 
-@pytest.mark.parametrize(("kind", "key", "path"), [
-    ("all", "", "/feeds/all.atom"),
-    ("topic", "bau", "/feeds/topics/bau.atom"),
-    ("publisher", "097800146146", "/feeds/publishers/097800146146.atom"),
-])
+@pytest.mark.parametrize(
+    ("kind", "key", "path"),
+    [
+        ("all", "", "/feeds/all.atom"),
+        ("topic", "bau", "/feeds/topics/bau.atom"),
+        ("publisher", "097800146146", "/feeds/publishers/097800146146.atom"),
+    ],
+)
 def test_feed_paths_and_links(kind: str, key: str, path: str) -> None:
     assert feeds.feed_path(kind, key) == path
     links = feeds.feed_links([("bau", "Bau")], ("097800146146", "Wiggensbach"))

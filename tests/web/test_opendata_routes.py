@@ -29,9 +29,16 @@ async def _publish(db: Database, tmp_path: Path, **values: object) -> Entry:
     catalogue = Catalogue(signer=key)
     publisher = await find_publisher(str(values.pop("publisher", WIGGENSBACH)))
     actor = Actor(publisher=publisher, scopes=frozenset({"publish"}))
-    data = {"kind": "project", "title": "Digitale Bauakte", "summary": "Bauanträge online.",
-            "body_markdown": "# Bauakte\n\nAlles **online**.", "topics": ["bau", "digitalisierung"],
-            "keywords": ["Bauantrag"], "contact_role": "Bauamt", "contact_email": "bauamt@example.org"}
+    data = {
+        "kind": "project",
+        "title": "Digitale Bauakte",
+        "summary": "Bauanträge online.",
+        "body_markdown": "# Bauakte\n\nAlles **online**.",
+        "topics": ["bau", "digitalisierung"],
+        "keywords": ["Bauantrag"],
+        "contact_role": "Bauamt",
+        "contact_email": "bauamt@example.org",
+    }
     data.update(values)
     return await catalogue.publish(actor, EntryInput(**data))  # type: ignore[arg-type]
 
@@ -41,28 +48,40 @@ async def node(db: Database, tmp_path: Path) -> list[Entry]:
     await seed(db)
     return [
         await _publish(db, tmp_path),
-        await _publish(db, tmp_path, title="Dorf-WLAN", topics=["digitalisierung"], language="en",
-                       summary="Free WiFi in the village.", publisher="kompetenzzentrum"),
+        await _publish(
+            db,
+            tmp_path,
+            title="Dorf-WLAN",
+            topics=["digitalisierung"],
+            language="en",
+            summary="Free WiFi in the village.",
+            publisher="kompetenzzentrum",
+        ),
         await _publish(db, tmp_path, title="Nur im Netz", visibility="network"),
     ]
 
 
 # rdflib's JSON-LD *parser* (used here to check the answer, not by the node) warns about itself.
 @pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
-@pytest.mark.parametrize(("accept", "query", "media", "fmt"), [
-    ("text/turtle", "", "text/turtle", "turtle"),
-    ("application/rdf+xml", "", "application/rdf+xml", "xml"),
-    ("application/ld+json", "", "application/ld+json", "json-ld"),
-    ("text/html,application/ld+json;q=0.9", "", "application/ld+json", "json-ld"),
-    ("application/ld+json", "?format=turtle", "text/turtle", "turtle"),
-    ("", "?format=rdfxml", "application/rdf+xml", "xml"),
-    ("*/*", "", "text/turtle", "turtle"),
-])
+@pytest.mark.parametrize(
+    ("accept", "query", "media", "fmt"),
+    [
+        ("text/turtle", "", "text/turtle", "turtle"),
+        ("application/rdf+xml", "", "application/rdf+xml", "xml"),
+        ("application/ld+json", "", "application/ld+json", "json-ld"),
+        ("text/html,application/ld+json;q=0.9", "", "application/ld+json", "json-ld"),
+        ("application/ld+json", "?format=turtle", "text/turtle", "turtle"),
+        ("", "?format=rdfxml", "application/rdf+xml", "xml"),
+        ("*/*", "", "text/turtle", "turtle"),
+    ],
+)
 async def test_catalog_negotiates_the_format(
     node: list[Entry], db: Database, tmp_path: Path, accept: str, query: str, media: str, fmt: str
 ) -> None:
     async with client_for(db, tmp_path, URL) as client:
-        response = await client.get("/catalog" + query, headers={"accept": accept} if accept else {})
+        response = await client.get(
+            "/catalog" + query, headers={"accept": accept} if accept else {}
+        )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith(media)
     graph = Graph().parse(data=response.content, format=fmt)
@@ -71,8 +90,9 @@ async def test_catalog_negotiates_the_format(
     assert URIRef(f"{URL}/entries/{node[0].uid}#dataset") in datasets
 
 
-async def test_catalog_pages_with_hydra(node: list[Entry], db: Database, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_catalog_pages_with_hydra(
+    node: list[Entry], db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("exchange.web.opendata.CATALOG_PAGE", 1)
     async with client_for(db, tmp_path, URL) as client:
         first = await client.get("/catalog?page=1&format=turtle")
@@ -87,7 +107,10 @@ async def test_catalog_pages_with_hydra(node: list[Entry], db: Database, tmp_pat
     assert int(g1.value(view, URIRef(hydra + "totalItems"))) == 2
     g2 = Graph().parse(data=second.content, format="turtle")
     assert g2.value(URIRef(f"{URL}/catalog?page=2"), URIRef(hydra + "next")) is None
-    assert len(set(g1.subjects(RDF.type, DCAT.Dataset)) | set(g2.subjects(RDF.type, DCAT.Dataset))) == 2
+    assert (
+        len(set(g1.subjects(RDF.type, DCAT.Dataset)) | set(g2.subjects(RDF.type, DCAT.Dataset)))
+        == 2
+    )
     assert beyond.status_code == 404 and beyond.json()["error"]["code"] == "NOT_FOUND"
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "BAD_USER_INPUT"
 
@@ -99,7 +122,9 @@ async def test_unknown_format_is_bad_input(node: list[Entry], db: Database, tmp_
     assert response.json()["error"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_exports_stream_public_entries(node: list[Entry], db: Database, tmp_path: Path) -> None:
+async def test_exports_stream_public_entries(
+    node: list[Entry], db: Database, tmp_path: Path
+) -> None:
     async with client_for(db, tmp_path, URL) as client:
         as_csv = await client.get("/catalog.csv")
         as_jsonl = await client.get("/catalog.jsonl")
@@ -123,8 +148,12 @@ async def test_feeds_parse_without_errors(node: list[Entry], db: Database, tmp_p
         organisation = await client.get("/feeds/publishers/kompetenzzentrum.atom")
         unknown = await client.get("/feeds/topics/nope.atom")
         bad_key = await client.get("/feeds/publishers/123.atom")
-    for response, titles in ((everything, {"Digitale Bauakte", "Dorf-WLAN"}), (topic, {"Digitale Bauakte"}),
-                             (publisher, {"Digitale Bauakte"}), (organisation, {"Dorf-WLAN"})):
+    for response, titles in (
+        (everything, {"Digitale Bauakte", "Dorf-WLAN"}),
+        (topic, {"Digitale Bauakte"}),
+        (publisher, {"Digitale Bauakte"}),
+        (organisation, {"Dorf-WLAN"}),
+    ):
         assert response.headers["content-type"].startswith("application/atom+xml")
         parsed = feedparser.parse(response.content)
         assert not parsed.bozo, parsed.get("bozo_exception")
@@ -142,7 +171,9 @@ async def test_entry_files(node: list[Entry], db: Database, tmp_path: Path) -> N
         hidden = await client.get(f"/entries/{node[2].uid}.md")
         garbage = await client.get("/entries/not-an-id.md")
     assert md.status_code == 200 and md.headers["content-type"].startswith("text/markdown")
-    assert md.text.startswith("---\n") and "# Bauakte" in md.text and "license: CC-BY-4.0" in md.text
+    assert (
+        md.text.startswith("---\n") and "# Bauakte" in md.text and "license: CC-BY-4.0" in md.text
+    )
     assert page.status_code == 200 and "<strong>online</strong>" in page.text
     assert 'rel="license"' in page.text and "Destatis" in page.text
     assert hidden.status_code == 404
