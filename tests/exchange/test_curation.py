@@ -195,3 +195,18 @@ async def test_same_folder_for_two_organisations_gives_two_guides(catalogue: Cat
     await import_guides(catalogue, tmp_path / "b", "kompetenzzentrum")
     await import_guides(catalogue, tmp_path / "b", "zweite", organisation_name="Zweite")
     assert await Entry.filter(kind="guide").count() == 16
+
+
+async def test_demo_curation_is_idempotent(catalogue: Catalogue) -> None:
+    from exchange.curation_demo import COLLECTION_TITLE, DEMO_ORGANISATION, load_curation_demo
+    from exchange.demo import demo_uid, load_organisations
+
+    await load_organisations()
+    report = await load_curation_demo(catalogue, demo_uid)
+    assert report.count("created") == 8
+    collection = await Collection.get(title=COLLECTION_TITLE)
+    assert await CollectionItem.filter(collection_id=collection.id).count() == 4  # demo entries not loaded here
+    changes = await Change.all().count()
+    await load_curation_demo(catalogue, demo_uid)
+    assert await Change.all().count() == changes
+    assert await Entry.filter(organisation__slug=DEMO_ORGANISATION, review_state="published").count() == 8
