@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import strawberry
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry import Info
 
 from exchange import models
@@ -24,6 +25,7 @@ from exchange.api.types import (
     PageInfo,
     Topic,
     entry_of,
+    set_prefetched,
     topic_of,
 )
 from exchange.auth import find_municipality, find_publisher
@@ -76,9 +78,13 @@ async def entry_connection(
     what = "entries:" + q.effective_order
     position = codec.decode(after, what) if after else None
     page = await find_entries(q, ctx.actor, first=first, after=position)
+    selected = selected_fields(info)
+    nodes = [entry_of(e) for e in page.entries]
+    if nodes:
+        await prefetch_page(info, page.entries, nodes, selected_fields(info, "edges", "node"))
     edges = [
-        EntryEdge(cursor=codec.encode(what, value, ident), node=entry_of(e))
-        for e, (value, ident) in zip(page.entries, page.keys)
+        EntryEdge(cursor=codec.encode(what, value, ident), node=node)
+        for node, (value, ident) in zip(nodes, page.keys)
     ]
 
     async def count() -> int:
@@ -92,8 +98,58 @@ async def entry_connection(
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        _count=count,
+        _count=await count() if "totalCount" in selected else count,
     )
+
+
+def selected_fields(info: Info, *path: str) -> set[str]:
+    """Names of the fields selected below this field along `path` (through fragments)."""
+    raw = info._raw_info
+    level: list[SelectionSetNode] = [n.selection_set for n in raw.field_nodes if n.selection_set]
+    for step in (*path, None):
+        found: dict[str, list[FieldNode]] = {}
+        stack = list(level)
+        while stack:
+            for sel in stack.pop().selections:
+                if isinstance(sel, FieldNode):
+                    found.setdefault(sel.name.value, []).append(sel)
+                elif isinstance(sel, InlineFragmentNode):
+                    stack.append(sel.selection_set)
+                elif isinstance(sel, FragmentSpreadNode) and sel.name.value in raw.fragments:
+                    stack.append(raw.fragments[sel.name.value].selection_set)
+        if step is None:
+            return set(found)
+        level = [f.selection_set for f in found.get(step, []) if f.selection_set]
+    return set()
+
+
+async def prefetch_page(info: Info, rows: list[models.Entry], nodes: list[Entry], wanted: set[str]) -> None:
+    """Topics and publishers of a whole page in one query each, attached to the nodes.
+
+    The entries' topic and publisher fields then resolve synchronously: no coroutine,
+    future and DataLoader round per entry (half the execution time of a page).
+    """
+    loaders = info.context.loaders
+    topics: list[list[Topic]] | list[None] = [None] * len(rows)
+    publishers: list[Any] = [None] * len(rows)
+    if "topics" in wanted:
+        cache: dict[int, Topic] = {}
+        topics = [[cache.get(t.id) or cache.setdefault(t.id, topic_of(t)) for t in ts]
+                  for ts in await loaders.topics_by_entry.load_many([r.id for r in rows])]
+    if "publisher" in wanted:
+        mids = sorted({r.municipality_id for r in rows if r.municipality_id is not None})
+        oids = sorted({r.organisation_id for r in rows if r.organisation_id is not None})
+        found: dict[tuple[str, int], Any] = {}
+        for m in await loaders.municipality.load_many(mids) if mids else []:
+            if m is not None:
+                found[("m", m.id)] = Municipality.from_model(m)
+        for o in await loaders.organisation.load_many(oids) if oids else []:
+            if o is not None:
+                found[("o", o.id)] = Organisation.from_model(o)
+        publishers = [found.get(("m", r.municipality_id)) if r.municipality_id is not None
+                      else found.get(("o", r.organisation_id)) for r in rows]
+    for node, ts, publisher in zip(nodes, topics, publishers):
+        set_prefetched(node, ts, publisher)
 
 
 def _municipality_queryset(f: MunicipalityFilter) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Optional
 
 import strawberry
 from strawberry import Info
@@ -83,11 +83,10 @@ class Topic:
         return self.label_en if language == "en" else self.label_de
 
     @strawberry.field(description="The broader topic, if any.")
-    async def parent(self, info: Info) -> Optional[Topic]:
+    def parent(self, info: Info) -> Optional[Topic]:
         if self._parent_id is None:
             return None
-        t = await _ctx(info).loaders.topic.load(self._parent_id)
-        return topic_of(t) if t else None
+        return _parent_topic(info, self._parent_id)  # type: ignore[return-value]
 
     @classmethod
     def from_model(cls, t: models.Topic) -> Topic:
@@ -97,6 +96,11 @@ class Topic:
 
 def topic_of(t: models.Topic) -> Topic:
     return Topic.from_model(t)
+
+
+async def _parent_topic(info: Info, parent_id: int) -> Optional[Topic]:
+    t = await _ctx(info).loaders.topic.load(parent_id)
+    return topic_of(t) if t else None
 
 
 @strawberry.type(description="A role address to contact about an entry (never a person's private data).")
@@ -261,21 +265,23 @@ class Entry:
     contact: Optional[Contact] = strawberry.field(description="A role address to ask about it.")
     links: list[EntryLink] = strawberry.field(description="Links to other entries.")
     _row: strawberry.Private[models.Entry]
+    # Relations fetched once for a whole page (queries.prefetch_page): when set, the
+    # resolvers below answer synchronously and graphql-core completes the page without
+    # a coroutine per field. Unset, they fall back to the request's DataLoaders.
+    _pre_topics: ClassVar[Optional[list[Topic]]] = None
+    _pre_publisher: ClassVar[Any] = None
 
     @strawberry.field(description="Controlled topics.")
-    async def topics(self, info: Info) -> list[Topic]:
-        return [topic_of(t) for t in await _ctx(info).loaders.topics_by_entry.load(self._row.id)]
+    def topics(self, info: Info) -> list[Topic]:
+        if self._pre_topics is not None:
+            return self._pre_topics
+        return _load_topics(info, self._row.id)  # type: ignore[return-value]
 
     @strawberry.field(description="The municipality or organisation that published it.")
-    async def publisher(self, info: Info) -> Optional[Publisher]:
-        loaders = _ctx(info).loaders
-        if self._row.municipality_id is not None:
-            m = await loaders.municipality.load(self._row.municipality_id)
-            return Municipality.from_model(m) if m else None
-        if self._row.organisation_id is not None:
-            o = await loaders.organisation.load(self._row.organisation_id)
-            return Organisation.from_model(o) if o else None
-        return None
+    def publisher(self, info: Info) -> Optional[Publisher]:
+        if self._pre_publisher is not None:
+            return self._pre_publisher  # type: ignore[no-any-return]
+        return _load_publisher(info, self._row)  # type: ignore[return-value]
 
     @strawberry.field(description="Earlier versions, newest first.")
     async def revisions(self, info: Info) -> list[Revision]:
@@ -294,6 +300,29 @@ class Entry:
         from exchange.api.curation import endorsements_for
 
         return await endorsements_for(info, self._row.uid)  # type: ignore[return-value]
+
+
+async def _load_topics(info: Info, entry_id: int) -> list[Topic]:
+    return [topic_of(t) for t in await _ctx(info).loaders.topics_by_entry.load(entry_id)]
+
+
+async def _load_publisher(info: Info, row: models.Entry) -> Optional[Publisher]:
+    loaders = _ctx(info).loaders
+    if row.municipality_id is not None:
+        m = await loaders.municipality.load(row.municipality_id)
+        return Municipality.from_model(m) if m else None
+    if row.organisation_id is not None:
+        o = await loaders.organisation.load(row.organisation_id)
+        return Organisation.from_model(o) if o else None
+    return None
+
+
+def set_prefetched(entry: Entry, topics: Optional[list[Topic]], publisher: Optional[Publisher]) -> None:
+    """Attach relations fetched for the whole page (None keeps the DataLoader path)."""
+    if topics is not None:
+        entry._pre_topics = topics  # type: ignore[misc]
+    if publisher is not None:
+        entry._pre_publisher = publisher  # type: ignore[misc]
 
 
 def _entry_fields(e: models.Entry) -> dict[str, Any]:
@@ -407,8 +436,14 @@ class EntryConnection:
     _count: strawberry.Private[Any]
 
     @strawberry.field(description="How many entries match the filter in all.")
-    async def total_count(self) -> int:
-        return int(await self._count())
+    def total_count(self) -> int:
+        if isinstance(self._count, int):
+            return self._count
+        return _await_count(self._count)  # type: ignore[return-value]
+
+
+async def _await_count(count: Any) -> int:
+    return int(await count())
 
 
 @strawberry.type(description="A municipality and its cursor.")
