@@ -97,7 +97,7 @@ def bar_chart(bars: Sequence[Bar], *, title: str) -> str:
     """Horizontal bars on one scale, each with its label left and its value right."""
     values = [b.value for b in bars if b.value is not None]
     top = max([abs(v) for v in values] + [0.0]) or 1.0
-    label_w, bar_w, text_w, row_h = 100, 240, 130, 24
+    label_w, bar_w, text_w, row_h = 124, 240, 130, 24
     width = label_w + bar_w + text_w
     height = row_h * len(bars) + 4
     out = [
