@@ -34,9 +34,13 @@ def format_report(report: object) -> list[str]:
         detail = f" ({', '.join(f.changed)})" if f.changed else ""
         hint = " - run with --prune to withdraw it" if f.action == "removed" else ""
         state = f", {f.state}" if f.state else ""
-        lines.append(f"{f.action:<9} {f.file} -> guide {f.guide_id} v{f.version}{state}{detail}{hint}")
+        lines.append(
+            f"{f.action:<9} {f.file} -> guide {f.guide_id} v{f.version}{state}{detail}{hint}"
+        )
     counts = ", ".join(
-        f"{report.count(a)} {a}" for a in ("created", "revised", "unchanged", "removed", "withdrawn") if report.count(a)
+        f"{report.count(a)} {a}"
+        for a in ("created", "revised", "unchanged", "removed", "withdrawn")
+        if report.count(a)
     )
     lines.append(
         f"{report.organisation}: {counts or 'no guides'}; {report.assets_stored} asset(s) stored; "
@@ -47,13 +51,30 @@ def format_report(report: object) -> list[str]:
 
 @click.command("guides")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--organisation", "organisation", required=True, help="Slug of the organisation that publishes the guides.")
-@click.option("--organisation-name", "organisation_name", default=None,
-              help="Name of the organisation; creates it when this node does not know the slug yet.")
-@click.option("--prune", is_flag=True, help="Withdraw guides whose file is no longer in the bundle.")
-@click.option("--state", type=click.Choice(["draft", "in_review", "published"]), default=None, help=STATE_HELP)
+@click.option(
+    "--organisation",
+    "organisation",
+    required=True,
+    help="Slug of the organisation that publishes the guides.",
+)
+@click.option(
+    "--organisation-name",
+    "organisation_name",
+    default=None,
+    help="Name of the organisation; creates it when this node does not know the slug yet.",
+)
+@click.option(
+    "--prune", is_flag=True, help="Withdraw guides whose file is no longer in the bundle."
+)
+@click.option(
+    "--state", type=click.Choice(["draft", "in_review", "published"]), default=None, help=STATE_HELP
+)
 def import_guides_command(
-    directory: Path, organisation: str, organisation_name: str | None, prune: bool, state: str | None
+    directory: Path,
+    organisation: str,
+    organisation_name: str | None,
+    prune: bool,
+    state: str | None,
 ) -> None:
     """Import a guide bundle: Markdown files with YAML front matter (and collections.yaml)."""
     from exchange.app import build_node
@@ -65,7 +86,12 @@ def import_guides_command(
         await ensure_reference_data()
         node = build_node(settings, database=db)
         return await import_guides(
-            node.catalogue, directory, organisation, state=state, prune=prune, organisation_name=organisation_name
+            node.catalogue,
+            directory,
+            organisation,
+            state=state,
+            prune=prune,
+            organisation_name=organisation_name,
         )
 
     report = run(go)  # a GuideBundleError becomes a ClickException listing every problem

@@ -114,7 +114,9 @@ def parse_collections(text: str) -> tuple[list[CollectionSpec], list[str]]:
             errors.append(f"{where}: needs a title of 1 to 300 characters")
         summary, language = raw.get("summary") or "", raw.get("language") or "de"
         if not isinstance(summary, str) or language not in LANGUAGES:
-            errors.append(f"{where}: summary must be text and language one of {', '.join(LANGUAGES)}")
+            errors.append(
+                f"{where}: summary must be text and language one of {', '.join(LANGUAGES)}"
+            )
         items: list[ItemSpec] = []
         raw_items = raw.get("items") or []
         if not isinstance(raw_items, list) or len(raw_items) > MAX_ITEMS:
@@ -124,14 +126,30 @@ def parse_collections(text: str) -> tuple[list[CollectionSpec], list[str]]:
             note = item.get("note", "") if isinstance(item, dict) else None
             guide = item.get("guide") if isinstance(item, dict) else None
             entry = item.get("entry") if isinstance(item, dict) else None
-            if not isinstance(note, str) or len(note) > MAX_NOTE or (guide is None) == (entry is None):
-                errors.append(f"{where}, item {m}: needs either guide or entry, and a note of at most {MAX_NOTE} characters")
+            if (
+                not isinstance(note, str)
+                or len(note) > MAX_NOTE
+                or (guide is None) == (entry is None)
+            ):
+                errors.append(
+                    f"{where}, item {m}: needs either guide or entry, and a note of at most {MAX_NOTE} characters"
+                )
                 continue
             try:
-                items.append(ItemSpec(str(guide) if guide else None, parse_uid(str(entry)) if entry else None, note))
+                items.append(
+                    ItemSpec(
+                        str(guide) if guide else None,
+                        parse_uid(str(entry)) if entry else None,
+                        note,
+                    )
+                )
             except InvalidInputError as exc:
                 errors.append(f"{where}, item {m}: {exc.message}")
-        specs.append(CollectionSpec(slug, str(title or "").strip(), str(summary).strip(), str(language), items))
+        specs.append(
+            CollectionSpec(
+                slug, str(title or "").strip(), str(summary).strip(), str(language), items
+            )
+        )
     return specs, errors
 
 
@@ -152,17 +170,31 @@ def _publisher(org: Organisation) -> dict[str, str]:
     return {"type": "organisation", "key": org.slug, "name": org.name}
 
 
-def collection_envelope(c: Collection, org: Organisation, items: list[CollectionItem]) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "collection", "publisher": _publisher(org), "createdAt": c.created_at.isoformat()}
+def collection_envelope(
+    c: Collection, org: Organisation, items: list[CollectionItem]
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "collection",
+        "publisher": _publisher(org),
+        "createdAt": c.created_at.isoformat(),
+    }
     if not c.deleted:
-        body.update(title=c.title, summary=c.summary, language=c.language,
-                    items=[{"entry": str(i.entry_uid), "note": i.note} for i in items])
+        body.update(
+            title=c.title,
+            summary=c.summary,
+            language=c.language,
+            items=[{"entry": str(i.entry_uid), "note": i.note} for i in items],
+        )
     return _envelope(c, body)
 
 
 def endorsement_envelope(e: Endorsement, org: Organisation) -> dict[str, Any]:
-    body: dict[str, Any] = {"kind": "endorsement", "publisher": _publisher(org), "createdAt": e.created_at.isoformat(),
-                            "target": str(e.entry_uid)}
+    body: dict[str, Any] = {
+        "kind": "endorsement",
+        "publisher": _publisher(org),
+        "createdAt": e.created_at.isoformat(),
+        "target": str(e.entry_uid),
+    }
     if not e.deleted:
         body["note"] = e.note
     return _envelope(e, body)
@@ -170,22 +202,40 @@ def endorsement_envelope(e: Endorsement, org: Organisation) -> dict[str, Any]:
 
 def _envelope(record: Collection | Endorsement, body: dict[str, Any]) -> dict[str, Any]:
     return {
-        "type": "tombstone" if record.deleted else "entry", "id": str(record.uid), "origin": record.origin_node,
-        "version": record.version, "visibility": record.visibility, "updatedAt": record.updated_at.isoformat(),
+        "type": "tombstone" if record.deleted else "entry",
+        "id": str(record.uid),
+        "origin": record.origin_node,
+        "version": record.version,
+        "visibility": record.visibility,
+        "updatedAt": record.updated_at.isoformat(),
         "entry": body,
     }
 
 
-async def _store(catalogue: Catalogue | None, record: Collection | Endorsement, envelope: dict[str, Any],
-                 signature: str | None, author: str) -> None:
+async def _store(
+    catalogue: Catalogue | None,
+    record: Collection | Endorsement,
+    envelope: dict[str, Any],
+    signature: str | None,
+    author: str,
+) -> None:
     """Within the caller's transaction: the signed revision and the change-feed row."""
     if signature is None:
         assert catalogue is not None
         signature = catalogue.signer.sign(canonical_json(envelope))
     await CurationRevision.filter(record_uid=record.uid, version=record.version).delete()
-    await CurationRevision.create(record_uid=record.uid, kind=envelope["entry"]["kind"], version=record.version,
-                                  envelope=envelope, signature=signature, author=author, created_at=record.updated_at)
-    await append_change(cast(Entry, record))  # uses uid, version, origin_node, visibility, updated_at
+    await CurationRevision.create(
+        record_uid=record.uid,
+        kind=envelope["entry"]["kind"],
+        version=record.version,
+        envelope=envelope,
+        signature=signature,
+        author=author,
+        created_at=record.updated_at,
+    )
+    await append_change(
+        cast(Entry, record)
+    )  # uses uid, version, origin_node, visibility, updated_at
 
 
 def _curator(actor: Actor) -> int:
@@ -199,28 +249,52 @@ def _curator(actor: Actor) -> int:
 
 
 async def put_collection(
-    catalogue: Catalogue, actor: Actor, *, uid: uuid.UUID, title: str, summary: str, language: str,
-    items: list[tuple[uuid.UUID, str]], now: datetime | None = None,
+    catalogue: Catalogue,
+    actor: Actor,
+    *,
+    uid: uuid.UUID,
+    title: str,
+    summary: str,
+    language: str,
+    items: list[tuple[uuid.UUID, str]],
+    now: datetime | None = None,
 ) -> Collection:
     """Create or change a collection of the actor's organisation; unchanged content stores nothing."""
     org = await Organisation.get(id=_curator(actor))
     title, summary = title.strip(), summary.strip()
     if not title or len(title) > 300:
         raise InvalidInputError("a collection needs a title of 1 to 300 characters")
-    if language not in LANGUAGES or len(items) > MAX_ITEMS or any(len(n) > MAX_NOTE for _, n in items):
-        raise InvalidInputError(f"language must be de or en; at most {MAX_ITEMS} items with notes up to {MAX_NOTE} characters")
+    if (
+        language not in LANGUAGES
+        or len(items) > MAX_ITEMS
+        or any(len(n) > MAX_NOTE for _, n in items)
+    ):
+        raise InvalidInputError(
+            f"language must be de or en; at most {MAX_ITEMS} items with notes up to {MAX_NOTE} characters"
+        )
     moment = now or catalogue.clock()
     async with in_transaction():
         c = await Collection.get_or_none(uid=uid)
         if c is not None and (c.origin_node != catalogue.node_url or c.organisation_id != org.id):  # type: ignore[attr-defined]
             raise PermissionDeniedError(f"collection {uid} belongs to someone else")
         if c is not None and not c.deleted:
-            old = [(i.entry_uid, i.note) for i in await CollectionItem.filter(collection_id=c.id).order_by("position")]
+            old = [
+                (i.entry_uid, i.note)
+                for i in await CollectionItem.filter(collection_id=c.id).order_by("position")
+            ]
             if (c.title, c.summary, c.language, old) == (title, summary, language, items):
                 return c
         if c is None:
-            c = await Collection.create(uid=uid, origin_node=catalogue.node_url, organisation_id=org.id, title=title,
-                                        summary=summary, language=language, created_at=moment, updated_at=moment)
+            c = await Collection.create(
+                uid=uid,
+                origin_node=catalogue.node_url,
+                organisation_id=org.id,
+                title=title,
+                summary=summary,
+                language=language,
+                created_at=moment,
+                updated_at=moment,
+            )
         else:
             c.version, c.title, c.summary, c.language = c.version + 1, title, summary, language
             c.deleted, c.updated_at = False, moment
@@ -232,26 +306,46 @@ async def put_collection(
 
 async def _replace_items(c: Collection, items: list[tuple[uuid.UUID, str]]) -> list[CollectionItem]:
     await CollectionItem.filter(collection_id=c.id).delete()
-    rows = [CollectionItem(collection_id=c.id, position=n, entry_uid=u, note=note) for n, (u, note) in enumerate(items)]
+    rows = [
+        CollectionItem(collection_id=c.id, position=n, entry_uid=u, note=note)
+        for n, (u, note) in enumerate(items)
+    ]
     if rows:
         await CollectionItem.bulk_create(rows)
     return rows
 
 
 async def save_collection(
-    catalogue: Catalogue, actor: Actor, spec: CollectionSpec, resolve: dict[str, uuid.UUID], *, now: datetime
+    catalogue: Catalogue,
+    actor: Actor,
+    spec: CollectionSpec,
+    resolve: dict[str, uuid.UUID],
+    *,
+    now: datetime,
 ) -> Collection:
     """Store a collection of a bundle manifest (guide ids resolved to entry ids)."""
     org = await Organisation.get(id=_curator(actor))
-    items = [(resolve[i.guide] if i.guide else cast(uuid.UUID, i.entry), i.note) for i in spec.items]
-    return await put_collection(catalogue, actor, uid=collection_uid(catalogue.node_url, org.slug, spec.slug),
-                                title=spec.title, summary=spec.summary, language=spec.language, items=items, now=now)
+    items = [
+        (resolve[i.guide] if i.guide else cast(uuid.UUID, i.entry), i.note) for i in spec.items
+    ]
+    return await put_collection(
+        catalogue,
+        actor,
+        uid=collection_uid(catalogue.node_url, org.slug, spec.slug),
+        title=spec.title,
+        summary=spec.summary,
+        language=spec.language,
+        items=items,
+        now=now,
+    )
 
 
 async def delete_collection(catalogue: Catalogue, actor: Actor, uid: uuid.UUID) -> Collection:
     org_id = _curator(actor)
     async with in_transaction():
-        c = await Collection.get_or_none(uid=uid, origin_node=catalogue.node_url, organisation_id=org_id, deleted=False)
+        c = await Collection.get_or_none(
+            uid=uid, origin_node=catalogue.node_url, organisation_id=org_id, deleted=False
+        )
         if c is None:
             raise NotFoundError(f"no collection {uid} of yours")
         c.version, c.deleted, c.updated_at = c.version + 1, True, catalogue.clock()
@@ -261,11 +355,19 @@ async def delete_collection(catalogue: Catalogue, actor: Actor, uid: uuid.UUID) 
     return c
 
 
-async def collection_entries(c: Collection, actor: Actor | None) -> list[tuple[CollectionItem, Entry | None]]:
+async def collection_entries(
+    c: Collection, actor: Actor | None
+) -> list[tuple[CollectionItem, Entry | None]]:
     """The items in order, each with the entry when this node holds it and the actor may see it."""
     items = list(await CollectionItem.filter(collection_id=c.id).order_by("position"))
-    found = {e.uid: e for e in await Entry.filter(uid__in=[i.entry_uid for i in items], deleted=False)}
-    return [(i, e if e is not None and may_see(e, actor) else None) for i in items for e in [found.get(i.entry_uid)]]
+    found = {
+        e.uid: e for e in await Entry.filter(uid__in=[i.entry_uid for i in items], deleted=False)
+    }
+    return [
+        (i, e if e is not None and may_see(e, actor) else None)
+        for i in items
+        for e in [found.get(i.entry_uid)]
+    ]
 
 
 # -- endorsements -------------------------------------------------------------------
@@ -287,8 +389,15 @@ async def endorse(catalogue: Catalogue, actor: Actor, entry_uid: str, note: str)
         if e is not None and not e.deleted and e.note == note:
             return e
         if e is None:
-            e = await Endorsement.create(uid=uid, origin_node=catalogue.node_url, organisation_id=org.id,
-                                         entry_uid=entry.uid, note=note, created_at=now, updated_at=now)
+            e = await Endorsement.create(
+                uid=uid,
+                origin_node=catalogue.node_url,
+                organisation_id=org.id,
+                entry_uid=entry.uid,
+                note=note,
+                created_at=now,
+                updated_at=now,
+            )
         else:
             e.version, e.note, e.deleted, e.updated_at = e.version + 1, note, False, now
             await e.save()
@@ -311,7 +420,11 @@ async def withdraw_endorsement(catalogue: Catalogue, actor: Actor, entry_uid: st
 
 async def endorsements_of(entry_uids: list[uuid.UUID]) -> dict[uuid.UUID, list[Endorsement]]:
     found: dict[uuid.UUID, list[Endorsement]] = {u: [] for u in entry_uids}
-    rows = await Endorsement.filter(entry_uid__in=entry_uids, deleted=False).prefetch_related("organisation").order_by("created_at")
+    rows = (
+        await Endorsement.filter(entry_uid__in=entry_uids, deleted=False)
+        .prefetch_related("organisation")
+        .order_by("created_at")
+    )
     for row in rows:
         found.setdefault(row.entry_uid, []).append(row)
     return found

@@ -100,7 +100,11 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 def _bundle_path(doc_dir: str, href: str) -> tuple[str, str] | None:
     """(bundle-relative path, suffix) of a relative link, or None for any other link."""
-    if not href or href.startswith(("/", "#", "\\")) or re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", href):
+    if (
+        not href
+        or href.startswith(("/", "#", "\\"))
+        or re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", href)
+    ):
         return None
     cut = min((i for i in (href.find("?"), href.find("#")) if i >= 0), default=len(href))
     joined = posixpath.normpath(posixpath.join(doc_dir, unquote(href[:cut])))
@@ -115,7 +119,7 @@ def rewrite_body(
 
     def target(href: str) -> str:
         if href.startswith(GUIDE_LINK_PREFIX):
-            guide, _, fragment = href[len(GUIDE_LINK_PREFIX):].partition("#")
+            guide, _, fragment = href[len(GUIDE_LINK_PREFIX) :].partition("#")
             if guide in uids:
                 return f"/entries/{uids[guide]}" + (f"#{fragment}" if fragment else "")
             return href
@@ -160,14 +164,31 @@ def guide_links(doc: GuideDoc, resolve: dict[str, uuid.UUID]) -> list[dict[str, 
 def desired_input(doc: GuideDoc, body: str, links: list[dict[str, str]]) -> EntryInput:
     """The catalogue input a guide file stands for (review state and visibility set by the caller)."""
     return EntryInput(
-        kind="guide", title=doc.title.strip(), summary=doc.summary.strip(), body_markdown=body,
-        language=doc.language, topics=list(dict.fromkeys(doc.topics)), license=doc.license,
-        audience=doc.audience or "", checklist=[c.strip()[:500] for c in doc.checklist][:100],
-        keywords=[k.strip()[:60] for k in doc.keywords if k.strip()][:30], links=links,
+        kind="guide",
+        title=doc.title.strip(),
+        summary=doc.summary.strip(),
+        body_markdown=body,
+        language=doc.language,
+        topics=list(dict.fromkeys(doc.topics)),
+        license=doc.license,
+        audience=doc.audience or "",
+        checklist=[c.strip()[:500] for c in doc.checklist][:100],
+        keywords=[k.strip()[:60] for k in doc.keywords if k.strip()][:30],
+        links=links,
     )
 
 
-_COMPARED = ("title", "summary", "body_markdown", "language", "license", "audience", "checklist", "keywords", "links")
+_COMPARED = (
+    "title",
+    "summary",
+    "body_markdown",
+    "language",
+    "license",
+    "audience",
+    "checklist",
+    "keywords",
+    "links",
+)
 
 
 def changed_fields(entry: Entry, topics: list[str], data: EntryInput) -> list[str]:
@@ -192,12 +213,14 @@ async def _check(
         for s in await GuideSource.filter(organisation_id=organisation.id)
     }
     resolve: dict[str, uuid.UUID] = {**earlier, **ids}
-    known_topics = set(await Topic.all().values_list("slug", flat=True))
+    known_topics: set[str] = {str(t) for t in await Topic.all().values_list("slug", flat=True)}
     for guide in bundle.guides:
         name = guide.path.as_posix()
         for slug in guide.topics:
             if slug not in known_topics:
-                errors.append(f"{name}: unknown topic {slug!r} (see `exchange` topics: the topics query)")
+                errors.append(
+                    f"{name}: unknown topic {slug!r} (the topics query lists them)"
+                )
         refs = [*guide.related] + ([guide.translation_of] if guide.translation_of else [])
         for ref in refs:
             if ref in resolve:
@@ -205,7 +228,9 @@ async def _check(
             try:
                 uid = parse_uid(ref)
             except InvalidInputError:
-                errors.append(f"{name}: {ref!r} is neither a guide of this bundle or organisation nor an entry id")
+                errors.append(
+                    f"{name}: {ref!r} is neither a guide of this bundle or organisation nor an entry id"
+                )
                 continue
             if not await Entry.exists(uid=uid):
                 errors.append(f"{name}: entry {ref} is not known on this node")
@@ -214,16 +239,22 @@ async def _check(
         file = bundle.root / asset
         suffix = file.suffix.lower()
         if suffix not in ASSET_TYPES:
-            errors.append(f"{asset}: files of type {suffix or '(none)'} cannot be served; use {', '.join(ASSET_TYPES)}")
+            errors.append(
+                f"{asset}: files of type {suffix or '(none)'} cannot be served; use {', '.join(ASSET_TYPES)}"
+            )
         elif file.stat().st_size > MAX_ASSET_BYTES:
             errors.append(f"{asset}: file is {file.stat().st_size} bytes, over {MAX_ASSET_BYTES}")
     for spec in collections:
         for item in spec.items:
             if item.guide is not None:
                 if item.guide not in resolve:
-                    errors.append(f"collections.yaml: collection {spec.slug!r} names unknown guide {item.guide!r}")
+                    errors.append(
+                        f"collections.yaml: collection {spec.slug!r} names unknown guide {item.guide!r}"
+                    )
             elif item.entry is not None and not await Entry.exists(uid=item.entry):
-                errors.append(f"collections.yaml: collection {spec.slug!r} names entry {item.entry}, unknown here")
+                errors.append(
+                    f"collections.yaml: collection {spec.slug!r} names entry {item.entry}, unknown here"
+                )
     return resolve, errors
 
 
@@ -272,9 +303,14 @@ async def import_guides(
             )
         if organisation is None:
             if not _ORG_SLUG.match(organisation_slug) or len(organisation_name or "") > 200:
-                raise InvalidInputError("an organisation slug is lowercase a-z, 0-9 and hyphens; its name at most 200 characters")
+                raise InvalidInputError(
+                    "an organisation slug is lowercase a-z, 0-9 and hyphens; its name at most 200 characters"
+                )
             organisation = await Organisation.create(
-                slug=organisation_slug, name=organisation_name, kind="umbrella", origin_node=catalogue.node_url
+                slug=organisation_slug,
+                name=organisation_name,
+                kind="umbrella",
+                origin_node=catalogue.node_url,
             )
         return await _import(catalogue, directory, organisation, state, prune, now)
 
@@ -308,9 +344,13 @@ async def _import(
     report = ImportReport(organisation=organisation.slug)
     report.assets_stored = await _store_assets(bundle, organisation, moment)
     # Originals before translations, so a translation links to a stored guide.
-    for guide in sorted(bundle.guides, key=lambda g: (g.translation_of is not None, g.path.as_posix())):
+    for guide in sorted(
+        bundle.guides, key=lambda g: (g.translation_of is not None, g.path.as_posix())
+    ):
         data = desired_input(guide, bodies[guide.id], guide_links(guide, resolve))
-        report.files.append(await _import_one(catalogue, actor, organisation, guide, data, state, moment))
+        report.files.append(
+            await _import_one(catalogue, actor, organisation, guide, data, state, moment)
+        )
     wanted = {g.id for g in bundle.guides}
     for source in await GuideSource.filter(organisation_id=organisation.id).order_by("path"):
         if source.guide_id not in wanted:
@@ -336,8 +376,13 @@ async def _import_one(
     uid = guide_uid(catalogue.node_url, organisation.slug, guide.id)
     source = await GuideSource.get_or_none(organisation_id=organisation.id, guide_id=guide.id)
     if source is None:
-        await GuideSource.create(organisation_id=organisation.id, guide_id=guide.id, entry_uid=uid,
-                                 path=name, imported_at=now)
+        await GuideSource.create(
+            organisation_id=organisation.id,
+            guide_id=guide.id,
+            entry_uid=uid,
+            path=name,
+            imported_at=now,
+        )
     elif source.path != name:
         source.path = name
         await source.save(update_fields=["path"])
@@ -350,7 +395,9 @@ async def _import_one(
         await record_event(entry, None, new_state, actor, "imported", now)
         return FileReport(name, guide.id, "created", entry.version, new_state)
     if entry.deleted:
-        raise InvalidInputError(f"{name}: guide {guide.id!r} was unpublished; give the file a new id")
+        raise InvalidInputError(
+            f"{name}: guide {guide.id!r} was unpublished; give the file a new id"
+        )
     topics = [t.slug for t in await catalogue.topics_of(entry)]
     changed = changed_fields(entry, topics, data)
     if not changed:
@@ -366,14 +413,24 @@ async def _import_one(
     return FileReport(name, guide.id, "revised", entry.version, new_state, changed)
 
 
-async def _removed(catalogue: Catalogue, actor: Actor, source: GuideSource, prune: bool) -> FileReport | None:
+async def _removed(
+    catalogue: Catalogue, actor: Actor, source: GuideSource, prune: bool
+) -> FileReport | None:
     entry = await Entry.get_or_none(uid=source.entry_uid)
     if entry is None or entry.deleted or entry.review_state == "withdrawn":
         return None
     if not prune:
-        return FileReport(source.path, source.guide_id, "removed", entry.version, entry.review_state)
-    entry = await set_review_state(catalogue, actor, str(entry.uid), "withdrawn",
-                                   note="file removed from the bundle", check_move=False)
+        return FileReport(
+            source.path, source.guide_id, "removed", entry.version, entry.review_state
+        )
+    entry = await set_review_state(
+        catalogue,
+        actor,
+        str(entry.uid),
+        "withdrawn",
+        note="file removed from the bundle",
+        check_move=False,
+    )
     return FileReport(source.path, source.guide_id, "withdrawn", entry.version, "withdrawn")
 
 
@@ -383,16 +440,28 @@ async def _store_assets(bundle: Bundle, organisation: Organisation, now: datetim
     for path in bundle.assets:
         data = (bundle.root / path).read_bytes()
         digest = hashlib.sha256(data).hexdigest()
-        kind = ASSET_TYPES.get(Path(path).suffix.lower()) or mimetypes.guess_type(path)[0] or "application/octet-stream"
+        kind = (
+            ASSET_TYPES.get(Path(path).suffix.lower())
+            or mimetypes.guess_type(path)[0]
+            or "application/octet-stream"
+        )
         row = await GuideAsset.get_or_none(organisation_id=organisation.id, path=path)
         if row is not None and row.sha256 == digest:
             continue
         if row is None:
-            await GuideAsset.create(organisation_id=organisation.id, path=path, content_type=kind,
-                                    sha256=digest, size=len(data), data=data, updated_at=now)
+            await GuideAsset.create(
+                organisation_id=organisation.id,
+                path=path,
+                content_type=kind,
+                sha256=digest,
+                size=len(data),
+                data=data,
+                updated_at=now,
+            )
         else:
-            await GuideAsset.filter(id=row.id).update(content_type=kind, sha256=digest, size=len(data),
-                                                      data=data, updated_at=now)
+            await GuideAsset.filter(id=row.id).update(
+                content_type=kind, sha256=digest, size=len(data), data=data, updated_at=now
+            )
         stored += 1
     return stored
 

@@ -25,17 +25,28 @@ COLLECTION_TITLE = "Starterpaket: Digitalisierung für Gemeinden unter 5.000 Ein
 
 # (guide id of the starter bundle or demo entry id, note)
 COLLECTION_ITEMS = (
-    ("guide:foerderung-digitalprojekte", "Zuerst klären: welche Förderung passt, und wer stellt den Antrag?"),
-    ("guide:ozg-onlinedienste-kleine-verwaltung", "Die Pflicht zuerst: Onlinedienste mit wenig Personal."),
+    (
+        "guide:foerderung-digitalprojekte",
+        "Zuerst klären: welche Förderung passt, und wer stellt den Antrag?",
+    ),
+    (
+        "guide:ozg-onlinedienste-kleine-verwaltung",
+        "Die Pflicht zuerst: Onlinedienste mit wenig Personal.",
+    ),
     ("demo:demo-guesten-buergerservice-mobil", "Ein Beispiel aus einer kleinen Gemeinde."),
     ("guide:open-data-portal-starten", "Offene Daten ohne eigenes Portal: der leichte Einstieg."),
     ("demo:demo-bad-belzig-erfahrungen-open-data", "Was eine Kleinstadt beim Start gelernt hat."),
     ("guide:zweckvereinbarung-it", "Nicht allein: IT gemeinsam mit den Nachbargemeinden."),
 )
-ENDORSED = ("demo-bad-belzig-erfahrungen-open-data", "Ehrlich und übertragbar: lesenswert für jede kleine Gemeinde.")
+ENDORSED = (
+    "demo-bad-belzig-erfahrungen-open-data",
+    "Ehrlich und übertragbar: lesenswert für jede kleine Gemeinde.",
+)
 
 
-async def load_curation_demo(catalogue: Catalogue, demo_uid: Callable[[str, str], uuid.UUID]) -> ImportReport:
+async def load_curation_demo(
+    catalogue: Catalogue, demo_uid: Callable[[str, str], uuid.UUID]
+) -> ImportReport:
     """Import the starter bundle, curate the demo collection, endorse one lesson."""
     report = await import_guides(catalogue, STARTER_BUNDLE, DEMO_ORGANISATION, state="published")
     actor = Actor(publisher=await find_publisher(DEMO_ORGANISATION), scopes=frozenset({"curate"}))
@@ -49,8 +60,12 @@ async def load_curation_demo(catalogue: Catalogue, demo_uid: Callable[[str, str]
         if await Entry.exists(uid=uid):
             items.append((uid, note))
     await put_collection(
-        catalogue, actor, uid=collection_uid(catalogue.node_url, DEMO_ORGANISATION, "starterpaket-unter-5000"),
-        title=COLLECTION_TITLE, language="de", items=items,
+        catalogue,
+        actor,
+        uid=collection_uid(catalogue.node_url, DEMO_ORGANISATION, "starterpaket-unter-5000"),
+        title=COLLECTION_TITLE,
+        language="de",
+        items=items,
         summary="Sechs Schritte für Gemeinden ohne IT-Abteilung: Förderung, Onlinedienste, offene Daten, Zusammenarbeit.",
     )
     lesson = demo_uid(catalogue.node_url, ENDORSED[0])

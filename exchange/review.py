@@ -44,8 +44,13 @@ async def record_event(
     entry: Entry, from_state: str | None, to_state: str, actor: Actor, note: str, now: datetime
 ) -> ReviewEvent:
     return await ReviewEvent.create(
-        entry_id=entry.id, version=entry.version, from_state=from_state, to_state=to_state,
-        actor=actor.label, note=note[:500], created_at=now,
+        entry_id=entry.id,
+        version=entry.version,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor.label,
+        note=note[:500],
+        created_at=now,
     )
 
 
@@ -62,7 +67,9 @@ async def set_review_state(
     """Move a guide of the actor's organisation to another review state (scope curate)."""
     publisher = require(actor, "curate")
     if to_state not in REVIEW_STATES:
-        raise InvalidInputError(f"review state must be one of {', '.join(REVIEW_STATES)}, not {to_state!r}")
+        raise InvalidInputError(
+            f"review state must be one of {', '.join(REVIEW_STATES)}, not {to_state!r}"
+        )
     entry = await Entry.get_or_none(uid=parse_uid(uid))
     if entry is None or entry.kind != "guide" or entry.origin_node != catalogue.node_url:
         raise NotFoundError(f"no guide of this node with id {uid}")
@@ -78,7 +85,9 @@ async def set_review_state(
     writer = Actor(publisher=publisher, scopes=frozenset({"publish"}), token_id=actor.token_id)
     data = EntryInput(review_state=to_state, visibility=visibility_for(to_state))
     version = entry.version if expected_version is None else expected_version
-    entry = await catalogue.revise(writer, uid, version, data, note=f"review: {from_state} -> {to_state}")
+    entry = await catalogue.revise(
+        writer, uid, version, data, note=f"review: {from_state} -> {to_state}"
+    )
     await record_event(entry, from_state, to_state, actor, note, catalogue.clock())
     return entry
 
@@ -106,7 +115,11 @@ def unified_diff(old: dict[str, Any], new: dict[str, Any], *, context: int = 3) 
     a = envelope_markdown(old).splitlines(keepends=True)
     b = envelope_markdown(new).splitlines(keepends=True)
     lines = difflib.unified_diff(
-        a, b, fromfile=f"version {old.get('version')}", tofile=f"version {new.get('version')}", n=context
+        a,
+        b,
+        fromfile=f"version {old.get('version')}",
+        tofile=f"version {new.get('version')}",
+        n=context,
     )
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
@@ -122,14 +135,19 @@ class VersionDiff:
 
 async def diff_versions(entry: Entry, from_version: int, to_version: int) -> VersionDiff:
     """The diff between two stored versions of an entry."""
-    rows = {r.version: r for r in await Revision.filter(entry_id=entry.id, version__in=[from_version, to_version])}
+    rows = {
+        r.version: r
+        for r in await Revision.filter(entry_id=entry.id, version__in=[from_version, to_version])
+    }
     for version in (from_version, to_version):
         if version not in rows:
             raise NotFoundError(f"entry {entry.uid} has no stored version {version}")
     text = unified_diff(rows[from_version].envelope, rows[to_version].envelope)
     body = [line for line in text.splitlines() if not line.startswith(("+++", "---"))]
     return VersionDiff(
-        from_version, to_version, text,
+        from_version,
+        to_version,
+        text,
         added=sum(1 for line in body if line.startswith("+")),
         removed=sum(1 for line in body if line.startswith("-")),
     )
@@ -151,29 +169,54 @@ async def checklist_state(municipality_id: int, entry: Entry) -> list[ChecklistI
     """The checklist of a guide with one municipality's progress through it."""
     rows = {
         p.item_index: p
-        for p in await ChecklistProgress.filter(municipality_id=municipality_id, guide_uid=entry.uid)
+        for p in await ChecklistProgress.filter(
+            municipality_id=municipality_id, guide_uid=entry.uid
+        )
     }
     items = []
     for index, text in enumerate(entry.checklist or []):
         row = rows.get(index)
-        items.append(ChecklistItemState(index, str(text), bool(row and row.done),
-                                        row.updated_at if row else None, row.updated_by if row else ""))
+        items.append(
+            ChecklistItemState(
+                index,
+                str(text),
+                bool(row and row.done),
+                row.updated_at if row else None,
+                row.updated_by if row else "",
+            )
+        )
     return items
 
 
-async def set_checklist_item(actor: Actor, entry: Entry, index: int, done: bool, now: datetime) -> list[ChecklistItemState]:
+async def set_checklist_item(
+    actor: Actor, entry: Entry, index: int, done: bool, now: datetime
+) -> list[ChecklistItemState]:
     """Tick or untick one item for the actor's municipality; never federated."""
     publisher = require(actor, "publish")
     if publisher.kind != "municipality":
-        raise PermissionDeniedError("checklist progress belongs to a municipality; use a municipality token")
+        raise PermissionDeniedError(
+            "checklist progress belongs to a municipality; use a municipality token"
+        )
     if entry.kind != "guide" or entry.deleted:
         raise InvalidInputError(f"entry {entry.uid} is not a guide with a checklist")
     if not 0 <= index < len(entry.checklist or []):
-        raise InvalidInputError(f"the checklist has {len(entry.checklist or [])} items; there is no item {index}")
-    row = await ChecklistProgress.get_or_none(municipality_id=publisher.id, guide_uid=entry.uid, item_index=index)
+        raise InvalidInputError(
+            f"the checklist has {len(entry.checklist or [])} items; there is no item {index}"
+        )
+    row = await ChecklistProgress.get_or_none(
+        municipality_id=publisher.id, guide_uid=entry.uid, item_index=index
+    )
     if row is None:
-        await ChecklistProgress.create(municipality_id=publisher.id, guide_uid=entry.uid, item_index=index,
-                                       done=done, updated_by=actor.label, updated_at=now)
+        await ChecklistProgress.create(
+            municipality_id=publisher.id,
+            guide_uid=entry.uid,
+            item_index=index,
+            done=done,
+            updated_by=actor.label,
+            updated_at=now,
+        )
     else:
-        await ChecklistProgress.filter(id=row.id).update(done=done, updated_by=actor.label, updated_at=now)
+        await ChecklistProgress.filter(id=row.id).update(
+            done=done, updated_by=actor.label, updated_at=now
+        )
     return await checklist_state(publisher.id, entry)

@@ -37,4 +37,6 @@ async def guide_asset(request: Request) -> Response:
 
 
 def asset_routes(node: Any = None) -> list[BaseRoute]:
-    return [Route("/guides/assets/{organisation}/{path:path}", guide_asset, methods=["GET", "HEAD"])]
+    return [
+        Route("/guides/assets/{organisation}/{path:path}", guide_asset, methods=["GET", "HEAD"])
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from exchange.app import build_node
 from exchange.catalogue import Catalogue
 from exchange.curation import guide_uid, import_guides
 from exchange.db import Database
-from exchange.models import ChecklistProgress, Change, CurationRevision, Entry, Peer, ReviewEvent
+from exchange.models import Change, ChecklistProgress, CurationRevision, Entry, Peer, ReviewEvent
 from exchange.review import may_move, unified_diff
 from tests.helpers import NOW, client_for, seed, settings_for, token_for
 
@@ -24,9 +25,13 @@ def write(root: Path, name: str, text: str) -> None:
 GUIDE = "---\nid: g\ntitle: Leitfaden\nsummary: Kurz\nchecklist: [Beschluss fassen, Daten wählen]\n---\n{body}"
 
 
-async def gql(client: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any) -> dict[str, Any]:
+async def gql(
+    client: httpx.AsyncClient, query: str, token: str | None = None, **variables: Any
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
     return dict(response.json())
 
 
@@ -48,26 +53,39 @@ def test_moves_table() -> None:
 
 
 def test_unified_diff_of_envelopes() -> None:
-    old = {"version": 1, "entry": {"title": "T", "summary": "S", "body_markdown": "a\nb\n", "checklist": ["x"]}}
-    new = {"version": 2, "entry": {"title": "T", "summary": "S", "body_markdown": "a\nc\n", "checklist": ["x", "y"]}}
+    old = {
+        "version": 1,
+        "entry": {"title": "T", "summary": "S", "body_markdown": "a\nb\n", "checklist": ["x"]},
+    }
+    new = {
+        "version": 2,
+        "entry": {"title": "T", "summary": "S", "body_markdown": "a\nc\n", "checklist": ["x", "y"]},
+    }
     diff = unified_diff(old, new)
     assert "--- version 1\n+++ version 2\n" in diff
     assert "-b\n" in diff and "+c\n" in diff and "+- [ ] y\n" in diff
     assert unified_diff(old, old) == ""
 
 
-async def test_review_flow_only_published_guides_reach_peers(node: Catalogue, db: Database, tmp_path: Path) -> None:
+async def test_review_flow_only_published_guides_reach_peers(
+    node: Catalogue, db: Database, tmp_path: Path
+) -> None:
     from federation.feed import Feed
 
     uid = str(guide_uid(node.node_url, "kompetenzzentrum", "g"))
     curator = await token_for("kompetenzzentrum", ("curate",))
     publisher_only = await token_for("kompetenzzentrum", ("publish",))
-    peer = await Peer.create(url="http://peer.test", public_key="x" * 43, key_id="k", created_at=NOW)
+    peer = await Peer.create(
+        url="http://peer.test", public_key="x" * 43, key_id="k", created_at=NOW
+    )
     feed = Feed(build_node(settings_for(db, tmp_path), database=db).key)
 
     async def peer_sees() -> list[tuple[str, str]]:
         page = await feed.read(peer, None, 100)
-        return [(i.envelope.envelope["type"], i.envelope.envelope["entry"].get("review_state", "-")) for i in page.batch.items]
+        return [
+            (i.envelope.envelope["type"], i.envelope.envelope["entry"].get("review_state", "-"))
+            for i in page.batch.items
+        ]
 
     move = "mutation($id: ID!, $to: ReviewState!, $note: String!) { moveGuide(id: $id, to: $to, note: $note) { entry { version visibility ... on Guide { reviewState } } } }"
     async with client_for(db, tmp_path) as client:
@@ -82,16 +100,28 @@ async def test_review_flow_only_published_guides_reach_peers(node: Catalogue, db
             result = await gql(client, move, curator, id=uid, to=state, note=note)
             assert result["data"]["moveGuide"]["entry"]["reviewState"] == state, result
         assert await peer_sees() == [("entry", "published")]
-        assert (await gql(client, "query($id: ID!) { entry(id: $id) { id } }", id=uid))["data"]["entry"]["id"] == uid
+        assert (await gql(client, "query($id: ID!) { entry(id: $id) { id } }", id=uid))["data"][
+            "entry"
+        ]["id"] == uid
 
-        history = await gql(client, "query($id: ID!) { reviewHistory(id: $id) { version fromState toState actor note } }", id=uid)
-        assert [(e["fromState"], e["toState"], e["actor"], e["note"]) for e in history["data"]["reviewHistory"]] == [
+        history = await gql(
+            client,
+            "query($id: ID!) { reviewHistory(id: $id) { version fromState toState actor note } }",
+            id=uid,
+        )
+        assert [
+            (e["fromState"], e["toState"], e["actor"], e["note"])
+            for e in history["data"]["reviewHistory"]
+        ] == [
             (None, "DRAFT", "organisation:kompetenzzentrum", "imported"),
             ("DRAFT", "IN_REVIEW", "organisation:kompetenzzentrum", "bitte prüfen"),
             ("IN_REVIEW", "PUBLISHED", "organisation:kompetenzzentrum", "geprüft"),
         ]
         await gql(client, move, curator, id=uid, to="WITHDRAWN", note="veraltet")
-        assert await peer_sees() == [("entry", "published"), ("tombstone", "-")]  # peers drop their copy
+        assert await peer_sees() == [
+            ("entry", "published"),
+            ("tombstone", "-"),
+        ]  # peers drop their copy
     assert await ReviewEvent.all().count() == 4
 
 
@@ -102,16 +132,28 @@ async def test_revision_diff_through_the_api(node: Catalogue, db: Database, tmp_
     curator = await token_for("kompetenzzentrum", ("curate",))
     uid = str(guide_uid(node.node_url, "kompetenzzentrum", "g"))
     async with client_for(db, tmp_path) as client:
-        result = await gql(client, "query($id: ID!) { entryDiff(id: $id, fromVersion: 1, toVersion: 2) { diff added removed } }", curator, id=uid)
+        result = await gql(
+            client,
+            "query($id: ID!) { entryDiff(id: $id, fromVersion: 1, toVersion: 2) { diff added removed } }",
+            curator,
+            id=uid,
+        )
         diff = result["data"]["entryDiff"]
         assert "+Zweiter Absatz.\n" in diff["diff"] and diff["added"] == 2 and diff["removed"] == 0
-        missing = await gql(client, "query($id: ID!) { entryDiff(id: $id, fromVersion: 1, toVersion: 9) { diff } }", curator, id=uid)
+        missing = await gql(
+            client,
+            "query($id: ID!) { entryDiff(id: $id, fromVersion: 1, toVersion: 9) { diff } }",
+            curator,
+            id=uid,
+        )
         assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
-async def test_endorsements_collections_and_filter(node: Catalogue, db: Database, tmp_path: Path) -> None:
-    from exchange.review import set_review_state
+async def test_endorsements_collections_and_filter(
+    node: Catalogue, db: Database, tmp_path: Path
+) -> None:
     from exchange.auth import Actor, find_publisher
+    from exchange.review import set_review_state
 
     uid = str(guide_uid(node.node_url, "kompetenzzentrum", "g"))
     actor = Actor(publisher=await find_publisher("kompetenzzentrum"), scopes=frozenset({"curate"}))
@@ -120,34 +162,58 @@ async def test_endorsements_collections_and_filter(node: Catalogue, db: Database
     async with client_for(db, tmp_path) as client:
         endorse = "mutation($id: ID!, $note: String!) { endorseEntry(id: $id, note: $note) { note organisation { slug } } }"
         result = await gql(client, endorse, curator, id=uid, note="Bewährt")
-        assert result["data"]["endorseEntry"] == {"note": "Bewährt", "organisation": {"slug": "kompetenzzentrum"}}
+        assert result["data"]["endorseEntry"] == {
+            "note": "Bewährt",
+            "organisation": {"slug": "kompetenzzentrum"},
+        }
         await gql(client, endorse, curator, id=uid, note="Bewährt")  # same note: nothing new
         assert await CurationRevision.filter(kind="endorsement").count() == 1
         anonymous = await gql(client, endorse, None, id=uid, note="x")
         assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
-        listing = await gql(client, '{ entries(filter: {endorsedBy: "kompetenzzentrum"}, orderBy: ENDORSED) { totalCount edges { node { id endorsements { note } } } } }')
+        listing = await gql(
+            client,
+            '{ entries(filter: {endorsedBy: "kompetenzzentrum"}, orderBy: ENDORSED) { totalCount edges { node { id endorsements { note } } } } }',
+        )
         assert listing["data"]["entries"]["totalCount"] == 1
-        assert listing["data"]["entries"]["edges"][0]["node"]["endorsements"] == [{"note": "Bewährt"}]
+        assert listing["data"]["entries"]["edges"][0]["node"]["endorsements"] == [
+            {"note": "Bewährt"}
+        ]
         none = await gql(client, '{ entries(filter: {endorsedBy: "niemand"}) { totalCount } }')
         assert none["data"]["entries"]["totalCount"] == 0
 
         save = "mutation($input: CollectionInput!) { saveCollection(input: $input) { id version items { position note entry { title } } } }"
-        items = [{"entryId": uid, "note": "Zuerst"}, {"entryId": "00000000-0000-4000-8000-000000000001", "note": "Auf einem anderen Knoten"}]
+        items = [
+            {"entryId": uid, "note": "Zuerst"},
+            {"entryId": "00000000-0000-4000-8000-000000000001", "note": "Auf einem anderen Knoten"},
+        ]
         saved = await gql(client, save, curator, input={"title": "Starterpaket", "items": items})
         collection = saved["data"]["saveCollection"]
         assert [(i["position"], i["note"], i["entry"]) for i in collection["items"]] == [
-            (0, "Zuerst", {"title": "Leitfaden"}), (1, "Auf einem anderen Knoten", None)]
-        read = await gql(client, "query($id: ID!) { collection(id: $id) { title organisation { slug } } }", id=collection["id"])
-        assert read["data"]["collection"] == {"title": "Starterpaket", "organisation": {"slug": "kompetenzzentrum"}}
+            (0, "Zuerst", {"title": "Leitfaden"}),
+            (1, "Auf einem anderen Knoten", None),
+        ]
+        read = await gql(
+            client,
+            "query($id: ID!) { collection(id: $id) { title organisation { slug } } }",
+            id=collection["id"],
+        )
+        assert read["data"]["collection"] == {
+            "title": "Starterpaket",
+            "organisation": {"slug": "kompetenzzentrum"},
+        }
         assert len((await gql(client, "{ collections { id } }"))["data"]["collections"]) == 1
     # every version of a collection or endorsement is signed and numbered in the change feed
     revisions = await CurationRevision.all()
     assert all(r.signature for r in revisions)
-    assert {r.record_uid for r in revisions} <= set(await Change.all().values_list("entry_uid", flat=True))
+    assert {r.record_uid for r in revisions} <= set(
+        await Change.all().values_list("entry_uid", flat=True)
+    )
 
 
-async def test_checklist_progress_is_local_per_municipality(node: Catalogue, db: Database, tmp_path: Path) -> None:
+async def test_checklist_progress_is_local_per_municipality(
+    node: Catalogue, db: Database, tmp_path: Path
+) -> None:
     uid = str(guide_uid(node.node_url, "kompetenzzentrum", "g"))
     entry = await Entry.get(uid=uid)
     entry.visibility, entry.review_state = "public", "published"
@@ -159,11 +225,79 @@ async def test_checklist_progress_is_local_per_municipality(node: Catalogue, db:
     async with client_for(db, tmp_path) as client:
         result = await gql(client, tick, town, id=uid, i=1)
         assert result["data"]["setChecklistItem"] == [
-            {"index": 0, "text": "Beschluss fassen", "done": False}, {"index": 1, "text": "Daten wählen", "done": True}]
-        assert [i["done"] for i in (await gql(client, read, other, id=uid))["data"]["checklistProgress"]] == [False, False]
+            {"index": 0, "text": "Beschluss fassen", "done": False},
+            {"index": 1, "text": "Daten wählen", "done": True},
+        ]
+        assert [
+            i["done"] for i in (await gql(client, read, other, id=uid))["data"]["checklistProgress"]
+        ] == [False, False]
         bad = await gql(client, tick, town, id=uid, i=5)
         assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         org = await gql(client, tick, await token_for("kompetenzzentrum"), id=uid, i=0)
         assert org["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await ChecklistProgress.all().count() == 1
-    assert not await Change.filter(entry_uid=uid, version__gt=entry.version).exists()  # nothing federates
+    assert not await Change.filter(
+        entry_uid=uid, version__gt=entry.version
+    ).exists()  # nothing federates
+
+
+async def test_collections_and_endorsements_travel_to_another_node(
+    node: Catalogue, db: Database, tmp_path: Path
+) -> None:
+    from exchange.auth import Actor, find_publisher
+    from exchange.collections import delete_collection, endorse, put_collection
+    from exchange.curation_received import apply_received
+    from exchange.models import Collection, Endorsement, Organisation
+    from exchange.review import set_review_state
+    from federation.protocol import SignedEnvelope
+    from federation.signing import verify_envelope
+    from tests.conftest import make_database
+
+    uid = str(guide_uid(node.node_url, "kompetenzzentrum", "g"))
+    actor = Actor(publisher=await find_publisher("kompetenzzentrum"), scopes=frozenset({"curate"}))
+    await set_review_state(node, actor, uid, "published", check_move=False)
+    collection = await put_collection(
+        node,
+        actor,
+        uid=uuid.UUID(int=1),
+        title="Paket",
+        summary="",
+        language="de",
+        items=[(uuid.UUID(uid), "Lesen")],
+    )
+    await endorse(node, actor, uid, "Gut")
+    await delete_collection(node, actor, collection.uid)
+    revisions = await CurationRevision.all().order_by("id")
+    key = build_node(settings_for(db, tmp_path), database=db).key
+    for (
+        r
+    ) in revisions:  # each version is validly signed by this node, in the wire format peers check
+        verify_envelope(
+            SignedEnvelope.from_json({"envelope": r.envelope, "signature": r.signature}),
+            key.public_key_b64,
+        )
+
+    other = await make_database(tmp_path, "other")
+    try:
+        with other.bound():
+            applied = [await apply_received(r.envelope, r.signature) for r in revisions[:2]]
+            assert applied == [True, True]
+            assert [await apply_received(r.envelope, r.signature) for r in revisions[:2]] == [
+                False,
+                False,
+            ]
+            received = await Collection.get(uid=collection.uid)
+            assert (received.title, received.origin_node, received.deleted) == (
+                "Paket",
+                node.node_url,
+                False,
+            )
+            assert (await Organisation.get(id=received.organisation_id)).slug == "kompetenzzentrum"  # type: ignore[attr-defined]
+            assert (await Endorsement.get()).note == "Gut"
+            assert await apply_received(
+                revisions[2].envelope, revisions[2].signature
+            )  # the tombstone
+            assert (await Collection.get(uid=collection.uid)).deleted
+            assert await Change.all().count() == 3  # relays pass them on
+    finally:
+        await other.close()

@@ -34,11 +34,21 @@ def prepare(target: Path) -> dict[str, str]:
     for path in sorted(target.rglob("index.md")):
         text = path.read_text(encoding="utf-8")
         folder = path.parent.relative_to(target).as_posix()
-        slug = re.sub(r"[^a-z0-9]+", "-", folder.lower().replace("ä", "ae").replace("ü", "ue")).strip("-") or "uebersicht"
-        heading = next((line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), slug)
+        slug = (
+            re.sub(r"[^a-z0-9]+", "-", folder.lower().replace("ä", "ae").replace("ü", "ue")).strip(
+                "-"
+            )
+            or "uebersicht"
+        )
+        heading = next(
+            (line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")), slug
+        )
         title = heading.replace('"', "'")[:200]
-        path.write_text(f'---\nid: {slug}\ntitle: "{title}"\nsummary: "Kapitel der Smart City Strategie Ulm"\n'
-                        f"license: CC-BY-SA-4.0\n---\n{text}", encoding="utf-8")
+        path.write_text(
+            f'---\nid: {slug}\ntitle: "{title}"\nsummary: "Kapitel der Smart City Strategie Ulm"\n'
+            f"license: CC-BY-SA-4.0\n---\n{text}",
+            encoding="utf-8",
+        )
         for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", text):
             (path.parent / image).write_bytes(PNG)
         originals[slug] = text
@@ -59,14 +69,14 @@ async def test_ulm_strategy_survives_import_and_rendering(db: Database, tmp_path
         html = entry.body_html
         assert entry.license == "CC-BY-SA-4.0"
         # headings: every ATX heading outside code becomes an HTML heading
-        code_free = re.sub(r"```.*?```", "", original, flags=re.S)
-        headings = len(re.findall(r"^ {0,3}#{1,6} ", code_free, flags=re.M))
+        code_free = re.sub(r"```.*?```", "", original, flags=re.DOTALL)
+        headings = len(re.findall(r"^ {0,3}#{1,6} ", code_free, flags=re.MULTILINE))
         assert len(re.findall(r"<h[1-6][ >]", html)) == headings, slug
         # lists: as many list items as bullet or numbered lines at the start of a line
-        bullets = len(re.findall(r"^ {0,3}(?:[-*+]|\d+\.) \S", code_free, flags=re.M))
+        bullets = len(re.findall(r"^ {0,3}(?:[-*+]|\d+\.) \S", code_free, flags=re.MULTILINE))
         assert html.count("<li") >= bullets * 0.9, slug
         # tables: one per delimiter row (pipe tables, with or without outer pipes)
-        tables = len(re.findall(r"^\|? *:?-{3,}:? *\|", code_free, flags=re.M))
+        tables = len(re.findall(r"^\|? *:?-{3,}:? *\|", code_free, flags=re.MULTILINE))
         assert html.count("<table>") == tables, slug
         tables_seen += tables
         # links: every external link target is still there
@@ -75,7 +85,9 @@ async def test_ulm_strategy_survives_import_and_rendering(db: Database, tmp_path
         # images: rewritten to the stored asset, rendered as <img>
         for image in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", code_free):
             images_seen += 1
-            assert re.search(r'<img src="/guides/assets/kompetenzzentrum/[^"]*' + re.escape(image) + '"', html), (slug, image)
+            assert re.search(
+                r'<img src="/guides/assets/kompetenzzentrum/[^"]*' + re.escape(image) + '"', html
+            ), (slug, image)
     assert images_seen >= 5 and tables_seen >= 1
 
     asset = await GuideAsset.filter(path__endswith=".png").first()
