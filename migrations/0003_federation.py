@@ -56,6 +56,7 @@ class Migration(migrations.Migration):
                 ('origin_node', fields.CharField(max_length=300)),
                 ('envelope', fields.JSONField(encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('signature', fields.CharField(max_length=200)),
+                ('vouched_key', fields.CharField(default='', max_length=64)),
                 ('reason', fields.CharField(max_length=500)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],

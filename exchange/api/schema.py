@@ -10,6 +10,7 @@ import strawberry
 from strawberry.federation import Schema
 from strawberry.tools import merge_types
 
+from exchange.api.federation import Query as FederationQuery
 from exchange.api.curation import Mutation as CurationMutation
 from exchange.api.curation import Query as CurationQuery
 from exchange.api.matching import Query as MatchingQuery
@@ -17,7 +18,7 @@ from exchange.api.mutations import Mutation as CatalogueMutation
 from exchange.api.queries import Query as CatalogueQuery
 from exchange.api.types import Guide, LessonLearned, Municipality, Organisation, ProjectDescription
 
-QUERIES: tuple[type, ...] = (CatalogueQuery, MatchingQuery)
+QUERIES: tuple[type, ...] = (CatalogueQuery, FederationQuery, MatchingQuery)
 MUTATIONS: tuple[type, ...] = (CatalogueMutation,)
 QUERIES += (CurationQuery,)
 MUTATIONS += (CurationMutation,)

@@ -1,0 +1,108 @@
+"""GraphQL face of federation: the signed change feed that peers pull, and peer state.
+
+`changes(after, first)` answers only known peers whose RFC 9421 signature on
+the request verifies against the key pinned for them; the request must be a
+GET, so that the signature covers all of it (the query travels in the URL).
+`peers` shows operators (an API token with the `admin` scope) the state of
+each peer. Resolvers stay thin: the feed itself lives in `federation.feed`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Optional
+
+import strawberry
+from strawberry import Info
+from strawberry.scalars import JSON
+
+from exchange.errors import FederationError, PermissionDeniedError, UnauthenticatedError
+from exchange.models import Peer as PeerRow
+from federation.errors import BadSignatureError
+from federation.feed import authenticate_peer
+
+
+@strawberry.type(description="One stored entry version in a node's change feed.")
+class ChangeItem:
+    seq: int = strawberry.field(description="The node's sequence number of this version.")
+    envelope: JSON = strawberry.field(description="The envelope exactly as its origin signed it.")
+    signature: str = strawberry.field(description="The origin's Ed25519 signature (base64url).")
+
+
+@strawberry.type(description="The public key a node vouches for, for an origin whose entries it relays.")
+class VouchedKey:
+    origin: str
+    public_key: str
+
+
+@strawberry.type(description="One page of a node's change feed.")
+class ChangeBatch:
+    items: list[ChangeItem]
+    next_cursor: str = strawberry.field(description="Pass as `after` to read on.")
+    has_more: bool
+    vouched_keys: list[VouchedKey]
+    remaining: int = strawberry.field(description="Feed rows after this page (0 when none).")
+
+
+@strawberry.type(description="A peer node and the state of pulling from it (operators only).")
+class PeerState:
+    url: str
+    name: str
+    key_id: str
+    member: bool
+    trust_relayed: bool
+    last_success: Optional[datetime]
+    last_attempt: Optional[datetime]
+    next_attempt: Optional[datetime]
+    last_error: str
+    failures: int
+    entries_behind: Optional[int]
+
+
+def _public_url(node_url: str, request: Any) -> str:
+    query = request.url.query
+    return node_url + request.url.path + (f"?{query}" if query else "")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description=(
+        "This node's change feed after a cursor, for peer nodes only: the request must be a "
+        "GET signed with RFC 9421 HTTP message signatures by a known peer."
+    ))
+    async def changes(self, info: Info, after: Optional[str] = None, first: int = 100) -> ChangeBatch:
+        services = info.context.services
+        federation = services.extra.get("federation")
+        request = info.context.request
+        if federation is None or request is None:
+            raise FederationError("this node does not serve a change feed")
+        if request.method != "GET":
+            raise BadSignatureError("read the change feed with a signed GET request", reason="malformed")
+        url = _public_url(federation.key.node_url, request)
+        peer = await authenticate_peer("GET", url, request.headers, b"", federation.clock())
+        page = await federation.feed.read(peer, after, first)
+        batch = page.batch
+        return ChangeBatch(
+            items=[ChangeItem(seq=i.seq, envelope=i.envelope.envelope, signature=i.envelope.signature)
+                   for i in batch.items],
+            next_cursor=batch.next_cursor,
+            has_more=batch.has_more,
+            vouched_keys=[VouchedKey(origin=o, public_key=k) for o, k in sorted(batch.vouched_keys.items())],
+            remaining=page.remaining,
+        )
+
+    @strawberry.field(description="Peers of this node and the state of pulling from each (admin token).")
+    async def peers(self, info: Info) -> list[PeerState]:
+        actor = info.context.actor
+        if actor is None or actor.publisher is None:
+            raise UnauthenticatedError("peers are shown to operators only: send an admin token")
+        if "admin" not in actor.scopes:
+            raise PermissionDeniedError("peers are shown to tokens with the admin scope only")
+        return [
+            PeerState(
+                url=p.url, name=p.name, key_id=p.key_id, member=p.member, trust_relayed=p.trust_relayed,
+                last_success=p.last_success, last_attempt=p.last_attempt, next_attempt=p.next_attempt,
+                last_error=p.last_error, failures=p.failures, entries_behind=p.entries_behind,
+            )
+            for p in await PeerRow.all().order_by("url")
+        ]

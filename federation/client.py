@@ -1,0 +1,166 @@
+"""Talking to a peer over HTTP: its descriptor, its change feed, a "news" hint.
+
+`PeerClient` wraps an `httpx.AsyncClient` that the caller passes in (a real
+one, an ASGI transport to an in-process node, or a `MockTransport` playing a
+hostile peer). Every request to a peer's feed is signed with our node key
+(RFC 9421) and sent as a GraphQL GET with the operation in
+`graphql/operations/Changes.graphql`, so the signature covers the whole
+request. Outside errors are translated here and only here: network errors,
+timeouts and 5xx become PeerUnreachableError, 401/403 and refusals in the
+GraphQL errors PeerRefusedError, anything that is not our wire format
+ProtocolMismatchError, too many bytes OversizedAnswerError.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from federation.errors import (
+    OversizedAnswerError,
+    PeerRefusedError,
+    PeerUnreachableError,
+    ProtocolMismatchError,
+)
+from federation.httpsig import sign_request
+from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey, normalize_node_url
+from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch
+
+__all__ = ["CHANGES_OPERATION", "HINT_PATH", "FeedAnswer", "PeerClient"]
+
+HINT_PATH = "/federation/hint"
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+MAX_DESCRIPTOR_BYTES = 64 * 1024
+REFUSAL_CODES = frozenset({"UNKNOWN_PEER", "BAD_SIGNATURE", "FORBIDDEN", "UNAUTHENTICATED", "PEER_REFUSED"})
+
+
+OPERATION_FILE = Path(__file__).resolve().parent.parent / "graphql" / "operations" / "Changes.graphql"
+CHANGES_OPERATION = OPERATION_FILE.read_text(encoding="utf-8")
+
+
+class FeedAnswer:
+    """A parsed change batch and the peer's count of rows still waiting."""
+
+    def __init__(self, batch: ChangeBatch, remaining: int | None, size: int) -> None:
+        self.batch, self.remaining, self.size = batch, remaining, size
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PeerClient:
+    """One node's HTTP conversations with its peers."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        key: NodeKey | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
+    ) -> None:
+        self.http = http
+        self.key = key
+        self.clock = clock
+        self.max_answer_bytes = max_answer_bytes
+
+    async def _send(self, request: httpx.Request, limit: int) -> tuple[int, bytes]:
+        if self.key is not None:
+            sign_request(request, self.key, self.clock())
+        where = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        try:
+            response = await self.http.send(request, stream=True)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise OversizedAnswerError(
+                            f"{where} answered more than {limit} bytes; refused", field="answer"
+                        )
+            finally:
+                await response.aclose()
+        except httpx.TimeoutException as exc:
+            raise PeerUnreachableError(f"{where} did not answer in time ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            raise PeerUnreachableError(f"{where} cannot be reached: {exc or type(exc).__name__}") from None
+        status = response.status_code
+        if status >= 500:
+            raise PeerUnreachableError(f"{where} failed with HTTP {status}")
+        if status in (401, 403):
+            raise PeerRefusedError(f"{where} refused us with HTTP {status}: {_message(bytes(body))}")
+        return status, bytes(body)
+
+    async def descriptor(self, url: str) -> Descriptor:
+        """Fetch and check a node's descriptor; its id must be the URL we asked."""
+        base = normalize_node_url(url)
+        status, body = await self._send(httpx.Request("GET", base + WELL_KNOWN_PATH), MAX_DESCRIPTOR_BYTES)
+        if status != 200:
+            raise ProtocolMismatchError(f"{base}{WELL_KNOWN_PATH} answered HTTP {status}", field="descriptor")
+        descriptor = Descriptor.from_json(_parse(body, base))
+        if descriptor.id != base:
+            raise ProtocolMismatchError(
+                f"the node at {base} calls itself {descriptor.id}; add it under that URL", field="id"
+            )
+        return descriptor
+
+    async def changes(self, peer_url: str, cursor: str | None, first: int = MAX_BATCH_ITEMS) -> FeedAnswer:
+        """One page of a peer's change feed after `cursor`."""
+        variables: dict[str, Any] = {"after": cursor, "first": first}
+        request = httpx.Request(
+            "GET", peer_url + "/graphql",
+            params={"query": CHANGES_OPERATION, "operationName": "Changes",
+                    "variables": json.dumps(variables, separators=(",", ":"))},
+            headers={"Accept": "application/graphql-response+json, application/json"},
+        )
+        status, body = await self._send(request, self.max_answer_bytes)
+        data = _parse(body, peer_url)
+        errors = data.get("errors") if isinstance(data, dict) else None
+        if errors:
+            first_error = errors[0] if isinstance(errors, list) and errors else {}
+            code = str((first_error.get("extensions") or {}).get("code", "")) if isinstance(first_error, dict) else ""
+            message = str(first_error.get("message", "")) if isinstance(first_error, dict) else ""
+            if code in REFUSAL_CODES:
+                raise PeerRefusedError(f"{peer_url} refused our request: {message} [{code}]")
+            raise ProtocolMismatchError(f"{peer_url} answered an error: {message[:300]} [{code}]", field="errors")
+        if status != 200:
+            raise ProtocolMismatchError(f"{peer_url} answered HTTP {status}", field="status")
+        try:
+            raw = dict(data["data"]["changes"])
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolMismatchError(f"{peer_url} sent no changes", field="changes") from None
+        remaining = raw.pop("remaining", None)
+        if remaining is not None and (type(remaining) is not int or remaining < 0):
+            raise ProtocolMismatchError("remaining must be a non-negative integer", field="remaining")
+        batch = ChangeBatch.from_json(raw, max_items=first)
+        return FeedAnswer(batch, remaining, len(body))
+
+    async def hint(self, peer_url: str) -> None:
+        """Tell a peer that we have news, so that it pulls from us now."""
+        assert self.key is not None, "a hint must be signed"
+        body = json.dumps({"node": self.key.node_url}).encode()
+        request = httpx.Request("POST", peer_url + HINT_PATH, content=body,
+                                headers={"Content-Type": "application/json"})
+        status, answer = await self._send(request, MAX_DESCRIPTOR_BYTES)
+        if status >= 400:
+            raise PeerRefusedError(f"{peer_url} refused our hint with HTTP {status}: {_message(answer)}")
+
+
+def _parse(body: bytes, where: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise ProtocolMismatchError(f"{where} answered something that is not JSON", field="answer") from None
+
+
+def _message(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+        return str(data["errors"][0]["message"])[:300]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return body[:200].decode("utf-8", "replace")

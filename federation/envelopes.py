@@ -1,0 +1,185 @@
+"""Pure rules about entry envelopes on the way out of and into a node's catalogue.
+
+Out: which row of the change feed a peer may receive (`feed_action`), and the
+signed "withdrawn" tombstone that replaces a version of one of our own
+entries that dropped from `public`/`network` to `local` or `draft`
+(`withdrawn_tombstone`): it carries nothing but id, kind and version, so no
+local content leaves the node, yet peers that hold an older public copy
+remove it. In: how a verified envelope turns into the column values of an
+`Entry` row (`entry_values`), trusting nothing about its shape beyond what the
+wire format checked: wrong types become `ContentError`, which the sync keeps
+as a pending envelope with the reason instead of refusing the whole batch.
+No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from exchange.catalogue import ENTRY_KINDS
+
+__all__ = [
+    "ContentError",
+    "FeedAction",
+    "PublisherRef",
+    "entry_values",
+    "feed_action",
+    "parse_entry_uid",
+    "visible_to",
+    "withdrawn_tombstone",
+]
+
+# Column limits of `exchange.models.Entry`; longer values are cut, the envelope stays whole.
+_TEXT_LIMITS: dict[str, int | None] = {
+    "title": 300, "summary": None, "body_markdown": None, "language": 2, "license": 40,
+    "contact_role": 200, "contact_email": 200, "status": 10, "period_start": 10,
+    "period_end": 10, "funding_programme": 200, "audience": 200, "review_state": 10,
+    "what_worked": None, "what_did_not": None, "transfer_preconditions": None,
+    "costs_staffing": None,
+}
+_NULLABLE = frozenset({"status", "period_start", "period_end", "review_state"})
+_LISTS = ("keywords", "partners", "goals", "checklist", "links")
+
+
+class ContentError(ValueError):
+    """A correctly signed envelope whose entry this node cannot store as it is."""
+
+
+class FeedAction(enum.Enum):
+    SEND = "send"  # the stored, signed envelope as it is
+    WITHDRAW = "withdraw"  # a signed withdrawn-tombstone instead
+    SKIP = "skip"  # nothing: the peer may not learn of this version
+
+
+def visible_to(visibility: str, member: bool) -> bool:
+    """Whether a peer may receive a version of this visibility."""
+    return visibility == "public" or (visibility == "network" and member)
+
+
+def feed_action(visibility: str, *, own: bool, member: bool, shown_before: bool) -> FeedAction:
+    """What the feed answers a peer for one change row.
+
+    `shown_before`: an earlier version of the entry was visible to this peer.
+    Only our own entries can be withdrawn (only we can sign for them); a
+    `network` version is never turned into a tombstone for non-members, since
+    members hold it as a live entry at the same version.
+    """
+    if visible_to(visibility, member):
+        return FeedAction.SEND
+    if own and visibility in ("local", "draft") and shown_before:
+        return FeedAction.WITHDRAW
+    return FeedAction.SKIP
+
+
+def withdrawn_tombstone(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The tombstone that stands for a local or draft version of our own entry."""
+    body = envelope.get("entry") or {}
+    return {
+        "type": "tombstone",
+        "id": envelope["id"],
+        "origin": envelope["origin"],
+        "version": envelope["version"],
+        "visibility": "public",
+        "updatedAt": envelope["updatedAt"],
+        "entry": {"kind": body.get("kind"), "withdrawn": True},
+    }
+
+
+def parse_entry_uid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ContentError(f"entry id {value[:60]!r} is not a UUID") from None
+
+
+class PublisherRef:
+    """Who published an entry, as its envelope names them."""
+
+    __slots__ = ("kind", "key", "name")
+
+    def __init__(self, kind: str, key: str, name: str) -> None:
+        self.kind, self.key, self.name = kind, key, name
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> PublisherRef | None:
+        raw = body.get("publisher")
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise ContentError("publisher must be an object")
+        kind, key, name = raw.get("type"), raw.get("key"), raw.get("name", "")
+        if kind not in ("municipality", "organisation") or not isinstance(key, str) or not key:
+            raise ContentError("publisher needs a type (municipality or organisation) and a key")
+        if len(key) > 80:
+            raise ContentError("publisher key is too long")
+        return cls(kind, key, str(name or "")[:200])
+
+
+def _time(value: object, name: str) -> datetime:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ContentError(f"{name} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ContentError(f"{name} has no offset")
+    return moment
+
+
+def entry_values(envelope: dict[str, Any]) -> dict[str, Any]:
+    """Column values of the Entry row for a received entry or tombstone.
+
+    Tombstones may be bare (a withdrawn tombstone has only a kind): missing
+    fields get harmless defaults. Raises ContentError for wrong types.
+    """
+    body = envelope["entry"]
+    tombstone = envelope["type"] == "tombstone"
+    kind = body.get("kind")
+    if kind not in ENTRY_KINDS:
+        if not tombstone:
+            raise ContentError(f"kind must be one of {', '.join(ENTRY_KINDS)}, not {kind!r}")
+        kind = "project"
+    values: dict[str, Any] = {"kind": kind}
+    for name, limit in _TEXT_LIMITS.items():
+        raw = body.get(name)
+        if raw is None:
+            values[name] = None if name in _NULLABLE else ""
+            continue
+        if not isinstance(raw, str):
+            raise ContentError(f"{name} must be a string")
+        values[name] = raw[:limit] if limit else raw
+    if not tombstone and not values["title"]:
+        raise ContentError("title must not be empty")
+    values["language"] = values["language"] or "de"
+    values["license"] = values["license"] or "CC-BY-4.0"
+    for name in _LISTS:
+        raw = body.get(name)
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise ContentError(f"{name} must be a list")
+        values[name] = raw
+    budget = body.get("budget_eur")
+    if budget is not None and (type(budget) is not int or not 0 <= budget < 2**62):
+        raise ContentError("budget_eur must be a non-negative integer")
+    values["budget_eur"] = budget
+    project = body.get("projectId")
+    if project is not None and not isinstance(project, str):
+        raise ContentError("projectId must be a string")
+    values["project_uid"] = parse_entry_uid(project) if project else None
+    topics = body.get("topics") or []
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise ContentError("topics must be a list of slugs")
+    values["topics"] = topics[:10]
+    values["visibility"] = envelope["visibility"]
+    values["version"] = envelope["version"]
+    values["origin_node"] = envelope["origin"]
+    values["updated_at"] = _time(envelope["updatedAt"], "updatedAt")
+    created = body.get("createdAt")
+    values["created_at"] = _time(created, "createdAt") if created is not None else values["updated_at"]
+    values["deleted"] = tombstone
+    return values

@@ -1,0 +1,131 @@
+"""Federation's face on a node's web app: descriptor, news hints, scheduler, health.
+
+`federation_routes(node)` is called by `exchange.app.create_app`. It builds the
+node's `Federation` (feed, peer client, syncer, scheduler), makes it reachable
+for the GraphQL `changes` field (`node.services.extra["federation"]`), hooks
+the scheduler into the app's startup and shutdown, adds per-peer lag to
+`/healthz`, and serves two routes: the node's descriptor at
+`WELL_KNOWN_PATH`, and `POST /federation/hint`, where a known peer says,
+with a signed request, that it has news, so that we pull from it at once.
+The HTTP client for peers can be passed in as `node.extra["federation_http"]`
+(tests wire nodes together through ASGI transports that way).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from exchange import __version__
+from exchange.errors import ExchangeError
+from exchange.models import Peer
+from federation.client import HINT_PATH, PeerClient
+from federation.feed import Feed, authenticate_peer
+from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey
+from federation.scheduler import Scheduler
+from federation.store import pending_counts
+from federation.sync import Syncer
+
+log = logging.getLogger("exchange.federation")
+
+MAX_HINT_BYTES = 4096
+PEER_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Federation:
+    """What one node needs to federate: its key, feed, peer client, syncer and scheduler."""
+
+    def __init__(self, node: Any, http: httpx.AsyncClient | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self.node = node
+        self.key: NodeKey = node.key
+        self.clock = clock
+        self.feed = Feed(node.key)
+        self._http = http
+        self.scheduler = Scheduler(node.database, self.syncer, node.settings.sync_interval)
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=PEER_TIMEOUT, follow_redirects=False)
+        return self._http
+
+    def client(self) -> PeerClient:
+        return PeerClient(self.http, self.key, self.clock)
+
+    def syncer(self) -> Syncer:
+        return Syncer(self.key, self.client(), listeners=self.node.catalogue.listeners,
+                      clock=self.clock, interval=self.node.settings.sync_interval)
+
+    def descriptor(self) -> Descriptor:
+        return Descriptor.for_key(self.key, self.node.settings.node_name, __version__)
+
+    async def startup(self) -> None:
+        self.scheduler.start()
+
+    async def shutdown(self) -> None:
+        await self.scheduler.stop()
+
+    async def health(self) -> dict[str, Any]:
+        now = self.clock()
+        pending = await pending_counts()
+        peers = {}
+        for peer in await Peer.all().order_by("url"):
+            peers[peer.url] = {
+                "entriesBehind": peer.entries_behind,
+                "lastSuccess": peer.last_success.isoformat() if peer.last_success else None,
+                "secondsSinceSuccess": round((now - peer.last_success).total_seconds())
+                if peer.last_success else None,
+                "failures": peer.failures,
+                "lastError": peer.last_error or None,
+                "pending": pending.get(peer.url, 0),
+            }
+        return peers
+
+
+def federation_routes(node: Any) -> list[BaseRoute]:
+    federation = Federation(node, node.extra.get("federation_http"))
+    node.extra["federation"] = federation
+    node.services.extra["federation"] = federation
+    node.extra.setdefault("startup", []).append(federation.startup)
+    node.extra.setdefault("shutdown", []).append(federation.shutdown)
+    node.extra.setdefault("health", {})["peers"] = federation.health
+
+    async def descriptor(request: Request) -> Response:
+        return JSONResponse(federation.descriptor().to_json(), headers={"Cache-Control": "max-age=300"})
+
+    async def hint(request: Request) -> Response:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_HINT_BYTES:
+                return _error("the hint is too large", "PAYLOAD_TOO_LARGE", 413)
+        query = request.url.query
+        url = federation.key.node_url + request.url.path + (f"?{query}" if query else "")
+        try:
+            peer = await authenticate_peer("POST", url, request.headers, body, federation.clock())
+        except ExchangeError as exc:
+            log.info("hint refused: %s [%s]", exc.message, exc.code)
+            return _error(exc.message, exc.code, 401)
+        await federation.scheduler.wake(peer.url)
+        return JSONResponse({"accepted": True, "peer": peer.url}, status_code=202)
+
+    return [
+        Route(WELL_KNOWN_PATH, descriptor, methods=["GET"]),
+        Route(HINT_PATH, hint, methods=["POST"]),
+    ]
+
+
+def _error(message: str, code: str, status: int) -> Response:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)

@@ -1,0 +1,230 @@
+"""Pulling from a peer: fetch a batch, verify every signature, merge, apply.
+
+`Syncer.sync_peer` is the one orchestrator. For each page of the peer's
+change feed it checks every envelope against its origin's key (the peer's
+pinned key for its own entries, our own key for ours, a key we know for
+other origins, or the key the peer vouches for if the operator trusts this
+peer's relays; without a trusted key the envelope is kept pending with the
+reason), decides with the pure merge rules, and hands the result to
+`store.apply_batch`, which stores it and advances the cursor in one
+transaction. Anything wrong with a batch (a bad signature, a conflict, a
+changed copy of our own entry, a malformed or oversized answer) refuses the
+whole batch: nothing is stored, the error is recorded on the peer (with the
+next attempt after an exponential backoff with jitter) and reported, and the
+other peers are pulled all the same. Listeners of the catalogue hear about
+applied entries after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from exchange.errors import ConflictError, ExchangeError
+from exchange.models import Entry, Peer
+from federation.client import PeerClient
+from federation.envelopes import ContentError, parse_entry_uid
+from federation.errors import BadSignatureError
+from federation.identity import NodeKey
+from federation.merge import Action, merge_batch
+from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch, SignedEnvelope
+from federation.signing import verify_envelope
+from federation import store
+from federation.store import Checkpoint, Pending
+
+log = logging.getLogger("exchange.federation")
+
+Listener = Callable[[Entry], Awaitable[None]]
+Progress = Callable[[int, int | None], None]
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def retry_delay(failures: int, interval: float, rand: float) -> timedelta:
+    """How long to wait after the n-th failure in a row: doubling, capped, with jitter.
+
+    `rand` in [0, 1) spreads retries of many nodes over the upper half of the
+    delay (half jitter), so that a peer coming back is not hit by all at once.
+    """
+    base = max(interval, 5.0) * (2 ** min(max(failures - 1, 0), 16))
+    capped = min(base, MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=capped * (0.5 + rand / 2))
+
+
+@dataclass
+class SyncReport:
+    """What one pull from one peer did."""
+
+    peer: str
+    batches: int = 0
+    applied: int = 0
+    skipped: int = 0
+    pending: int = 0
+    entries_behind: int | None = None
+    error: str = ""
+    error_code: str = ""
+    released: int = 0
+    applied_ids: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Syncer:
+    """Pulls peers' change feeds into this node's catalogue."""
+
+    def __init__(
+        self,
+        key: NodeKey,
+        client: PeerClient,
+        *,
+        listeners: Sequence[Listener] = (),
+        clock: Callable[[], datetime] = _utcnow,
+        interval: float = 300.0,
+        page_size: int = MAX_BATCH_ITEMS,
+        checkpoint: Checkpoint | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.key = key
+        self.client = client
+        self.listeners = listeners
+        self.clock = clock
+        self.interval = interval
+        self.page_size = page_size
+        self.checkpoint = checkpoint
+        self.rand = rand
+
+    async def sync_all(self, progress: Progress | None = None) -> list[SyncReport]:
+        return [await self.sync_peer(peer, progress) for peer in await store.list_peers()]
+
+    async def sync_peer(self, peer: Peer, progress: Progress | None = None, max_batches: int | None = None) -> SyncReport:
+        """Pull until the peer has nothing more (or `max_batches`); never raises for peer faults."""
+        report = SyncReport(peer.url)
+        try:
+            report.released = await self._retry_pending(peer)
+            while max_batches is None or report.batches < max_batches:
+                answer = await self.client.changes(peer.url, peer.cursor, self.page_size)
+                await self._apply(peer, answer.batch, answer.remaining, report)
+                if progress is not None:
+                    progress(report.applied + report.skipped + report.pending, answer.remaining)
+                if not answer.batch.has_more:
+                    break
+        except ExchangeError as exc:
+            now = self.clock()
+            report.error, report.error_code = exc.message, exc.code
+            delay = retry_delay(peer.failures + 1, self.interval, self.rand())
+            await store.record_failure(peer, exc.code, exc.message, now, now + delay)
+            log.warning("sync from %s refused: %s [%s]; next attempt in %.0f s",
+                        peer.url, exc.message, exc.code, delay.total_seconds())
+        else:
+            await Peer.filter(id=peer.id).update(next_attempt=self.clock() + timedelta(seconds=self.interval))
+        report.entries_behind = peer.entries_behind
+        return report
+
+    async def _verify(
+        self, peer: Peer, envelopes: Sequence[tuple[SignedEnvelope, str]], vouched: dict[str, str]
+    ) -> tuple[list[SignedEnvelope], list[Pending], dict[str, str]]:
+        """Check every signature; returns (verified, pending, newly trusted origin keys)."""
+        known = await store.origin_keys()
+        own = self.key.node_url
+        verified: list[SignedEnvelope] = []
+        pending: list[Pending] = []
+        learned: dict[str, str] = {}
+        for signed, vouched_key in envelopes:
+            origin = signed.origin
+            if origin == own:
+                key: str | None = self.key.public_key_b64
+            elif origin == peer.url:
+                key = peer.public_key
+            else:
+                key = known.get(origin) or learned.get(origin)
+                offered = vouched.get(origin) or vouched_key
+                if key is None and peer.trust_relayed and offered:
+                    key = learned[origin] = offered
+            if key is None:
+                pending.append(Pending(signed, (
+                    f"no trusted key for origin {origin}: it is not a peer, and {peer.url} is not "
+                    f"trusted to vouch for relayed origins (exchange peers add {peer.url} --trust-relayed)"
+                ), vouched.get(origin) or vouched_key))
+                continue
+            verify_envelope(signed, key)  # BadSignatureError refuses the whole batch
+            try:
+                parse_entry_uid(signed.entry_id)
+            except ContentError as exc:
+                pending.append(Pending(signed, str(exc)))
+                continue
+            verified.append(signed)
+        return verified, pending, learned
+
+    async def _merge(self, verified: list[SignedEnvelope]) -> tuple[list[SignedEnvelope], int]:
+        """The envelopes to store; ConflictError when the merge rules refuse one."""
+        own = self.key.node_url
+        ours = [s for s in verified if s.origin == own]
+        known_own = await store.own_digests([(s.entry_id, s.version) for s in ours], own) if ours else set()
+        incoming = [s for s in verified if s.origin != own or s.digest not in known_own]
+        echoes = len(verified) - len(incoming)
+        held = await store.held_for([s.entry_id for s in incoming], own)
+        decisions = merge_batch(held, incoming, own)
+        refused = [d for d in decisions if d.action.is_refusal]
+        if refused:
+            first = refused[0]
+            raise ConflictError(
+                f"batch refused ({first.action.value}, {len(refused)} item(s)): {first.reason}"
+            )
+        to_apply = [d.envelope for d in decisions if d.action is Action.APPLY]
+        return to_apply, echoes + len(decisions) - len(to_apply)
+
+    async def _apply(self, peer: Peer, batch: ChangeBatch, remaining: int | None, report: SyncReport) -> None:
+        verified, pending, learned = await self._verify(
+            peer, [(item.envelope, "") for item in batch.items], batch.vouched_keys
+        )
+        to_apply, skipped = await self._merge(verified)
+        result = await store.apply_batch(
+            peer, to_apply, pending, learned, next_cursor=batch.next_cursor,
+            entries_behind=remaining, now=self.clock(),
+            checkpoint=self.checkpoint or store.no_checkpoint,
+        )
+        report.batches += 1
+        report.applied += len(result.applied)
+        report.skipped += skipped
+        report.pending += len(result.pending)
+        report.applied_ids.extend(str(e.uid) for e in result.applied)
+        if result.pending:
+            log.info("%d envelope(s) from %s held back: %s", len(result.pending), peer.url,
+                     result.pending[0].reason)
+        await self._notify(result.applied)
+
+    async def _retry_pending(self, peer: Peer) -> int:
+        """Try again what we held back from this peer (a key or a municipality may be known now)."""
+        rows = await store.pending_of(peer.url)
+        if not rows:
+            return 0
+        envelopes = [(SignedEnvelope(r.envelope, r.signature), r.vouched_key) for r in rows]
+        try:
+            verified, pending, learned = await self._verify(peer, envelopes, {})
+            to_apply, _ = await self._merge(verified)
+        except (BadSignatureError, ConflictError) as exc:
+            log.warning("pending envelopes from %s stay pending: %s", peer.url, exc.message)
+            return 0
+        done = {(s.entry_id, s.version) for s in verified}
+        result = await store.apply_batch(
+            peer, to_apply, pending, learned, next_cursor=peer.cursor or "", entries_behind=None,
+            now=self.clock(), advance=False, release=done,
+        )
+        await self._notify(result.applied)
+        return len(result.applied)
+
+    async def _notify(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            for listener in self.listeners:
+                try:
+                    await listener(entry)
+                except Exception:  # a listener's fault must not undo a committed sync
+                    log.exception("catalogue listener failed for entry %s", entry.uid)
