@@ -14,6 +14,9 @@ def commands() -> list[click.Command]:
     from exchange.cli_match import match
 
     found.append(match)
+    from exchange.cli_peers import commands as federation_commands
+
+    found.extend(federation_commands())
     return found
 
 
