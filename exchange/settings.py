@@ -43,6 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_SYNC_INTERVAL", "sync_interval", "300",
             "seconds between scheduled pulls from each peer; 0 turns the scheduler off"),
     Setting("EXCHANGE_LOG_LEVEL", "log_level", "INFO", "log level (DEBUG, INFO, WARNING, ERROR)"),
+    Setting("EXCHANGE_DCAT_CONTRIBUTOR_ID", "dcat_contributor_id", "",
+            "the contributor id GovData assigned to this node's operator (dcatde:contributorID in /catalog)"),
 )
 
 
@@ -60,6 +62,7 @@ class Settings:
     )
     sync_interval: float = 300.0
     log_level: str = "INFO"
+    dcat_contributor_id: str = ""
 
     @property
     def resolved_key_file(self) -> Path:
@@ -118,4 +121,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         matching_weights=parse_weights(raw["matching_weights"]),
         sync_interval=interval,
         log_level=raw["log_level"].upper(),
+        dcat_contributor_id=raw["dcat_contributor_id"].strip(),
     )

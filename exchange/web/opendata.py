@@ -90,7 +90,7 @@ class OpenData:
             self.settings.node_name,
             self.settings.default_license,
             await records.latest_public_change(),
-            getattr(self.settings, "dcat_contributor_id", ""),
+            self.settings.dcat_contributor_id,
         )
         graph = dcat.build_catalog(info, entries, page)
         media = dcat.FORMATS[key][0]
