@@ -18,7 +18,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ async def build(db: Database, node_url: str, n: int, rng: random.Random) -> dict
     munis = list(await Municipality.filter(level="gemeinde", latitude__not_isnull=True).limit(11000))
     publishers = rng.sample(munis, 2000)
     topics = list(await Topic.filter(scheme="mdk"))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     batch: list[Entry] = []
     for i in range(n):
         title = " ".join(rng.sample(words, 6))

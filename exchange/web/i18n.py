@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -65,7 +65,7 @@ def requested_locale(params: Mapping[str, str], cookies: Mapping[str, str], head
     return choose_locale(params.get("lang"), cookies.get(COOKIE), headers.get("accept-language"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> NullTranslations:
     """The catalogue of `locale`, compiled from its committed .po file."""
     po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"

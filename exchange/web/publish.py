@@ -10,7 +10,7 @@ a conflict shown on the form, never a silent overwrite.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -21,7 +21,12 @@ from starlette.routing import BaseRoute, Route
 from content import render_markdown
 from exchange.auth import Actor
 from exchange.catalogue import EntryInput
-from exchange.errors import ExchangeError, InvalidInputError, PermissionDeniedError, UnauthenticatedError
+from exchange.errors import (
+    ExchangeError,
+    InvalidInputError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITIES, Entry, Topic
 from exchange.search import EntryQuery, find_entries
 from exchange.web import views
@@ -85,7 +90,7 @@ async def publish_home(web: Web, request: Request) -> Response:
 async def signin(web: Web, request: Request) -> Response:
     form, _ = await _checked_form(web, request)
     try:
-        _, session = await sign_in(str(form.get("token") or ""), now=datetime.now(timezone.utc))
+        _, session = await sign_in(str(form.get("token") or ""), now=datetime.now(UTC))
     except UnauthenticatedError:
         return _page(web, request, "signin.html", {"failed": True}, status=401)
     response = RedirectResponse("/publish", status_code=303)
@@ -149,7 +154,7 @@ async def edit(web: Web, request: Request) -> Response:
                                 version=entry.version if entry else None)
     form, _ = await _checked_form(web, request)
     kind = entry.kind if entry else str(form.get("kind") or "")
-    values = {name: str(form.get(name) or "") for name in FORM_FIELDS}
+    values: dict[str, Any] = {name: str(form.get(name) or "") for name in FORM_FIELDS}
     values["topics"] = [str(t) for t in form.getlist("topics")]
     values["kind"] = kind
     version_raw = str(form.get("version") or "")
@@ -188,9 +193,9 @@ async def _own_entry(web: Web, actor: Actor, uid: str) -> Entry:
 
 
 def _publisher_of(entry: Entry) -> tuple[str, int]:
-    if entry.municipality_id is not None:  # type: ignore[attr-defined]
-        return ("municipality", entry.municipality_id)  # type: ignore[attr-defined]
-    return ("organisation", entry.organisation_id)  # type: ignore[attr-defined]
+    if entry.municipality_id is not None:
+        return ("municipality", entry.municipality_id)
+    return ("organisation", entry.organisation_id or 0)
 
 
 def publish_routes(web: Web) -> list[BaseRoute]:

@@ -26,8 +26,13 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from exchange.errors import ExchangeError, InvalidInputError, NotFoundError, PermissionDeniedError
-from exchange.errors import UnauthenticatedError
+from exchange.errors import (
+    ExchangeError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
 from exchange.web.i18n import COOKIE, LANGUAGE_NAMES, LOCALES, requested_locale, translations
 
 log = logging.getLogger("exchange.web")

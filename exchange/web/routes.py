@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ class Web:
         session = self.session(request)
         if session is None:
             return ANONYMOUS
-        return await actor_of(session, now=datetime.now(timezone.utc))
+        return await actor_of(session, now=datetime.now(UTC))
 
     def handle(self, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(fn)
@@ -70,7 +70,7 @@ class Web:
                 request.scope["exchange.actor"] = actor
                 request.scope["exchange.signed_in"] = actor.publisher
                 return await fn(self, request)
-            except Exception as exc:  # every error becomes a page
+            except Exception as exc:  # noqa: BLE001 - every error becomes a page (unexpected ones logged)
                 return self.renderer.error(request, exc)
 
         return endpoint

@@ -69,8 +69,8 @@ def germany_map(points: Sequence[MapPoint], *, title: str, description: str) -> 
     """A map of Germany with the subject as a square and peers as numbered circles."""
     height = _map_height()
     out = [
-        f'<svg class="map" viewBox="0 0 {MAP_WIDTH} {height}" width="{MAP_WIDTH}" height="{height}" '
-        'role="img" aria-labelledby="map-title map-desc" xmlns="http://www.w3.org/2000/svg">',
+        (f'<svg class="map" viewBox="0 0 {MAP_WIDTH} {height}" width="{MAP_WIDTH}" height="{height}" '
+         'role="img" aria-labelledby="map-title map-desc" xmlns="http://www.w3.org/2000/svg">'),
         f'<title id="map-title">{escape(title)}</title>',
         f'<desc id="map-desc">{escape(description)}</desc>',
         f'<path class="map-land" d="{OUTLINE_PATH}"/>',
@@ -101,8 +101,8 @@ def bar_chart(bars: Sequence[Bar], *, title: str) -> str:
     width = label_w + bar_w + text_w
     height = row_h * len(bars) + 4
     out = [
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        (f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+         f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'),
     ]
     for i, bar in enumerate(bars):
         y = i * row_h + 2

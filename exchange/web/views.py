@@ -40,8 +40,8 @@ class Card:
 async def cards(entries: Sequence[Entry]) -> list[Card]:
     """List items for entries: publishers and topics in three queries for the whole list."""
     ids = [e.id for e in entries]
-    muni_ids = {e.municipality_id for e in entries if e.municipality_id}  # type: ignore[attr-defined]
-    org_ids = {e.organisation_id for e in entries if e.organisation_id}  # type: ignore[attr-defined]
+    muni_ids = {e.municipality_id for e in entries if e.municipality_id}
+    org_ids = {e.organisation_id for e in entries if e.organisation_id}
     munis = {m.id: m for m in await Municipality.filter(id__in=list(muni_ids))} if muni_ids else {}
     orgs = {o.id: o for o in await Organisation.filter(id__in=list(org_ids))} if org_ids else {}
     by_entry: dict[int, list[Topic]] = defaultdict(list)
@@ -53,8 +53,8 @@ async def cards(entries: Sequence[Entry]) -> list[Card]:
             by_entry[entry_id].append(topics[topic_id])
     result = []
     for e in entries:
-        m = munis.get(e.municipality_id)  # type: ignore[attr-defined]
-        o = orgs.get(e.organisation_id)  # type: ignore[attr-defined]
+        m = munis.get(e.municipality_id or 0)
+        o = orgs.get(e.organisation_id or 0)
         name = m.name if m else (o.name if o else "")
         href = f"/municipalities/{m.official_key}" if m else None
         result.append(Card(e, name, href, sorted(by_entry[e.id], key=lambda t: (t.position, t.slug))))
@@ -87,8 +87,8 @@ class EntryPage:
 
 async def entry_page(uid: str, actor: Actor | None) -> EntryPage:
     entry = await visible_entry(uid, actor)
-    muni = await Municipality.get_or_none(id=entry.municipality_id) if entry.municipality_id else None  # type: ignore[attr-defined]
-    org = await Organisation.get_or_none(id=entry.organisation_id) if entry.organisation_id else None  # type: ignore[attr-defined]
+    muni = await Municipality.get_or_none(id=entry.municipality_id) if entry.municipality_id else None
+    org = await Organisation.get_or_none(id=entry.organisation_id) if entry.organisation_id else None
     topics = list(await Topic.filter(entry_links__entry_id=entry.id).order_by("position", "slug"))
     lessons: list[Entry] = []
     if entry.kind == "project":
@@ -117,7 +117,7 @@ async def similar_entries(entry: Entry, topic_ids: list[int], actor: Actor | Non
         return []
     rows = await EntryTopic.filter(topic_id__in=topic_ids).exclude(entry_id=entry.id) \
         .order_by("-entry_id").limit(300).values_list("entry_id", flat=True)
-    shared = Counter(rows)
+    shared: Counter[int] = Counter(int(r) for r in rows)  # type: ignore[call-overload]
     if not shared:
         return []
     candidates = await Entry.filter(id__in=list(shared), deleted=False, visibility="public") \
