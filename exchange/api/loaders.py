@@ -13,16 +13,26 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from exchange.models import Entry, EntryTopic, Municipality, Organisation, Revision, Topic
+from exchange.db import current_connection, dialect_of
+from exchange.models import Entry, Municipality, Organisation, Revision, Topic
 
 
 async def _topics_by_entry(ids: Sequence[int]) -> list[list[Topic]]:
-    links = await EntryTopic.filter(entry_id__in=list(ids)).values_list("entry_id", "topic_id")
-    topic_ids = {t for _, t in links}
-    topics = {t.id: t for t in await Topic.filter(id__in=list(topic_ids))} if topic_ids else {}
+    """Topics of many entries in one query (a join: the page costs one round trip, not two)."""
+    conn = current_connection()
+    marks = ", ".join(f"${i}" for i in range(1, len(ids) + 1)) if dialect_of(conn) == "postgres" else ", ".join("?" * len(ids))
+    rows = await conn.execute_query_dict(
+        "SELECT et.entry_id AS link_entry_id, t.* FROM entry_topic et JOIN topic t ON t.id = et.topic_id "
+        f"WHERE et.entry_id IN ({marks})", list(ids),
+    )
+    topics: dict[int, Topic] = {}
     grouped: dict[int, list[Topic]] = defaultdict(list)
-    for entry_id, topic_id in links:
-        grouped[entry_id].append(topics[topic_id])
+    for row in rows:
+        entry_id = row.pop("link_entry_id")
+        topic = topics.get(row["id"])
+        if topic is None:
+            topic = topics[row["id"]] = Topic._init_from_db(**row)
+        grouped[entry_id].append(topic)
     return [sorted(grouped.get(i, []), key=lambda t: (t.position, t.slug)) for i in ids]
 
 

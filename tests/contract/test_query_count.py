@@ -20,7 +20,7 @@ from exchange.models import Topic
 from tests.contract.conftest import operation
 from tests.helpers import MUNICIPALITIES, client_for, seed, settings_for
 
-MAX_QUERIES = 8
+MAX_QUERIES = 6
 
 
 class _Counter(logging.Handler):
