@@ -4,15 +4,18 @@ Two grouped queries answer all six facets. The first groups the entries that
 match the text and topics by (kind, status, language, Land, size class); from
 those rows `tally` computes, in Python, each facet's counts under every other
 selected filter (so a facet shows its alternatives, not only the chosen value)
-and the total. The second counts topics under all filters but the topic one.
-Both are cached until this node's change feed moves on.
+and the total. The second groups the entries that match the text by the same
+five dimensions and topic, and `tally_topics` sums the topic counts under the
+other filters. Neither query depends on the five filters, so their grouped
+rows are cached per (text, topics, viewer) until this node's change feed moves
+on, and every combination of filters is then counted in Python.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from exchange.auth import Actor
@@ -78,46 +81,52 @@ def build_facet_sql(q: EntryQuery, actor: Actor | None, dialect: str) -> tuple[s
 
 def build_topic_sql(q: EntryQuery, actor: Actor | None, dialect: str) -> tuple[str, list[Any]]:
     p = _Params(dialect)
-    conds, joins = _where(replace(q, topics=()), actor, p)
+    conds, joins = _where(EntryQuery(text=q.text, origin=q.origin), actor, p)
     sql = (
-        f"SELECT t.slug, count(*) AS n FROM {joins} JOIN entry_topic et ON et.entry_id = e.id "
-        f"JOIN topic t ON t.id = et.topic_id WHERE {' AND '.join(conds)} GROUP BY t.slug"
+        "SELECT e.kind, e.status, e.language, m.land_code, m.size_class, t.slug, count(*) AS n "
+        f"FROM {joins} JOIN entry_topic et ON et.entry_id = e.id JOIN topic t ON t.id = et.topic_id "
+        "LEFT JOIN municipality m ON m.id = e.municipality_id "
+        f"WHERE {' AND '.join(conds)} GROUP BY e.kind, e.status, e.language, m.land_code, m.size_class, t.slug"
     )
     return sql, p.values
 
 
+def tally_topics(rows: Sequence[tuple[Any, ...]], chosen: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """Topic counts under the five other filters; rows are (kind, …, size, slug, n) (pure)."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        if all(not chosen[d] or v in chosen[d] for d, v in zip(DIMENSIONS, row[:5])):
+            counts[str(row[5])] = counts.get(str(row[5]), 0) + int(row[6])
+    return counts
+
+
 class FacetCache:
-    """Facets per (query, viewer) until the change feed moves on."""
+    """Grouped facet rows per (text, topics, viewer) until the change feed moves on."""
 
     def __init__(self, size: int = 256) -> None:
-        self._items: OrderedDict[tuple[Any, ...], tuple[int, Facets]] = OrderedDict()
+        self._items: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[Any, ...]]]] = OrderedDict()
         self.size = size
 
-    async def facets(self, q: EntryQuery, actor: Actor | None) -> Facets:
-        viewer = None if actor is None or actor.publisher is None else (actor.publisher.kind, actor.publisher.id)
-        key = (q.kinds, q.topics, q.land, q.size_classes, q.statuses, q.languages,
-               (q.text or "").strip(), q.origin, viewer)
-        seq = await latest_seq()
+    async def _rows(self, key: tuple[Any, ...], seq: int, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
         hit = self._items.get(key)
         if hit is not None and hit[0] == seq:
             self._items.move_to_end(key)
             return hit[1]
-        result = await compute(q, actor)
+        _, rows = await current_connection().execute_query(sql, values)
+        result = [tuple(dict(r).values()) for r in rows]
         self._items[key] = (seq, result)
-        self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
         return result
 
-
-async def compute(q: EntryQuery, actor: Actor | None) -> Facets:
-    conn = current_connection()
-    dialect = dialect_of(conn)
-    sql, values = build_facet_sql(q, actor, dialect)
-    _, rows = await conn.execute_query(sql, values)
-    groups = [tuple(dict(r).values()) for r in rows]
-    counts, total = tally(groups, selected(q))
-    sql, values = build_topic_sql(q, actor, dialect)
-    _, rows = await conn.execute_query(sql, values)
-    topics = {str(dict(r)["slug"]): int(dict(r)["n"]) for r in rows}
-    return Facets(counts=counts, topics=topics, total=total)
+    async def facets(self, q: EntryQuery, actor: Actor | None) -> Facets:
+        viewer = None if actor is None or actor.publisher is None else (actor.publisher.kind, actor.publisher.id)
+        text = (q.text or "").strip()
+        dialect = dialect_of(current_connection())
+        seq = await latest_seq()
+        groups = await self._rows(("dims", q.topics, text, q.origin, viewer), seq,
+                                  *build_facet_sql(q, actor, dialect))
+        by_topic = await self._rows(("topics", text, q.origin, viewer), seq, *build_topic_sql(q, actor, dialect))
+        chosen = selected(q)
+        counts, total = tally(groups, chosen)
+        return Facets(counts=counts, topics=tally_topics(by_topic, chosen), total=total)

@@ -110,13 +110,13 @@ async def entry_page(uid: str, actor: Actor | None) -> EntryPage:
 async def similar_entries(entry: Entry, topic_ids: list[int], actor: Actor | None, first: int = 5) -> list[Card]:
     """Entries sharing topics with `entry`, ranked by shared topics and shared title terms.
 
-    Candidates are the 300 most recent entries of its topics (bounded work at any
+    Candidates are the 150 most recent entries of its topics (bounded work at any
     catalogue size); each is scored by shared topics plus shared title stems.
     """
     if not topic_ids:
         return []
     rows = await EntryTopic.filter(topic_id__in=topic_ids).exclude(entry_id=entry.id) \
-        .order_by("-entry_id").limit(300).values_list("entry_id", flat=True)
+        .order_by("-entry_id").limit(150).values_list("entry_id", flat=True)
     shared: Counter[int] = Counter(int(r) for r in rows)  # type: ignore[call-overload]
     if not shared:
         return []

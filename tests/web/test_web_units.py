@@ -8,7 +8,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from exchange.errors import InvalidInputError
-from exchange.web.facets import tally
+from exchange.web.facets import tally, tally_topics
 from exchange.web.forms import Session, SessionCodec, split_list
 from exchange.web.i18n import LOCALE_DIR, choose_locale, parse_accept_language, translations
 from exchange.web.params import parse_search, search_items
@@ -86,6 +86,9 @@ def test_tally_counts_each_facet_under_the_other_filters() -> None:
     assert counts["land"] == {"09": 3, "07": 2}  # Länder under kind=project
     assert counts["status"] == {"running": 3}
     assert tally(rows, {d: () for d in chosen})[1] == 10
+    by_topic = [row[:5] + ("verkehr", row[5]) for row in rows] + [("lesson", None, "en", "09", "Kleinstadt", "energie", 4)]
+    assert tally_topics(by_topic, chosen) == {"verkehr": 3}
+    assert tally_topics(by_topic, {**chosen, "kind": ()}) == {"verkehr": 7, "energie": 4}
 
 
 def test_map_points_fall_inside_the_canvas_and_text_is_escaped() -> None:
