@@ -78,7 +78,7 @@ def ms(values: list[float]) -> dict[str, float]:
 async def fill(n_entries: int, n_publishers: int, rng: random.Random) -> list[int]:
     gemeinden = [m for m in await Municipality.filter(level="gemeinde", active=True).values_list("id", flat=True)]
     chosen = rng.sample(gemeinden, n_publishers)
-    weights = [1 / (i + 1) ** 0.9 for i in range(n_publishers)]
+    weights = [1 / (i + 1) ** 0.5 for i in range(n_publishers)]  # Zipf: the largest few hold hundreds
     owners = rng.choices(chosen, weights=weights, k=n_entries - n_publishers) + chosen  # each has >= 1
     vocab = vocabulary(rng)
     cum = [1 / (i + 1) ** 1.05 for i in range(len(vocab))]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from exchange.auth import find_municipality
+from exchange.db import current_connection
 from exchange.errors import InvalidInputError
 from exchange.matching import (
     MAX_ABOUT,
@@ -37,6 +38,7 @@ from exchange.profiles import ProfileStore, has_actual_values, place_of
 
 LANGUAGES = ("de", "en")
 RELEVANT_PER_PEER = 3
+ENTRIES_SCANNED = 100  # newest entries of a peer searched for relevant ones
 EXPERIENCE_SHOWN = 8  # experience entries read for the reasons of one peer
 
 
@@ -151,13 +153,21 @@ class Matcher:
         return need, results
 
     async def _terms(self, place_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-        """The stemmed terms of the matched peers' public entries, in one query."""
+        """The stemmed terms of each matched peer's newest public entries, in one query."""
         grouped: dict[int, list[tuple[int, str]]] = {}
-        if place_ids:
-            for i, pid, text in await Entry.filter(
-                visibility="public", deleted=False, municipality_id__in=place_ids
-            ).values_list("id", "municipality_id", "search_terms"):
-                grouped.setdefault(pid, []).append((i, text or ""))
+        if not place_ids:
+            return grouped
+        ids = ", ".join(str(int(i)) for i in place_ids)  # integers from our own index
+        rows = await current_connection().execute_query_dict(
+            "SELECT id, municipality_id, search_terms FROM ("
+            " SELECT id, municipality_id, search_terms, ROW_NUMBER() OVER ("
+            "  PARTITION BY municipality_id ORDER BY updated_at DESC, id DESC) AS newest_rank"
+            " FROM entry WHERE visibility = 'public' AND deleted = FALSE"
+            f" AND municipality_id IN ({ids})) AS newest"
+            f" WHERE newest_rank <= {ENTRIES_SCANNED}"
+        )
+        for r in rows:
+            grouped.setdefault(r["municipality_id"], []).append((r["id"], r["search_terms"] or ""))
         return grouped
 
 

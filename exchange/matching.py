@@ -265,7 +265,7 @@ def _experience(need: Need, profile: Profile) -> tuple[float, list[int]]:
         if item.topics and not item.topics.isdisjoint(wanted_topics):
             relevance = 1.0
         else:
-            relevance = min(1.0, len(item.terms & need.terms.keys()) / 3)
+            relevance = min(1.0, len(need.terms.keys() & item.terms) / 3)
         if relevance > 0:
             values.append(experience_value(item) * relevance)
             ids.append(item.entry_id)

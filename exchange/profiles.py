@@ -26,6 +26,7 @@ from exchange.models import Entry, EntryTopic, Municipality, Topic
 
 MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
+ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
 CHUNK = 2000
 
 
@@ -79,7 +80,7 @@ class ExperienceItem:
     kind: str  # project | lesson
     evaluated: bool
     topics: frozenset[int]
-    terms: frozenset[int]
+    terms: tuple[int, ...]
 
 
 @dataclass(slots=True)
@@ -121,6 +122,7 @@ class ProfileIndex:
     df: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     postings: dict[int, tuple[array, array]] = field(default_factory=dict)  # type: ignore[type-arg]
     profiles: dict[int, Profile] = field(default_factory=dict)
+    topic_sets: dict[frozenset[int], frozenset[int]] = field(default_factory=dict)
 
     @property
     def publishers(self) -> int:
@@ -172,9 +174,11 @@ class ProfileIndex:
             counts.update(words)
             topics.update(e.topics)
             if e.kind == "lesson" or (e.kind == "project" and e.status == "completed"):
-                top = [t for t, _ in Counter(words).most_common(ITEM_TERMS)]
-                ids = frozenset(i for i in (self.term_id(t, create=True) for t in top) if i is not None)
-                experience.append(ExperienceItem(e.id, e.kind, e.evaluated, e.topics, ids))
+                # search_terms open with the title (three times), keywords and summary: the item's gist
+                top = list(dict.fromkeys(words[:ITEM_WINDOW]))[:ITEM_TERMS]
+                ids = tuple(i for i in (self.term_id(t, create=True) for t in top) if i is not None)
+                shared = self.topic_sets.setdefault(e.topics, e.topics)  # one object per distinct set
+                experience.append(ExperienceItem(e.id, e.kind, e.evaluated, shared, ids))
         top_terms = counts.most_common(MAX_TERMS)
         term_ids = array("i")
         weights = array("f")
@@ -293,8 +297,21 @@ class ProfileStore:
     async def refresh(self, place_id: int) -> None:
         """Rebuild one publisher's profile from its current public entries."""
         async with self._lock:
-            rows = await _public_entries().filter(municipality_id=place_id).values(*_ENTRY_FIELDS)
-            topics = await _topics_of([r["id"] for r in rows]) if rows else {}
+            rows = await _public_entries().filter(municipality_id=place_id).values(
+                "id", "kind", "status", "search_terms")
+            evaluated = {
+                i for i, goals in await _public_entries().filter(
+                    municipality_id=place_id, kind="project", status="completed").values_list("id", "goals")
+                if has_actual_values(goals)
+            }
+            found: dict[int, set[int]] = {}
+            for entry_id, topic_id in await EntryTopic.filter(
+                entry__municipality_id=place_id, entry__visibility="public", entry__deleted=False
+            ).values_list("entry_id", "topic_id"):
+                found.setdefault(entry_id, set()).add(topic_id)
+            topics = {k: frozenset(v) for k, v in found.items()}
+            for r in rows:
+                r["goals"] = [{"indicators": [{"actual": 1}]}] if r["id"] in evaluated else []
             if place_id not in self.index.places:
                 m = await Municipality.get_or_none(id=place_id)
                 if m is not None:
