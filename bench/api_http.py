@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,15 @@ async def generate(n: int, seed: int = 7) -> None:
 
     from content import render_markdown, search_document
     from exchange import search_index
-    from exchange.models import Change, Entry, EntryTopic, Municipality, Organisation, Revision, Topic
+    from exchange.models import (
+        Change,
+        Entry,
+        EntryTopic,
+        Municipality,
+        Organisation,
+        Revision,
+        Topic,
+    )
 
     rng = random.Random(seed)
     docs = [frontmatter.load(str(p)) for p in sorted((ROOT / "exchange/data/demo/entries").glob("*.md"))]
@@ -70,7 +78,7 @@ async def generate(n: int, seed: int = 7) -> None:
     topics = [t.id for t in await Topic.all()]
     munis = [m for m, in await Municipality.filter(level="gemeinde").values_list("id")]
     orgs = [o for o, in await Organisation.all().values_list("id")]
-    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2024, 1, 1, tzinfo=UTC)
     projects: list[uuid.UUID] = []
     for start in range(0, n, 2000):
         rows = []

@@ -15,11 +15,19 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from types import CoroutineType
-from typing import Any
+from typing import Any, TypeGuard
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from strawberry.types.info import Info as StrawberryInfo
+
+from exchange.api.context import Context, Services
+from exchange.api.limits import QueryTooComplex, check_limits
+from exchange.auth import authenticate
+from exchange.errors import ExchangeError
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -33,14 +41,6 @@ from graphql import (
     parse,
     validate,
 )
-from starlette.requests import Request
-from strawberry.types.info import Info as StrawberryInfo
-from starlette.responses import HTMLResponse, JSONResponse, Response
-
-from exchange.api.context import Context, Services
-from exchange.api.limits import QueryTooComplex, check_limits
-from exchange.auth import authenticate
-from exchange.errors import ExchangeError
 
 log = logging.getLogger("exchange.api")
 
@@ -54,7 +54,7 @@ EXECUTION_TIMEOUT = 15.0
 _AWAITABLE_TYPES: dict[type, bool] = {}
 
 
-def is_awaitable(value: Any) -> bool:
+def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
     """graphql-core's awaitable check, answered once per type (it runs for every field)."""
     kind = type(value)
     known = _AWAITABLE_TYPES.get(kind)
@@ -233,7 +233,7 @@ class GraphQLEndpoint:
         services: Services,
         *,
         graphiql: Callable[[Request], Response] | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.schema = fast_resolvers(schema)
         self.services = services
@@ -343,7 +343,7 @@ class GraphQLEndpoint:
             if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
                 return await asyncio.wait_for(outcome, EXECUTION_TIMEOUT)
             return outcome  # type: ignore[return-value]
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise _RequestError(
                 f"the query took longer than {EXECUTION_TIMEOUT:.0f} s and was stopped", "TIMEOUT", 503
             ) from None

@@ -139,7 +139,7 @@ async def prefetch_page(info: Info, rows: list[models.Entry], nodes: list[Entry]
     if "publisher" in wanted:
         mids = sorted({r.municipality_id for r in rows if r.municipality_id is not None})
         oids = sorted({r.organisation_id for r in rows if r.organisation_id is not None})
-        found: dict[tuple[str, int], Any] = {}
+        found: dict[tuple[str, int | None], Any] = {}
         for m in await loaders.municipality.load_many(mids) if mids else []:
             if m is not None:
                 found[("m", m.id)] = Municipality.from_model(m)

@@ -79,7 +79,7 @@ def npm_tools() -> Path:
         NPM_CACHE.mkdir(parents=True, exist_ok=True)
         done = subprocess.run(
             [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NPM_CACHE), *NPM_PACKAGES],
-            capture_output=True, text=True, timeout=300,
+            capture_output=True, text=True, timeout=300, check=False,
         )
         if done.returncode != 0:
             pytest.fail(f"npm install {' '.join(NPM_PACKAGES)} failed:\n{done.stdout}\n{done.stderr}")
@@ -91,7 +91,7 @@ def run_node_script(script: str, *args: str, timeout: float = 120) -> subprocess
     root = npm_tools()
     path = root / f"script-{hashlib.sha256(script.encode()).hexdigest()[:12]}.mjs"
     path.write_text(script, encoding="utf-8")
-    return subprocess.run([shutil.which("node") or "node", str(path), *args], capture_output=True,
+    return subprocess.run([shutil.which("node") or "node", str(path), *args], capture_output=True, check=False,
                           text=True, timeout=timeout, cwd=root)
 
 

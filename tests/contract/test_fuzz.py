@@ -13,6 +13,10 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from exchange.api.schema import schema
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -23,10 +27,6 @@ from graphql import (
     GraphQLScalarType,
     GraphQLUnionType,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from exchange.api.schema import schema
 from tests.contract.conftest import DemoNode, operation
 from tests.contract.test_bad_input import check_answer
 
