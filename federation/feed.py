@@ -79,10 +79,14 @@ class Feed:
         dialect = dialect_of(conn)
         p1, p2 = _placeholder(dialect, 1), _placeholder(dialect, 2)
         _, rows = await conn.execute_query(
-            "SELECT c.seq, c.visibility, c.origin_node, c.entry_uid, r.envelope, r.signature "
-            "FROM change c JOIN entry e ON e.uid = c.entry_uid "
-            "JOIN revision r ON r.entry_id = e.id AND r.version = c.version "
-            f"WHERE c.seq > {p1} ORDER BY c.seq LIMIT {p2}",
+            # Collections and endorsements (exchange.collections) keep their signed
+            # versions in curation_revision; their change rows have no entry.
+            "SELECT c.seq, c.visibility, c.origin_node, c.entry_uid, "
+            "COALESCE(r.envelope, cr.envelope) AS envelope, COALESCE(r.signature, cr.signature) AS signature "
+            "FROM change c LEFT JOIN entry e ON e.uid = c.entry_uid "
+            "LEFT JOIN revision r ON r.entry_id = e.id AND r.version = c.version "
+            "LEFT JOIN curation_revision cr ON cr.record_uid = c.entry_uid AND cr.version = c.version "
+            f"WHERE c.seq > {p1} AND (r.id IS NOT NULL OR cr.id IS NOT NULL) ORDER BY c.seq LIMIT {p2}",
             [after_seq, first + 1],
         )
         rows = [dict(r) for r in rows]

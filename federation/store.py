@@ -22,6 +22,8 @@ from tortoise.transactions import in_transaction
 from content import render_markdown, search_document
 from exchange import search_index
 from exchange.catalogue import append_change
+from exchange.collections import CurationContentError, is_curation_envelope
+from exchange.curation_received import apply_received
 from exchange.errors import ConflictError, NotFoundError
 from exchange.models import (
     Entry,
@@ -281,6 +283,12 @@ async def apply_batch(
                 await KnownOrigin.create(url=origin, public_key=key, vouched_by=peer.url, created_at=now)
         checkpoint("origins")
         for signed in to_apply:
+            if is_curation_envelope(signed.envelope):  # a collection or endorsement
+                try:
+                    await apply_received(signed.envelope, signed.signature)
+                except CurationContentError as exc:
+                    result.pending.append(Pending(signed, str(exc)))
+                continue
             try:
                 entry_values(signed.envelope)
                 PublisherRef.of(signed.envelope["entry"])

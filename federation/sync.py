@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from exchange.collections import is_curation_envelope
 from exchange.errors import ConflictError, ExchangeError
 from exchange.models import Entry, Peer
 from federation.client import PeerClient
@@ -166,6 +167,9 @@ class Syncer:
     async def _merge(self, verified: list[SignedEnvelope]) -> tuple[list[SignedEnvelope], int]:
         """The envelopes to store; ConflictError when the merge rules refuse one."""
         own = self.key.node_url
+        # Collections and endorsements skip the entry merge: apply_received orders their versions.
+        curated = [s for s in verified if is_curation_envelope(s.envelope)]
+        verified = [s for s in verified if not is_curation_envelope(s.envelope)]
         ours = [s for s in verified if s.origin == own]
         known_own = await store.own_digests([(s.entry_id, s.version) for s in ours], own) if ours else set()
         incoming = [s for s in verified if s.origin != own or s.digest not in known_own]
@@ -179,7 +183,7 @@ class Syncer:
                 f"batch refused ({first.action.value}, {len(refused)} item(s)): {first.reason}"
             )
         to_apply = [d.envelope for d in decisions if d.action is Action.APPLY]
-        return to_apply, echoes + len(decisions) - len(to_apply)
+        return to_apply + curated, echoes + len(decisions) - len(to_apply)
 
     async def _apply(self, peer: Peer, batch: ChangeBatch, remaining: int | None, report: SyncReport) -> None:
         verified, pending, learned = await self._verify(
