@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -150,8 +151,8 @@ async def ensure_pg_database() -> str:
 # ---------------------------------------------------------------- the floor
 
 FLOOR_SQLITE = """
-WITH page AS (SELECT e.* FROM entry e WHERE e.visibility = 'public' AND e.deleted = 0
-              ORDER BY e.updated_at DESC, e.id DESC LIMIT 51)
+WITH page AS MATERIALIZED (SELECT e.* FROM entry e WHERE e.visibility = 'public' AND e.deleted = 0
+                           ORDER BY e.updated_at DESC, e.id DESC LIMIT 51)
 SELECT json_object(
   'totalCount', (SELECT count(*) FROM entry e WHERE e.visibility = 'public' AND e.deleted = 0),
   'pageInfo', json_object('hasNextPage', json((SELECT CASE WHEN count(*) > 50 THEN 'true' ELSE 'false' END FROM page)),
@@ -327,6 +328,8 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> 
         stop(floor)
     out["catalogue_vs_floor_at_10"] = round(out["node"]["catalogue_at_10"]["rps"] / out["floor"]["catalogue_at_10"]["rps"], 2)
     out["catalogue_vs_floor_at_1"] = round(out["node"]["catalogue_at_1"]["rps"] / out["floor"]["catalogue_at_1"]["rps"], 2)
+    if kind == "sqlite":
+        shutil.rmtree(workdir, ignore_errors=True)
     return out
 
 

@@ -15,16 +15,15 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from types import CoroutineType
-from typing import Any, TypeGuard
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from strawberry.types.info import Info as StrawberryInfo
 
 from exchange.api.context import Context, Services
+from exchange.api.execution import FastExecutor, is_awaitable, prepare_schema
 from exchange.api.limits import QueryTooComplex, check_limits
 from exchange.auth import authenticate
 from exchange.errors import ExchangeError
@@ -32,7 +31,6 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
-    GraphQLObjectType,
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
@@ -49,79 +47,6 @@ JSON = "application/json"
 MAX_REQUEST_BYTES = 1_000_000
 MAX_TOKENS = 5_000
 EXECUTION_TIMEOUT = 15.0
-
-
-_AWAITABLE_TYPES: dict[type, bool] = {}
-
-
-def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
-    """graphql-core's awaitable check, answered once per type (it runs for every field)."""
-    kind = type(value)
-    known = _AWAITABLE_TYPES.get(kind)
-    if known is None:
-        known = _AWAITABLE_TYPES[kind] = isinstance(value, CoroutineType) or hasattr(kind, "__await__")
-    return known
-
-
-def _attribute_resolver(name: str) -> Callable[..., Any]:
-    def resolve(source: Any, info: Any, **_: Any) -> Any:
-        return getattr(source, name)
-
-    return resolve
-
-
-_SCALARS = (str, int, float, bool)
-
-
-def _method_resolver(definition: Any) -> Callable[..., Any] | None:
-    """A direct call of a plain sync resolver with scalar arguments, or None when it needs strawberry.
-
-    Strawberry converts arguments, builds its Info and walks its extension chain
-    for every call; for `Topic.label(language)` or `Entry.topics` that is most of
-    their cost, and there is nothing to convert.
-    """
-    resolver = definition.base_resolver
-    if resolver is None or resolver.is_async or definition.extensions or resolver.parent_parameter \
-            or resolver.root_parameter:
-        return None
-    for argument in definition.arguments:
-        kind = getattr(argument.type, "of_type", argument.type)
-        if kind not in _SCALARS or "_" in argument.python_name:
-            return None
-    function = resolver.wrapped_func
-    info_name = resolver.info_parameter.name if resolver.info_parameter is not None else None
-    with_self = resolver.self_parameter is not None
-
-    def resolve(source: Any, info: Any, **kwargs: Any) -> Any:
-        if info_name is not None:
-            kwargs[info_name] = StrawberryInfo(_raw_info=info, _field=definition)
-        return function(source, **kwargs) if with_self else function(**kwargs)
-
-    return resolve
-
-
-def fast_resolvers(schema: GraphQLSchema) -> GraphQLSchema:
-    """Resolve plain fields by one getattr and plain sync resolvers by a direct call.
-
-    Strawberry wraps every field in a few calls that end in the same getattr or
-    function call; a page of 50 entries has some 950 fields. Behaviour is
-    unchanged (same attribute, same function, same arguments). Idempotent.
-    """
-    for gql_type in schema.type_map.values():
-        if not isinstance(gql_type, GraphQLObjectType):
-            continue
-        for field in gql_type.fields.values():
-            definition = (field.extensions or {}).get("strawberry-definition")
-            if definition is None:
-                continue
-            if getattr(field.resolve, "_is_default", False):
-                field.resolve = _attribute_resolver(definition.python_name)
-            elif not getattr(field.resolve, "_exchange_fast", False):
-                fast = _method_resolver(definition)
-                if fast is not None:
-                    fast._exchange_fast = True  # type: ignore[attr-defined]
-                    field.resolve = fast
-    return schema
 
 
 class _RequestError(Exception):
@@ -235,7 +160,7 @@ class GraphQLEndpoint:
         graphiql: Callable[[Request], Response] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.schema = fast_resolvers(schema)
+        self.schema = prepare_schema(schema)
         self.services = services
         self.documents = DocumentCache()
         self.graphiql = graphiql
@@ -338,7 +263,7 @@ class GraphQLEndpoint:
             outcome = execute(
                 self.schema, document, context_value=context,
                 variable_values=params["variables"], operation_name=params["operation_name"],
-                is_awaitable=is_awaitable,
+                is_awaitable=is_awaitable, executor_class=FastExecutor,
             )
             if asyncio.iscoroutine(outcome) or isinstance(outcome, asyncio.Future):
                 return await asyncio.wait_for(outcome, EXECUTION_TIMEOUT)
