@@ -30,6 +30,7 @@ MAX_ABOUT = 5000
 MAX_FIRST = 50
 QUERY_TERMS = 60
 QUERY_TOPICS = 8  # the asker's main topics compared
+MAX_EXAMINED = 300  # candidates whose experience is computed exactly, at most
 COMMON_SHARE = 0.5  # terms used by more than half of all publishers are left out of queries
 NEIGHBOUR_KM = 25.0
 URBANISATION = {"01": 0, "02": 1, "03": 2}
@@ -257,19 +258,21 @@ def _passes(q: MatchQuery, p: Place, km: float | None) -> bool:
     return q.radius_km is None or (km is not None and km <= q.radius_km)
 
 
-def _experience(need: Need, profile: Profile) -> tuple[float, list[int]]:
-    values: list[float] = []
+def _experience(need: Need, profile: Profile, wanted_topics: frozenset[int], wanted_terms: frozenset[int]) -> tuple[float, list[int]]:
+    """Saturated value of the items on the asked topics (shared topic, or three shared title terms)."""
+    rest = 1.0
     ids: list[int] = []
-    wanted_topics = need.topics.keys()
     for item in profile.experience:
-        if item.topics and not item.topics.isdisjoint(wanted_topics):
+        if not wanted_topics.isdisjoint(item.topics):
             relevance = 1.0
         else:
-            relevance = min(1.0, len(need.terms.keys() & item.terms) / 3)
-        if relevance > 0:
-            values.append(experience_value(item) * relevance)
-            ids.append(item.entry_id)
-    return saturate(values), ids
+            shared = len(wanted_terms.intersection(item.terms))
+            if not shared:
+                continue
+            relevance = min(1.0, shared / 3)
+        rest *= 1.0 - experience_value(item) * relevance
+        ids.append(item.entry_id)
+    return 1.0 - rest, ids
 
 
 def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mapping[int, frozenset[str]]) -> tuple[Need, list[Match]]:
@@ -305,11 +308,12 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
         bounds.append((wt * t + ws * s + we * profile.experience_bound, t, s, pid, None))
     bounds.sort(reverse=True)
     best: list[tuple[float, int, Match]] = []
-    for upper, t, s, pid, _ in bounds:
-        if len(best) >= query.first and upper <= best[0][0]:
+    wanted_topics, wanted_terms = frozenset(need.topics), frozenset(need.terms)
+    for examined, (upper, t, s, pid, _) in enumerate(bounds):
+        if len(best) >= query.first and (upper <= best[0][0] or examined >= MAX_EXAMINED):
             break
         profile = index.profiles[pid]
-        e, ids = _experience(need, profile)
+        e, ids = _experience(need, profile, wanted_topics, wanted_terms)
         score = wt * t + we * e + ws * s
         match = Match(index.places[pid], score, t, e, s, True, profile.entry_count, experience_ids=ids)
         item = (score, -pid, match)
