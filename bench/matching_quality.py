@@ -30,7 +30,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from content import search_document
@@ -43,7 +43,7 @@ from exchange.topics import import_topics
 
 DATA = Path(__file__).resolve().parents[1] / "exchange" / "data" / "musterdatenkatalog_nrw.csv.gz"
 ALIASES = {"Jühlich": "Jülich"}  # a misspelling in the source
-NOW = datetime(2020, 4, 1, tzinfo=timezone.utc)
+NOW = datetime(2020, 4, 1, tzinfo=UTC)
 
 
 def read_rows() -> list[dict[str, str]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from content import query_alternatives, terms
 from exchange.errors import InvalidInputError
-from exchange.profiles import Place, Profile, ProfileIndex, experience_value, saturate
+from exchange.profiles import Place, Profile, ProfileIndex, experience_value
 from exchange.registry import SIZE_CLASSES
 
 MAX_ABOUT = 5000
