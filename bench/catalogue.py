@@ -169,7 +169,7 @@ async def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="exchange-bench-"))
     url = f"sqlite://{workdir / 'bench.db'}" if args.database == "sqlite" else args.pg_url
     db = Database(url)
-    await db.open(create=True)
+    await db.open(create=args.database == "sqlite")  # the PostgreSQL database exists already
     result: dict[str, object] = {"database": args.database, "entries": args.entries}
     with db.bound():
         if args.database == "postgres":

@@ -31,6 +31,7 @@ from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.catalogue import Catalogue
 from exchange.db import Database
+from exchange.facets import FacetIndex
 from exchange.matcher import Matcher
 from exchange.search import CountCache, latest_seq
 from exchange.settings import Settings
@@ -79,6 +80,8 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
     node.extra.setdefault("startup", []).append(matcher.startup)
+    facet_index = node.extra["facet_index"] = FacetIndex()  # the search page's facet counts
+    node.extra["startup"].append(facet_index.startup)
     return node
 
 

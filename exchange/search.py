@@ -237,6 +237,30 @@ def build_count(q: EntryQuery, actor: Actor | None, *, dialect: str) -> tuple[st
     return sql, p.values
 
 
+def build_ids(text: str, *, dialect: str) -> tuple[str, list[Any]] | None:
+    """SQL for the ids of every entry whose terms match `text`, unordered and unfiltered.
+
+    None when the text leaves no searchable term (it then matches nothing). On
+    SQLite only live entries are in the index; on PostgreSQL deleted ones match too.
+    """
+    expr = tsquery(text) if dialect == "postgres" else fts5_match(text)
+    if expr is None:
+        return None
+    if dialect == "postgres":
+        return "SELECT id FROM entry WHERE to_tsvector('simple', search_terms) @@ to_tsquery('simple', $1)", [expr]
+    return "SELECT rowid AS id FROM entry_fts WHERE entry_fts MATCH ?", [expr]
+
+
+async def matching_ids(text: str) -> list[int]:
+    """Ids of the entries whose terms match `text` (see `build_ids`)."""
+    conn = current_connection()
+    built = build_ids(text, dialect=dialect_of(conn))
+    if built is None:
+        return []
+    _, rows = await conn.execute_query(*built)
+    return [int(r[0]) for r in rows]
+
+
 def _row_to_entry(row: dict[str, Any]) -> Entry:
     data = dict(row)
     data.pop("sort_key", None)

@@ -8,7 +8,10 @@ and the total. The second groups the entries that match the text by the same
 five dimensions and topic, and `tally_topics` sums the topic counts under the
 other filters. Neither query depends on the five filters, so their grouped
 rows are cached per (text, topics, viewer) until this node's change feed moves
-on, and every combination of filters is then counted in Python.
+on, and every combination of filters is then counted in Python. A node
+gives `FacetCache` its in-memory `exchange.facets.FacetIndex`, which answers
+the same counts without the grouped queries; the SQL path stays for callers
+without one and as the reference its tests compare against.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from exchange.auth import Actor
 from exchange.db import current_connection, dialect_of
+from exchange.facets import FacetIndex
 
 # The WHERE builder of search.py, so that facets filter exactly like the results.
 from exchange.search import EntryQuery, _Params, _where, land_code, latest_seq
@@ -103,7 +107,8 @@ def tally_topics(rows: Sequence[tuple[Any, ...]], chosen: dict[str, tuple[str, .
 class FacetCache:
     """Grouped facet rows per (text, topics, viewer) until the change feed moves on."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, index: FacetIndex | None = None, size: int = 256) -> None:
+        self.index = index  # the node's in-memory facet index: counts without grouped SQL
         self._items: OrderedDict[tuple[Any, ...], tuple[int, list[tuple[Any, ...]]]] = OrderedDict()
         self.size = size
 
@@ -122,6 +127,12 @@ class FacetCache:
     async def facets(self, q: EntryQuery, actor: Actor | None) -> Facets:
         viewer = None if actor is None or actor.publisher is None else (actor.publisher.kind, actor.publisher.id)
         text = (q.text or "").strip()
+        if self.index is not None:
+            chosen = selected(q)
+            groups, topic_counts = await self.index.search_counts(
+                text, topics=q.topics, origin=q.origin, viewer=viewer, chosen=[chosen[d] for d in DIMENSIONS])
+            counts, total = tally(groups, chosen)
+            return Facets(counts=counts, topics=topic_counts, total=total)
         dialect = dialect_of(current_connection())
         seq = await latest_seq()
         groups = await self._rows(("dims", q.topics, text, q.origin, viewer), seq,

@@ -49,7 +49,7 @@ class Web:
         secret = node.settings.secret.encode() if node.settings.secret else node.key.derive_secret("web-session")
         self.sessions = SessionCodec(secret)
         self.secure_cookies = node.settings.node_url.startswith("https://")
-        self.facets = FacetCache()
+        self.facets = FacetCache(node.extra.get("facet_index"))
         self.topic_cache: dict[str, Any] = {}
         self.cursors = node.services.extra["cursors"]
 
