@@ -23,6 +23,7 @@ from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, Entry
 ORDERS = ("newest", "oldest", "title", "relevance", "endorsed")
 SIZE_CLASSES = ("Landgemeinde", "Kleinstadt", "Mittelstadt", "Großstadt")
 MAX_PAGE = 100
+TOP_MARGIN = 200  # relevance: matches ranked beyond a page, for those the viewer may not see
 
 LAENDER = {
     "01": "Schleswig-Holstein", "02": "Hamburg", "03": "Niedersachsen", "04": "Bremen",
@@ -135,8 +136,34 @@ def _false(dialect: str) -> str:
     return "false" if dialect == "postgres" else "0"
 
 
-def _where(q: EntryQuery, actor: Actor | None, p: _Params) -> tuple[list[str], str]:
-    """WHERE conditions and the FROM clause for a query."""
+def only_text(q: EntryQuery) -> bool:
+    """Whether a query filters by nothing but its text (and visibility)."""
+    return not (q.kinds or q.topics or q.publisher or q.land or q.size_classes or q.statuses
+                or q.languages or q.origin or q.endorsed_by or q.include_deleted)
+
+
+def _topped(q: EntryQuery, dialect: str) -> bool:
+    """Whether relevance is ranked among the best matches only (SQLite, text alone)."""
+    return dialect == "sqlite" and q.effective_order == "relevance" and only_text(q)
+
+
+def _where(
+    q: EntryQuery,
+    actor: Actor | None,
+    p: _Params,
+    *,
+    scan_order: bool = False,
+    top: tuple[int, tuple[Any, int] | None] | None = None,
+) -> tuple[list[str], str]:
+    """WHERE conditions and the FROM clause for a query.
+
+    `scan_order` (SQLite, newest/oldest with a text): walk the date index and
+    test each entry against the matching ids, instead of fetching every match
+    and sorting; a common word then costs a few index steps, not 20,000 rows.
+    `top` (SQLite, relevance, no other filter): (n, after) ranks inside FTS5 and
+    joins only the best n matches after the cursor; `find_entries` falls back
+    to the full join when fewer than a page of them are visible.
+    """
     joins = "entry e"
     conds: list[str] = []
     # The text join comes first in the SQL, so its parameter is added first.
@@ -157,12 +184,25 @@ def _where(q: EntryQuery, actor: Actor | None, p: _Params) -> tuple[list[str], s
                 )
             else:
                 conds.append(f"to_tsvector('simple', e.search_terms) @@ to_tsquery('simple', {ph})")
+        elif ranked and top is not None:
+            n, after = top
+            where = f"entry_fts MATCH {p.add(expr)}"
+            if after is not None:
+                v1, v2, v3 = p.add(after[0]), p.add(after[0]), p.add(after[1])
+                where += f" AND (-rank < {v1} OR (-rank = {v2} AND rowid < {v3}))"
+            joins = (
+                "entry e JOIN (SELECT rowid AS fid, -rank AS score FROM entry_fts "
+                f"WHERE {where} ORDER BY rank, rowid DESC LIMIT {p.add(n)}) f ON f.fid = e.id"
+            )
         elif ranked:
             # FTS5's rank is bm25, lower is better; negated so that higher is better everywhere
             joins = (
                 "entry e JOIN (SELECT rowid AS fid, -rank AS score FROM entry_fts "
                 f"WHERE entry_fts MATCH {p.add(expr)}) f ON f.fid = e.id"
             )
+        elif scan_order:
+            # "+" keeps the planner from driving the query by the matching ids
+            conds.append(f"+e.id IN (SELECT rowid FROM entry_fts WHERE entry_fts MATCH {p.add(expr)})")
         else:
             # without ranking, the index only says which rows match: no scores computed
             conds.append(f"e.id IN (SELECT rowid FROM entry_fts WHERE entry_fts MATCH {p.add(expr)})")
@@ -208,12 +248,21 @@ def build_query(
     dialect: str,
     first: int,
     after: tuple[Any, int] | None = None,
+    top: bool = True,
 ) -> tuple[str, list[Any]]:
-    """SQL and parameters for one page (first + 1 rows, to know whether more follow)."""
+    """SQL and parameters for one page (first + 1 rows, to know whether more follow).
+
+    With `top` (the default), relevance on SQLite without other filters ranks
+    only the best matches (see `_where`); `top=False` is the exact full join.
+    """
     p = _Params(dialect)
     # relevance needs the text join; the placeholder numbering follows the SQL text order
     order = q.effective_order
-    conds, joins = _where(q, actor, p)
+    sqlite = dialect == "sqlite"
+    conds, joins = _where(
+        q, actor, p, scan_order=sqlite and order in ("newest", "oldest"),
+        top=(first + 1 + TOP_MARGIN, after) if top and _topped(q, dialect) else None,
+    )
     if order == "relevance" and " f ON " not in joins:
         order = "newest"  # the text had no searchable terms left
     expr, direction = _sort(order, dialect)
@@ -301,6 +350,10 @@ async def find_entries(
         after = (_param_value(after[0], q.effective_order, dialect), int(after[1]))
     sql, values = build_query(q, actor, dialect=dialect, first=first, after=after)
     _, rows = await conn.execute_query(sql, values)
+    if len(rows) <= first and _topped(q, dialect):
+        # the best matches were too few once filtered by visibility: rank them all
+        sql, values = build_query(q, actor, dialect=dialect, first=first, after=after, top=False)
+        _, rows = await conn.execute_query(sql, values)
     rows = [dict(r) for r in rows]
     has_next = len(rows) > first
     rows = rows[:first]
