@@ -14,6 +14,7 @@ from exchange.auth import Actor, authenticate
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
 from exchange.errors import InvalidInputError
+from exchange import search
 from exchange.search import CountCache, EntryQuery, build_query, count_entries, find_entries, land_code
 from federation.identity import NodeKey
 from tests.helpers import NOW, seed, token_for
@@ -157,3 +158,36 @@ def test_build_query_table(query: EntryQuery, dialect: str, fragments: list[str]
 
 def test_land_codes_by_name_or_code() -> None:
     assert land_code("bayern") == "09" and land_code("9") == "09" and land_code("16") == "16"
+
+
+async def pages(q: EntryQuery, who: Actor | None, first: int) -> list[str]:
+    seen: list[str] = []
+    after = None
+    while True:
+        page = await find_entries(q, who, first=first, after=after)
+        seen += [e.title for e in page.entries]
+        if not page.has_next:
+            return seen
+        after = page.keys[-1]
+
+
+@pytest.mark.parametrize("margin", [0, 1, 1000])
+async def test_relevance_among_the_best_matches_equals_the_full_ranking(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, margin: int
+) -> None:
+    # the best matches are hidden from anonymous readers, so the top-n shortcut must fall back
+    for i in range(4):
+        await publish(catalogue, CITY, title=f"Breitband Breitband {i}", summary="Breitband, Breitband.",
+                      visibility="local")
+    for i in range(5):
+        await publish(catalogue, SMALL, title=f"Dorf {i}", summary="Breitband" + " und mehr" * i)
+    q = EntryQuery(text="Breitband", order="relevance")
+    full = await pages(q, None, first=50)
+    assert sorted(full) == [f"Dorf {i}" for i in range(5)]
+    city = await actor(CITY)
+    full_city = await pages(q, city, first=50)
+    assert len(full_city) == 9 and full_city[0].startswith("Breitband")
+    monkeypatch.setattr(search, "TOP_MARGIN", margin)
+    for first in (1, 2, 3):
+        assert await pages(q, None, first) == full
+        assert await pages(q, city, first) == full_city
