@@ -175,15 +175,15 @@ def _where(
             conds.append("1 = 0")
         elif p.dialect == "postgres":
             ph = p.add(expr)
+            # search_vector: to_tsvector('simple', search_terms), stored (migration 0005)
             if ranked:
                 joins = (
-                    f"entry e JOIN (SELECT ei.id AS fid, ts_rank(to_tsvector('simple', ei.search_terms), "
-                    f"to_tsquery('simple', {ph})) AS score FROM entry ei "
-                    f"WHERE to_tsvector('simple', ei.search_terms) @@ to_tsquery('simple', {ph})) f "
+                    f"entry e JOIN (SELECT ei.id AS fid, ts_rank(ei.search_vector, to_tsquery('simple', {ph})) "
+                    f"AS score FROM entry ei WHERE ei.search_vector @@ to_tsquery('simple', {ph})) f "
                     "ON f.fid = e.id"
                 )
             else:
-                conds.append(f"to_tsvector('simple', e.search_terms) @@ to_tsquery('simple', {ph})")
+                conds.append(f"e.search_vector @@ to_tsquery('simple', {ph})")
         elif ranked and top is not None:
             n, after = top
             where = f"entry_fts MATCH {p.add(expr)}"
@@ -273,10 +273,17 @@ def build_query(
         conds.append(f"({expr} {op} {v1} OR ({expr} = {v2} AND e.id {op} {v3}))")
     key = f"{expr} AS sort_key"
     sql = (
-        f"SELECT e.*, {key} FROM {joins} WHERE {' AND '.join(conds)} "
+        f"SELECT {_entry_columns()}, {key} FROM {joins} WHERE {' AND '.join(conds)} "
         f"ORDER BY {expr} {direction}, e.id {direction} LIMIT {p.add(first + 1)}"
     )
     return sql, p.values
+
+
+def _entry_columns() -> str:
+    """The model's columns of `entry e` (not `e.*`: PostgreSQL also stores the search vector)."""
+    meta = Entry._meta
+    columns = set(meta.db_fields) | {meta.fields_map[name].source_field for name in meta.fk_fields}
+    return ", ".join(f"e.{column}" for column in sorted(columns))
 
 
 def build_count(q: EntryQuery, actor: Actor | None, *, dialect: str) -> tuple[str, list[Any]]:
@@ -296,7 +303,7 @@ def build_ids(text: str, *, dialect: str) -> tuple[str, list[Any]] | None:
     if expr is None:
         return None
     if dialect == "postgres":
-        return "SELECT id FROM entry WHERE to_tsvector('simple', search_terms) @@ to_tsquery('simple', $1)", [expr]
+        return "SELECT id FROM entry WHERE search_vector @@ to_tsquery('simple', $1)", [expr]
     return "SELECT rowid AS id FROM entry_fts WHERE entry_fts MATCH ?", [expr]
 
 
