@@ -13,6 +13,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from content import terms
@@ -120,19 +121,28 @@ async def similar_entries(entry: Entry, topic_ids: list[int], actor: Actor | Non
     shared: Counter[int] = Counter(int(r) for r in rows)  # type: ignore[call-overload]
     if not shared:
         return []
+    # candidates with only the columns scoring needs; the chosen few are then loaded whole
+    columns = ("id", "uid", "title", "language", "kind", "visibility", "municipality_id", "organisation_id")
     candidates = await Entry.filter(id__in=list(shared), deleted=False, visibility="public") \
-        .exclude(uid=entry.uid)
+        .exclude(uid=entry.uid).only(*columns)
     if actor is not None and actor.publisher is not None:
         candidates += [e for e in await Entry.filter(id__in=list(shared), deleted=False)
-                       .exclude(visibility="public") if may_see(e, actor)]
-    own = set(terms(entry.title, entry.language))
+                       .exclude(visibility="public").only(*columns) if may_see(e, actor)]
+    own = _title_terms(entry.title, entry.language)
 
     def score(e: Entry) -> tuple[float, int]:
-        overlap = len(own & set(terms(e.title, e.language)))
+        overlap = len(own & _title_terms(e.title, e.language))
         return (shared[e.id] + 1.5 * overlap + (0.5 if e.kind == entry.kind else 0.0), e.id)
 
-    best = sorted(candidates, key=score, reverse=True)[:first]
-    return await cards(best)
+    best = [e.id for e in sorted(candidates, key=score, reverse=True)[:first]]
+    rows = {e.id: e for e in await Entry.filter(id__in=best)} if best else {}
+    return await cards([rows[i] for i in best if i in rows])
+
+
+@lru_cache(maxsize=8192)
+def _title_terms(title: str, language: str) -> frozenset[str]:
+    """Stemmed terms of a title (cached: the same candidates come back on many pages)."""
+    return frozenset(terms(title, language))
 
 
 async def find_municipalities(name: str, first: int = 20) -> list[Municipality]:
