@@ -1,6 +1,7 @@
 """Catalogue figures: register import, newest-50 listing, full-text search, node memory.
 
     python bench/catalogue.py [--entries 100000] [--database sqlite|postgres] [--pg-url URL]
+                              [--runs 200] [--skip-rss]
 
 Builds a fresh database with the full register and N generated entries
 (texts recombined from the demo content, publishers drawn from the register,
@@ -165,6 +166,7 @@ async def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("EXCHANGE_BENCH_PG_URL",
                                                           "postgres://exchange:exchange@127.0.0.1:5432/exchange_bench"))
     parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--skip-rss", action="store_true", help="leave out the serving node's memory")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="exchange-bench-"))
     url = f"sqlite://{workdir / 'bench.db'}" if args.database == "sqlite" else args.pg_url
@@ -206,7 +208,12 @@ async def main() -> None:
             result[key] = {"p50": round(statistics.median(times), 2), "p95": round(percentile(times, 0.95), 2)}
         result["search_hits_first_page"] = hits
     await db.close()
-    result["serving_rss_mb"] = serving_rss(url, workdir)
+    print(json.dumps(result, ensure_ascii=False), file=sys.stderr, flush=True)  # kept if the next step fails
+    try:
+        result["serving_rss_mb"] = None if args.skip_rss else serving_rss(url, workdir)
+    except (httpx.HTTPError, OSError, StopIteration) as exc:
+        result["serving_rss_mb"] = None
+        result["serving_rss_error"] = f"{type(exc).__name__}: {exc}"
     print(json.dumps(result, ensure_ascii=False))
 
 

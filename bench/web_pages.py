@@ -1,11 +1,13 @@
 """Benchmark: server time of every web page type over a catalogue of 100,000 entries.
 
-Builds a SQLite node with the bundled register, the topics, the demo entries
+Builds a node (SQLite, or PostgreSQL) with the bundled register, the topics, the demo entries
 and N synthetic entries (bulk-inserted; their texts are recombined from the
 demo entries' words, spread over 2,000 publishing municipalities), then asks
 each page type R times with varied parameters through the ASGI app in
 process, and prints JSON: p50/p95/max milliseconds and the page size with CSS
 per page type. Usage: python bench/web_pages.py [--entries 100000] [--rounds 30]
+[--database sqlite|postgres] [--pg-url URL] (the PostgreSQL database must exist;
+the bench drops and recreates its public schema).
 """
 
 from __future__ import annotations
@@ -98,16 +100,20 @@ KINDS_OF_PAGES = ("start", "search-empty", "search-text", "search-facets", "sear
                   "municipality", "municipality-search", "topic", "matching")
 
 
-async def main(n: int, rounds: int) -> dict[str, Any]:
+async def main(n: int, rounds: int, pg_url: str | None = None) -> dict[str, Any]:
     rng = random.Random(7)
     folder = Path(tempfile.mkdtemp(prefix="bench-web-"))
-    db = Database(f"sqlite://{folder / 'bench.db'}")
-    await db.open(create=True)
-    result: dict[str, Any] = {"entries": n, "rounds": rounds, "database": "sqlite"}
+    db = Database(pg_url or f"sqlite://{folder / 'bench.db'}")
+    await db.open(create=pg_url is None)  # the PostgreSQL database must exist (it is emptied)
+    result: dict[str, Any] = {"entries": n, "rounds": rounds, "database": "postgres" if pg_url else "sqlite"}
     with db.bound():
+        if pg_url:
+            await db.connection().execute_script("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
         await db.migrate()
         t0 = time.perf_counter()
         data = await build(db, "http://bench.test", n, rng)
+        if pg_url:
+            await db.connection().execute_script("ANALYZE")
         result["build_seconds"] = round(time.perf_counter() - t0, 1)
         settings = Settings(database_url=db.url, node_url="http://bench.test", key_file=str(folder / "k.key"))
         node = build_node(settings, database=db)
@@ -150,5 +156,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-url", default="postgres://exchange:exchange@127.0.0.1:5432/exchange_bench",
+                        help="an existing PostgreSQL database the bench may empty (with --database postgres)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.entries, args.rounds)), indent=2))
+    pg_url = args.pg_url if args.database == "postgres" else None
+    print(json.dumps(asyncio.run(main(args.entries, args.rounds, pg_url)), indent=2))
