@@ -219,8 +219,9 @@ class FacetIndex:
             per_group = Counter(gs)
         rows: Counter[Row] = Counter()
         for code, n in per_group.items():
-            if visible(groups[code], viewer, origin):
-                rows[groups[code][:5]] += n
+            group = groups[code]
+            if group is not None and visible(group, viewer, origin):
+                rows[group[:5]] += n
         passes = [visible(g, viewer, origin) and fits(g, chosen) for g in groups]
         per_set = Counter(compress(ts, map(passes.__getitem__, gs)))
         by_slug: Counter[str] = Counter()

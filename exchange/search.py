@@ -282,7 +282,8 @@ def build_query(
 def _entry_columns() -> str:
     """The model's columns of `entry e` (not `e.*`: PostgreSQL also stores the search vector)."""
     meta = Entry._meta
-    columns = set(meta.db_fields) | {meta.fields_map[name].source_field for name in meta.fk_fields}
+    sources = [meta.fields_map[name].source_field for name in meta.fk_fields]
+    columns = set(meta.db_fields) | {source for source in sources if source}
     return ", ".join(f"e.{column}" for column in sorted(columns))
 
 

@@ -135,8 +135,8 @@ async def similar_entries(entry: Entry, topic_ids: list[int], actor: Actor | Non
         return (shared[e.id] + 1.5 * overlap + (0.5 if e.kind == entry.kind else 0.0), e.id)
 
     best = [e.id for e in sorted(candidates, key=score, reverse=True)[:first]]
-    rows = {e.id: e for e in await Entry.filter(id__in=best)} if best else {}
-    return await cards([rows[i] for i in best if i in rows])
+    whole = {e.id: e for e in await Entry.filter(id__in=best)} if best else {}
+    return await cards([whole[i] for i in best if i in whole])
 
 
 @lru_cache(maxsize=8192)

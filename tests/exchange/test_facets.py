@@ -32,7 +32,7 @@ async def actor(key: str) -> Actor:
 
 
 async def publish(catalogue: Catalogue, key: str, **values: Any) -> Entry:
-    data: dict[str, Any] = dict(kind="project", title="Titel", summary="Kurz.", language="de", topics=[])
+    data: dict[str, Any] = {"kind": "project", "title": "Titel", "summary": "Kurz.", "language": "de", "topics": []}
     data.update(values)
     return await catalogue.publish(await actor(key), EntryInput(**data))
 
@@ -127,8 +127,8 @@ async def test_index_follows_the_change_feed(catalogue: Catalogue) -> None:
 
 
 def test_groups_visibility_and_filters() -> None:
-    row = dict(kind="project", status="running", language="de", land_code="07", size_class="Landgemeinde",
-               visibility="draft", origin_node="http://a.test", municipality_id=3, organisation_id=None)
+    row = {"kind": "project", "status": "running", "language": "de", "land_code": "07", "size_class": "Landgemeinde",
+           "visibility": "draft", "origin_node": "http://a.test", "municipality_id": 3, "organisation_id": None}
     draft = group_of(row)
     assert draft[7] == ("municipality", 3)
     assert not visible(draft, None) and not visible(draft, ("municipality", 4))

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from exchange import search
 from exchange.auth import Actor, authenticate
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
 from exchange.errors import InvalidInputError
-from exchange import search
-from exchange.search import CountCache, EntryQuery, build_query, count_entries, find_entries, land_code
+from exchange.search import (
+    CountCache,
+    EntryQuery,
+    build_query,
+    count_entries,
+    find_entries,
+    land_code,
+)
 from federation.identity import NodeKey
 from tests.helpers import NOW, seed, token_for
 
