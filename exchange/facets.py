@@ -15,6 +15,8 @@ before answering it reads the latest change sequence and reloads the entries
 changed since the last one it saw. Writes by other processes on the same
 database (a CLI sync, a second server) are therefore seen too; a long gap
 reloads everything. The full load runs as a startup hook, or on first use.
+A municipality's Land or size class is read at load: a register re-import
+that changes them shows in the facets after the next restart.
 """
 
 from __future__ import annotations
@@ -106,14 +108,14 @@ class FacetIndex:
         async with self._lock:
             if self.seq is None or seq - self.seq > RELOAD_AFTER:
                 await self._load_all()
-            elif seq != self.seq:
+            elif seq > self.seq:  # (another request may have caught up meanwhile)
                 await self._load_changed(self.seq, seq)
 
     async def _load_all(self) -> None:
         seq = await latest_seq()
-        self._reset()
         _, rows = await current_connection().execute_query(_COLUMNS)
         _, links = await current_connection().execute_query(_TOPICS)
+        self._reset()  # only now: requests counting meanwhile still saw the previous index
         self._store([dict(r) for r in rows], [tuple(dict(r).values()) for r in links])
         self.seq = seq
 
