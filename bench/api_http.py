@@ -374,8 +374,20 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                               "load_average_at_start": os.getloadavg()[0]}
-    for kind in args.database.split(","):
-        result[kind] = run_database(kind, args.entries, args.seconds, args.max_requests)
+    kinds = args.database.split(",")
+    for kind in kinds:
+        if len(kinds) == 1:
+            result[kind] = run_database(kind, args.entries, args.seconds, args.max_requests)
+        else:
+            # one process per database: tortoise caches compiled queries per model class,
+            # and a query compiled for SQLite fails on PostgreSQL in the same process
+            done = subprocess.run([sys.executable, __file__, "--database", kind, "--entries", str(args.entries),
+                                   "--seconds", str(args.seconds), "--max-requests", str(args.max_requests)],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                result[kind] = {"error": done.stderr.strip().splitlines()[-1:]}
+            else:
+                result[kind] = json.loads(done.stdout)[kind]
         print(json.dumps({kind: result[kind]}), file=sys.stderr, flush=True)  # partial results survive a later failure
     print(json.dumps(result, indent=2))
 
