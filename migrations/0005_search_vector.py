@@ -4,7 +4,8 @@ Ranking with `ts_rank(to_tsvector('simple', search_terms), …)` parsed the term
 of every matching entry on every search (over a second for a common word at
 100,000 entries); a stored `search_vector` is parsed once per write, and the
 GIN index moves from the expression to the column. Same vector, same matches,
-same ranks. SQLite keeps its FTS5 table: nothing to do there.
+same ranks. Its statistics target is raised so that the planner knows rare
+terms from common ones. SQLite keeps its FTS5 table: nothing to do there.
 """
 
 from tortoise import migrations
@@ -18,7 +19,12 @@ async def add_vector(apps, schema_editor):  # type: ignore[no-untyped-def]
             "ALTER TABLE entry ADD COLUMN IF NOT EXISTS search_vector tsvector "
             "GENERATED ALWAYS AS (to_tsvector('simple', search_terms)) STORED; "
             "CREATE INDEX IF NOT EXISTS entry_search_vector_gin ON entry USING GIN (search_vector); "
-            "DROP INDEX IF EXISTS entry_search_gin"
+            "DROP INDEX IF EXISTS entry_search_gin; "
+            # a longer most-common-lexeme list: a rare (prefix) term is then estimated as
+            # rare, and the planner fetches its few matches instead of walking every entry
+            # newest-first (0.05 ms instead of 300 ms for a term without matches at 100,000)
+            "ALTER TABLE entry ALTER COLUMN search_vector SET STATISTICS 1000; "
+            "ANALYZE entry"
         )
 
 
