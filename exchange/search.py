@@ -299,13 +299,15 @@ def build_ids(text: str, *, dialect: str) -> tuple[str, list[Any]] | None:
 
     None when the text leaves no searchable term (it then matches nothing). On
     SQLite only live entries are in the index; on PostgreSQL deleted ones match too.
+    The ids come back aggregated in one value (a common word matches tens of
+    thousands of entries, and a row per id costs more than the search itself).
     """
     expr = tsquery(text) if dialect == "postgres" else fts5_match(text)
     if expr is None:
         return None
     if dialect == "postgres":
-        return "SELECT id FROM entry WHERE search_vector @@ to_tsquery('simple', $1)", [expr]
-    return "SELECT rowid AS id FROM entry_fts WHERE entry_fts MATCH ?", [expr]
+        return "SELECT array_agg(id) AS ids FROM entry WHERE search_vector @@ to_tsquery('simple', $1)", [expr]
+    return "SELECT group_concat(rowid) AS ids FROM entry_fts WHERE entry_fts MATCH ?", [expr]
 
 
 async def matching_ids(text: str) -> list[int]:
@@ -315,7 +317,10 @@ async def matching_ids(text: str) -> list[int]:
     if built is None:
         return []
     _, rows = await conn.execute_query(*built)
-    return [int(r[0]) for r in rows]
+    ids = rows[0][0] if rows else None
+    if not ids:
+        return []
+    return list(map(int, ids.split(","))) if isinstance(ids, str) else list(ids)
 
 
 def _row_to_entry(row: dict[str, Any]) -> Entry:
