@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.executor import MigrationExecutor
@@ -61,6 +62,7 @@ class Database:
     async def open(self, *, create: bool = False) -> None:
         if self._opened:
             return
+        _claim_dialect(self.dialect)
         with self.bound():
             await self.context.init(config=tortoise_config(self.url), _create_db=create)
         self._opened = True
@@ -70,6 +72,7 @@ class Database:
             with self.bound():
                 await self.context.close_connections()
             self._opened = False
+            _open_dialects[self.dialect] -= 1
 
     @contextmanager
     def bound(self) -> Iterator[None]:
@@ -101,6 +104,31 @@ class Database:
             executor = MigrationExecutor(self.connection(), tortoise_config(self.url)["apps"])
             plan = await executor.plan()
         return [str(step) for step in plan]
+
+
+_open_dialects: dict[str, int] = {"sqlite": 0, "postgres": 0}
+_last_dialect: str | None = None
+
+
+def _claim_dialect(dialect: str) -> None:
+    """One dialect per process at a time.
+
+    tortoise keeps model metadata and prepared statements process-wide, built
+    for the dialect of the last initialised database, so a SQLite node and a
+    PostgreSQL node cannot be open in one process together. Several nodes of
+    one dialect can (tests, benchmarks); switching after all are closed works
+    once the statement cache of the other dialect is dropped.
+    """
+    global _last_dialect
+    other = "postgres" if dialect == "sqlite" else "sqlite"
+    if _open_dialects[other]:
+        raise RuntimeError(
+            f"a {other} database is open in this process; {dialect} nodes cannot run beside it"
+        )
+    if _last_dialect is not None and _last_dialect != dialect:
+        EXECUTOR_CACHE.clear()
+    _last_dialect = dialect
+    _open_dialects[dialect] += 1
 
 
 def current_connection() -> BaseDBAsyncClient:

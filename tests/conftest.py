@@ -3,6 +3,9 @@
 `db` gives each test a migrated, empty database bound as the current one:
 a fresh SQLite file by default, or the PostgreSQL database named by
 EXCHANGE_TEST_DATABASE_URL (migrated once per run, emptied before each test).
+Extra nodes of multi-node tests get their own databases of the same dialect
+(`<name>_<node>` on PostgreSQL, created when missing): tortoise cannot hold
+SQLite and PostgreSQL nodes in one process.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ import pytest
 from exchange.db import Database
 
 PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL", "")
-_pg_migrated = False
+_pg_migrated: set[str] = set()
+
+
+def _pg_url_for(name: str) -> str:
+    if name == "node":
+        return PG_URL
+    base, _, dbname = PG_URL.rpartition("/")
+    dbname, sep, query = dbname.partition("?")
+    return f"{base}/{dbname}_{name}{sep}{query}"
 
 
 async def _empty_postgres(db: Database) -> None:
@@ -30,19 +41,31 @@ async def _empty_postgres(db: Database) -> None:
         await conn.execute_script(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
 
 
+async def _create_postgres_database(dbname: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_URL.replace("postgres://", "postgresql://", 1))
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", dbname):
+            await conn.execute(f'CREATE DATABASE "{dbname}"')
+    finally:
+        await conn.close()
+
+
 async def make_database(tmp_path: Path, name: str = "node") -> Database:
     """A migrated, empty database for one test (one per node in multi-node tests)."""
-    global _pg_migrated
-    if PG_URL and name == "node":
-        db = Database(PG_URL)
+    if PG_URL:
+        if name != "node" and name not in _pg_migrated:
+            await _create_postgres_database(_pg_url_for(name).rpartition("/")[2].partition("?")[0])
+        db = Database(_pg_url_for(name))
         await db.open()
         with db.bound():
-            if not _pg_migrated:
+            if name not in _pg_migrated:
                 await db.connection().execute_script(
                     "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
                 )
                 await db.migrate()
-                _pg_migrated = True
+                _pg_migrated.add(name)
             await _empty_postgres(db)
         return db
     db = Database(f"sqlite://{tmp_path / (name + '.db')}")
