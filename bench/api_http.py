@@ -144,8 +144,11 @@ async def ensure_pg_database() -> str:
 
     conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"))
     try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", PG_BENCH_DB):
-            await conn.execute(f'CREATE DATABASE "{PG_BENCH_DB}"')
+        # `exchange serve` opens its database with create=True, and tortoise then connects
+        # to the role's default database first: make sure both exist
+        for name in (PG_BENCH_DB, "exchange"):
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
