@@ -129,6 +129,7 @@ class Scheduler:
 
     async def _run(self) -> None:
         while True:
+            self._wake.clear()  # before the round: a hint during it triggers the next one
             try:
                 with self.database.bound():
                     await self.run_once()
@@ -136,6 +137,5 @@ class Scheduler:
                 raise
             except Exception:  # the scheduler must outlive any one failure
                 log.exception("federation scheduler round failed")
-            self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
