@@ -191,74 +191,120 @@ class BatchResult:
     pending: list[Pending] = field(default_factory=list)
 
 
-async def _publisher(ref: PublisherRef | None, origin: str, tombstone: bool) -> dict[str, Any]:
-    """The publisher columns, or ContentError when a municipality is not in our register."""
-    if ref is None:
-        if tombstone:
-            return {"municipality_id": None, "organisation_id": None}
-        raise ContentError("the entry names no publisher")
-    if ref.kind == "municipality":
-        muni = await Municipality.filter(official_key=ref.key).first()
-        if muni is None:
+class _Publishers:
+    """Publisher columns by (kind, key), resolved once per batch."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, str], dict[str, Any] | None] = {}
+
+    async def columns(self, ref: PublisherRef | None, origin: str, tombstone: bool) -> dict[str, Any]:
+        """The publisher columns; ContentError when a municipality is not in our register."""
+        none = {"municipality_id": None, "organisation_id": None}
+        if ref is None:
             if tombstone:
-                return {"municipality_id": None, "organisation_id": None}
+                return none
+            raise ContentError("the entry names no publisher")
+        slot = (ref.kind, ref.key)
+        if slot not in self._known:
+            if ref.kind == "municipality":
+                muni = await Municipality.filter(official_key=ref.key).first()
+                self._known[slot] = None if muni is None else {"municipality_id": muni.id, "organisation_id": None}
+            else:
+                org = await Organisation.get_or_none(slug=ref.key)
+                if org is None:
+                    org = await Organisation.create(slug=ref.key, name=ref.name or ref.key, origin_node=origin)
+                self._known[slot] = {"municipality_id": None, "organisation_id": org.id}
+        found = self._known[slot]
+        if found is None:
+            if tombstone:
+                return none
             raise ContentError(
                 f"publisher municipality {ref.key} ({ref.name}) is not in this node's register; "
                 "import a current register (exchange import municipalities)"
             )
-        return {"municipality_id": muni.id, "organisation_id": None}
-    org = await Organisation.get_or_none(slug=ref.key)
-    if org is None:
-        org = await Organisation.create(slug=ref.key, name=ref.name or ref.key, origin_node=origin)
-    return {"municipality_id": None, "organisation_id": org.id}
+        return found
 
 
-async def _store_version(signed: SignedEnvelope, checkpoint: Checkpoint) -> Entry:
-    """Write one verified, merged version (entry or tombstone). Within the caller's transaction."""
-    envelope = signed.envelope
-    values = entry_values(envelope)
-    ref = PublisherRef.of(envelope["entry"])
-    uid = parse_entry_uid(signed.entry_id)
-    topic_slugs: list[str] = values.pop("topics")
-    entry = await Entry.get_or_none(uid=uid)
-    if entry is not None and signed.is_tombstone:
-        # A tombstone withdraws what we hold; keep the content we had, hide it.
-        entry.deleted, entry.version = True, values["version"]
-        entry.visibility, entry.updated_at = values["visibility"], values["updated_at"]
-        topics = list(await Topic.filter(entry_links__entry_id=entry.id))
-    else:
-        publisher = await _publisher(ref, signed.origin, signed.is_tombstone)
-        topics = list(await Topic.filter(slug__in=topic_slugs)) if topic_slugs else []
-        if entry is None:
-            entry = Entry(uid=uid, **values, **publisher)
-        else:
-            for name, value in {**values, **publisher}.items():
-                setattr(entry, name, value)
-        entry.body_html = render_markdown(entry.body_markdown or "")
-        entry.search_terms = search_document(
-            entry.title, entry.summary,
-            "\n\n".join(x for x in (entry.body_markdown, entry.what_worked, entry.what_did_not,
-                                    entry.transfer_preconditions) if x),
-            [str(k) for k in entry.keywords] + [t.label_de for t in topics] + [t.label_en for t in topics],
-            entry.language,
-        )
-    await entry.save()
-    checkpoint("entry")
-    if not signed.is_tombstone or not await EntryTopic.exists(entry_id=entry.id):
-        await EntryTopic.filter(entry_id=entry.id).delete()
-        if topics:
-            await EntryTopic.bulk_create([EntryTopic(entry_id=entry.id, topic_id=t.id) for t in topics])
-    await search_index.update(entry)
-    checkpoint("topics")
-    await Revision.filter(entry_id=entry.id, version=entry.version).delete()
-    await Revision.create(
-        entry_id=entry.id, version=entry.version, envelope=envelope, signature=signed.signature,
-        author=signed.origin, note="received", created_at=entry.updated_at,
+def _search_terms(entry: Entry, topics: list[Topic]) -> str:
+    return search_document(
+        entry.title, entry.summary,
+        "\n\n".join(x for x in (entry.body_markdown, entry.what_worked, entry.what_did_not,
+                                entry.transfer_preconditions) if x),
+        [str(k) for k in entry.keywords] + [t.label_de for t in topics] + [t.label_en for t in topics],
+        entry.language,
     )
+
+
+async def _store_versions(batch: list[SignedEnvelope], checkpoint: Checkpoint) -> list[Entry]:
+    """Write verified, merged versions (one per entry id). Within the caller's transaction.
+
+    Works per batch, not per entry (one query per kind of row where it can),
+    since an initial sync of a large catalogue is thousands of entries.
+    """
+    if not batch:
+        return []
+    uids = [parse_entry_uid(s.entry_id) for s in batch]
+    existing = {e.uid: e for e in await Entry.filter(uid__in=uids)}
+    slugs = {slug for s in batch for slug in (s.envelope["entry"].get("topics") or []) if isinstance(slug, str)}
+    topic_rows = {t.slug: t for t in await Topic.filter(slug__in=list(slugs))} if slugs else {}
+    publishers = _Publishers()
+    entries: list[Entry] = []
+    topics_of: dict[Any, list[Topic] | None] = {}
+    created: list[Entry] = []
+    for signed, uid in zip(batch, uids, strict=True):
+        values = entry_values(signed.envelope)
+        slugs_here: list[str] = values.pop("topics")
+        entry = existing.get(uid)
+        if entry is not None and signed.is_tombstone:
+            # A tombstone withdraws what we hold: keep the content we had, hidden.
+            entry.deleted, entry.version = True, values["version"]
+            entry.visibility, entry.updated_at = values["visibility"], values["updated_at"]
+            topics_of[uid] = None  # unchanged
+        else:
+            publisher = await publishers.columns(PublisherRef.of(signed.envelope["entry"]), signed.origin,
+                                                 signed.is_tombstone)
+            topics = [topic_rows[t] for t in dict.fromkeys(slugs_here) if t in topic_rows]
+            if entry is None:
+                entry = Entry(uid=uid, **values, **publisher)
+                created.append(entry)
+            else:
+                for name, value in {**values, **publisher}.items():
+                    setattr(entry, name, value)
+            entry.body_html = render_markdown(entry.body_markdown or "")
+            entry.search_terms = _search_terms(entry, topics)
+            topics_of[uid] = topics
+        entries.append(entry)
+    if created:
+        await Entry.bulk_create(created)
+        ids = dict(await Entry.filter(uid__in=[e.uid for e in created]).values_list("uid", "id"))
+        for entry in created:
+            entry.id = ids[entry.uid]
+    for entry in entries:
+        if entry.uid in existing:
+            await entry.save()
+    checkpoint("entry")
+    relinked = [e for e in entries if topics_of[e.uid] is not None]
+    if relinked:
+        await EntryTopic.filter(entry_id__in=[e.id for e in relinked if e.uid in existing]).delete()
+        links = [EntryTopic(entry_id=e.id, topic_id=t.id) for e in relinked for t in topics_of[e.uid] or []]
+        if links:
+            await EntryTopic.bulk_create(links)
+    for entry in entries:
+        await search_index.update(entry)
+    checkpoint("topics")
+    for entry in entries:
+        if entry.uid in existing:
+            await Revision.filter(entry_id=entry.id, version=entry.version).delete()
+    await Revision.bulk_create([
+        Revision(entry_id=e.id, version=e.version, envelope=s.envelope, signature=s.signature,
+                 author=s.origin, note="received", created_at=e.updated_at)
+        for e, s in zip(entries, batch, strict=True)
+    ])
     checkpoint("revision")
-    await append_change(entry)
+    for entry in entries:
+        await append_change(entry)
     checkpoint("change")
-    return entry
+    return entries
 
 
 async def apply_batch(
@@ -282,6 +328,8 @@ async def apply_batch(
             if not await KnownOrigin.exists(url=origin):
                 await KnownOrigin.create(url=origin, public_key=key, vouched_by=peer.url, created_at=now)
         checkpoint("origins")
+        storable: list[SignedEnvelope] = []
+        known: dict[str, bool] = {}
         for signed in to_apply:
             if is_curation_envelope(signed.envelope):  # a collection or endorsement
                 try:
@@ -293,12 +341,15 @@ async def apply_batch(
                 entry_values(signed.envelope)
                 PublisherRef.of(signed.envelope["entry"])
                 if not signed.is_tombstone:
-                    await _check_publisher(signed)
+                    await _check_publisher(signed, known)
             except ContentError as exc:
                 result.pending.append(Pending(signed, str(exc)))
                 continue
-            result.applied.append(await _store_version(signed, checkpoint))
-            await PendingEnvelope.filter(entry_uid=signed.entry_id, version__lte=signed.version).delete()
+            storable.append(signed)
+        result.applied.extend(await _store_versions(storable, checkpoint))
+        if storable and await PendingEnvelope.exists():
+            for signed in storable:
+                await PendingEnvelope.filter(entry_uid=signed.entry_id, version__lte=signed.version).delete()
         for item in result.pending:
             await PendingEnvelope.filter(
                 peer_url=peer.url, entry_uid=item.signed.entry_id, version=item.signed.version
@@ -328,12 +379,14 @@ async def apply_batch(
     return result
 
 
-async def _check_publisher(signed: SignedEnvelope) -> None:
+async def _check_publisher(signed: SignedEnvelope, known: dict[str, bool]) -> None:
     """ContentError unless the entry's publisher can be stored (without writing anything)."""
     ref = PublisherRef.of(signed.envelope["entry"])
     if ref is None:
         raise ContentError("the entry names no publisher")
-    if ref.kind == "municipality" and not await Municipality.exists(official_key=ref.key):
+    if ref.kind == "municipality" and ref.key not in known:
+        known[ref.key] = await Municipality.exists(official_key=ref.key)
+    if ref.kind == "municipality" and not known[ref.key]:
         raise ContentError(
             f"publisher municipality {ref.key} ({ref.name}) is not in this node's register; "
             "import a current register (exchange import municipalities)"

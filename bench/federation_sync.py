@@ -1,0 +1,211 @@
+"""Benchmark: pull sync between two nodes on loopback, printed as JSON.
+
+Node B runs as a real `exchange serve` process; node A is this process,
+pulling with the same `Syncer` that `exchange sync` uses (signed requests,
+every origin signature checked, merge, apply in one transaction per page).
+B's catalogue is bulk-generated straight into its database (rows, signed
+envelopes, change feed, search index), not through 100,000 GraphQL calls.
+
+Figures: the initial sync of N entries (entries/s), an incremental sync of
+100 new entries on top of 1,000 and on top of N (cost should follow the
+change, not the catalogue), and an empty sync (one small request).
+
+    python bench/federation_sync.py                  # N = 100,000
+    python bench/federation_sync.py --entries 5000   # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from exchange.app import build_node  # noqa: E402
+from exchange.catalogue import build_envelope  # noqa: E402
+from exchange.auth import Publisher  # noqa: E402
+from exchange.db import Database  # noqa: E402
+from exchange.envelope import canonical_json  # noqa: E402
+from exchange.models import Change, Entry, Organisation, Revision  # noqa: E402
+from exchange.settings import Settings  # noqa: E402
+from exchange import search_index  # noqa: E402
+from federation import store  # noqa: E402
+from federation.identity import NodeKey  # noqa: E402
+from federation.routes import Federation  # noqa: E402
+
+BODY = ("## Ausgangslage\n\nDie Verwaltung wollte Anträge online annehmen. "
+        "Wir haben mit drei Ämtern begonnen und nach sechs Monaten ausgewertet.\n\n"
+        "- Bürgerservice\n- Bauamt\n- Ordnungsamt\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def generate(db: Database, key: NodeKey, count: int, start: int) -> float:
+    """Write `count` signed public entries into B's database; returns seconds taken."""
+    began = time.perf_counter()
+    with db.bound():
+        org, _ = await Organisation.get_or_create(slug="bench-verbund", defaults={"name": "Bench-Verbund"})
+        publisher = Publisher("organisation", org.id, org.slug, org.name)
+        now = datetime.now(UTC)
+        for offset in range(0, count, 1000):
+            rows = []
+            for i in range(start + offset, start + min(offset + 1000, count)):
+                moment = now + timedelta(microseconds=i)
+                rows.append(Entry(
+                    uid=uuid.uuid4(), kind="project", origin_node=key.node_url, version=1,
+                    title=f"Digitale Antragsstrecke {i}", summary=f"Erfahrungen aus Vorhaben {i}",
+                    body_markdown=BODY, body_html="", language="de", visibility="public",
+                    organisation_id=org.id, status="running", search_terms=f"digital antrag {i}",
+                    created_at=moment, updated_at=moment))
+            await Entry.bulk_create(rows)
+            stored = {e.uid: e for e in await Entry.filter(uid__in=[r.uid for r in rows])}
+            revisions, changes = [], []
+            for row in rows:
+                entry = stored[row.uid]
+                envelope = build_envelope(entry, [], publisher)
+                revisions.append(Revision(entry_id=entry.id, version=1, envelope=envelope,
+                                          signature=key.sign(canonical_json(envelope)),
+                                          author="bench", note="generated", created_at=entry.updated_at))
+                changes.append(Change(entry_uid=entry.uid, version=1, origin_node=key.node_url,
+                                      visibility="public", created_at=entry.updated_at))
+            await Revision.bulk_create(revisions)
+            await Change.bulk_create(changes)
+        await search_index.rebuild()
+    return time.perf_counter() - began
+
+
+class Source:
+    """Node B: a database, a key, and an `exchange serve` process."""
+
+    def __init__(self, tmp: Path, name: str, db_url: str | None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_url = db_url or f"sqlite://{tmp / (name + '.db')}"
+        self.key_file = tmp / f"{name}.key"
+        self.tmp = tmp
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "EXCHANGE_DATABASE_URL": self.db_url, "EXCHANGE_NODE_URL": self.url,
+                "EXCHANGE_KEY_FILE": str(self.key_file), "EXCHANGE_SYNC_INTERVAL": "0",
+                "EXCHANGE_LOG_LEVEL": "WARNING"}
+
+    def start(self) -> None:
+        self.log = open(self.tmp / f"serve-{self.port}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "exchange", "serve", "--port", str(self.port)],
+                                     env=self.env(), stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(600):
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise SystemExit(f"node B did not start; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+            self.log.close()
+
+
+async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target_db: str | None) -> dict[str, Any]:
+    """Build B with `entries`, start it, connect A; returns timings."""
+    source = Source(tmp, f"{name}-b", source_db)
+    subprocess.run([sys.executable, "-m", "exchange", "migrate"], env=source.env(), check=True,
+                   capture_output=True)
+    b_db = Database(source.db_url)
+    await b_db.open()
+    b_key = NodeKey.load_or_create(source.key_file, source.url)
+    generated = await generate(b_db, b_key, entries, 0)
+    source.start()
+    a_settings = Settings(database_url=target_db or f"sqlite://{tmp / (name + '-a.db')}",
+                          node_url="http://127.0.0.1:1", key_file=str(tmp / f"{name}-a.key"))
+    a_db = Database(a_settings.database_url)
+    await a_db.open(create=True)
+    fed = Federation(build_node(a_settings, database=a_db))
+    with a_db.bound():
+        await a_db.migrate()
+        b = await fed.client().descriptor(source.url)
+        await store.pin_peer(b, member=False, trust_relayed=False, confirm_key_change=False, now=fed.clock())
+    with b_db.bound():
+        from exchange.models import Peer
+        await Peer.create(url=fed.key.node_url, name="A", public_key=fed.key.public_key_b64,
+                          key_id=fed.key.key_id, created_at=fed.clock())
+
+    async def pull() -> tuple[float, Any]:
+        with a_db.bound():
+            peer = await store.get_peer(source.url)
+            began = time.perf_counter()
+            report = await fed.syncer().sync_peer(peer)
+            took = time.perf_counter() - began
+        if not report.ok:
+            raise SystemExit(f"sync failed: {report.error}")
+        return took, report
+
+    result: dict[str, Any] = {"generateSeconds": round(generated, 2)}
+    try:
+        took, report = await pull()
+        result["initial"] = {"entries": report.applied, "seconds": round(took, 2),
+                             "entriesPerSecond": round(report.applied / took) if took else None,
+                             "batches": report.batches}
+        await generate(b_db, b_key, 100, entries)
+        took, report = await pull()
+        result["incremental100"] = {"onTopOf": entries, "entries": report.applied,
+                                    "seconds": round(took, 3)}
+        took, report = await pull()
+        result["empty"] = {"seconds": round(took, 4), "batches": report.batches, "applied": report.applied}
+    finally:
+        source.stop()
+        await fed.http.aclose()
+        await a_db.close()
+        await b_db.close()
+    return result
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--source-db", default=None, help="tortoise URL for B (default: SQLite in a temp dir)")
+    parser.add_argument("--target-db", default=None, help="tortoise URL for A (default: SQLite in a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fed-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        small = await pair(tmp, "small", 1000, None, None)
+        large = await pair(tmp, "large", args.entries, args.source_db, args.target_db)
+    print(json.dumps({
+        "benchmark": "federation_sync",
+        "python": platform.python_version(),
+        "database": "sqlite" if not args.target_db else args.target_db.split(":")[0],
+        "entries": args.entries,
+        "initialSync": large["initial"],
+        "incremental100OnTopOf1000": small["incremental100"],
+        f"incremental100OnTopOf{args.entries}": large["incremental100"],
+        "emptySync": large["empty"],
+        "generateSeconds": large["generateSeconds"],
+        "targetEntriesPerSecond": 2000,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
