@@ -17,6 +17,8 @@ applied entries after the commit.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -110,13 +112,25 @@ class Syncer:
         report = SyncReport(peer.url)
         try:
             report.released = await self._retry_pending(peer)
-            while max_batches is None or report.batches < max_batches:
-                answer = await self.client.changes(peer.url, peer.cursor, self.page_size)
-                await self._apply(peer, answer.batch, answer.remaining, report)
+            answer = await self.client.changes(peer.url, peer.cursor, self.page_size)
+            while True:
+                # Fetch the next page while this one is applied; dropped if this one fails.
+                more = answer.batch.has_more and (max_batches is None or report.batches + 1 < max_batches)
+                ahead = asyncio.ensure_future(
+                    self.client.changes(peer.url, answer.batch.next_cursor, self.page_size)) if more else None
+                try:
+                    await self._apply(peer, answer.batch, answer.remaining, report)
+                except BaseException:
+                    if ahead is not None:
+                        ahead.cancel()
+                        with contextlib.suppress(BaseException):
+                            await ahead
+                    raise
                 if progress is not None:
                     progress(report.applied + report.skipped + report.pending, answer.remaining)
-                if not answer.batch.has_more:
+                if ahead is None:
                     break
+                answer = await ahead
         except ExchangeError as exc:
             now = self.clock()
             report.error, report.error_code = exc.message, exc.code
