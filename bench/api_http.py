@@ -333,7 +333,11 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> 
            "EXCHANGE_KEY_FILE": str(workdir / "node.key"), "EXCHANGE_LOG_LEVEL": "WARNING", "EXCHANGE_SYNC_INTERVAL": "0"}
     catalogue = [{"query": CATALOGUE, "operationName": "Catalogue", "variables": {"first": 50}}]
     entry = [{"query": ENTRY, "operationName": "Entry", "variables": {"id": i}} for i in ids]
-    node = start([sys.executable, "-m", "exchange", "serve", "--port", str(node_port)], env, node_port)
+    # `exchange serve` on PostgreSQL opens with create=True, which fails on an existing
+    # database (reported); there the node runs through the same create_app + uvicorn.run
+    # with the database opened as it is
+    command = ["-m", "exchange", "serve", "--port", str(node_port)] if kind == "sqlite" else [__file__, "node", url, str(node_port)]
+    node = start([sys.executable, *command], env, node_port)
     try:
         first = httpx.post(f"http://127.0.0.1:{node_port}/graphql", json=catalogue[0], timeout=30).json()
         assert len(first["data"]["entries"]["edges"]) == 50, first
@@ -362,6 +366,24 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "load":
         spec = json.loads(sys.argv[2])
         print(json.dumps(asyncio.run(load(spec["url"], spec["bodies"], spec["connections"], spec["seconds"], spec["max"]))))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "node":
+        import uvicorn
+
+        from exchange.app import build_node, create_app
+        from exchange.db import Database
+        from exchange.settings import load_settings
+
+        settings = load_settings(os.environ)
+        database = Database(sys.argv[2])
+        plain_open = database.open
+
+        async def open_existing(*, create: bool = False) -> None:
+            await plain_open(create=False)
+
+        database.open = open_existing  # type: ignore[method-assign]
+        app = create_app(settings, node=build_node(settings, database=database))
+        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
         return
     if len(sys.argv) > 1 and sys.argv[1] == "floor":
         import uvicorn
