@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 from array import array
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import compress
 from typing import Any
 
@@ -37,10 +37,11 @@ Chosen = Sequence[tuple[str, ...]]  # selected kinds, statuses, languages, Länd
 # Visibilities any signed-in publisher sees; drafts only their owner (search.visibility_clause).
 NETWORK_VISIBLE = ("public", "network", "local")
 RELOAD_AFTER = 5_000  # more changes than this since the last look: reload everything
+LOAD_SLICE = 5_000  # entries read per query while loading
 MATCH_CACHE = 32  # search texts whose matching ids are kept (as arrays, ~8 bytes per id)
 
 
-def group_of(row: dict[str, Any]) -> Group:
+def group_of(row: Mapping[str, Any]) -> Group:
     """The group of one entry row (pure)."""
     owner = None
     if row["visibility"] not in NETWORK_VISIBLE:
@@ -113,10 +114,25 @@ class FacetIndex:
 
     async def _load_all(self) -> None:
         seq = await latest_seq()
-        _, rows = await current_connection().execute_query(_COLUMNS)
-        _, links = await current_connection().execute_query(_TOPICS)
-        self._reset()  # only now: requests counting meanwhile still saw the previous index
-        self._store([dict(r) for r in rows], [tuple(dict(r).values()) for r in links])
+        conn = current_connection()
+        p = ("$1", "$2") if dialect_of(conn) == "postgres" else ("?", "?")
+        fresh = FacetIndex()
+        last = 0
+        while True:  # in slices by id, so that loading never holds every row at once
+            _, rows = await conn.execute_query(
+                f"{_COLUMNS} WHERE e.id > {p[0]} ORDER BY e.id LIMIT {p[1]}", [last, LOAD_SLICE])
+            if not rows:
+                break
+            top = int(rows[-1]["id"])
+            _, links = await conn.execute_query(
+                f"{_TOPICS} WHERE et.entry_id > {p[0]} AND et.entry_id <= {p[1]}", [last, top])
+            fresh._store(rows, links)
+            last = top
+        # swapped in only now: requests counting meanwhile still saw the previous index
+        self._group, self._topics = fresh._group, fresh._topics
+        self._groups, self._topic_sets = fresh._groups, fresh._topic_sets
+        self._group_codes, self._topic_codes = fresh._group_codes, fresh._topic_codes
+        self._matches.clear()
         self.seq = seq
 
     async def _load_changed(self, since: int, seq: int) -> None:
@@ -125,13 +141,14 @@ class FacetIndex:
         changed = _CHANGED.format(p=p)
         _, rows = await conn.execute_query(f"{_COLUMNS} WHERE e.id IN ({changed})", [since])
         _, links = await conn.execute_query(f"{_TOPICS} WHERE et.entry_id IN ({changed})", [since])
-        self._store([dict(r) for r in rows], [tuple(dict(r).values()) for r in links])
+        self._store(rows, links)
         self.seq = seq
 
-    def _store(self, rows: list[dict[str, Any]], links: list[tuple[Any, ...]]) -> None:
+    def _store(self, rows: Sequence[Any], links: Sequence[Any]) -> None:
+        """Take in entry rows and their (entry_id, slug) rows (mappings by column name)."""
         slugs: dict[int, list[str]] = {}
-        for entry_id, slug in links:
-            slugs.setdefault(int(entry_id), []).append(str(slug))
+        for link in links:
+            slugs.setdefault(int(link["entry_id"]), []).append(str(link["slug"]))
         top = max((int(r["id"]) for r in rows), default=-1)
         if top >= len(self._group):
             grow = top + 1 - len(self._group)
