@@ -64,7 +64,11 @@ class Database:
             return
         _claim_dialect(self.dialect)
         with self.bound():
-            await self.context.init(config=tortoise_config(self.url), _create_db=create)
+            # PostgreSQL databases are made by their operator (CREATE DATABASE needs
+            # rights a node should not hold); a SQLite file is made when missing.
+            await self.context.init(
+                config=tortoise_config(self.url), _create_db=create and self.dialect == "sqlite"
+            )
         self._opened = True
 
     async def close(self) -> None:
