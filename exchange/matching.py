@@ -1,7 +1,7 @@
 """Peer matching: rank municipalities that work on similar things, and say why.
 
 Three signals, each in [0, 1], combined with weights from configuration
-(`EXCHANGE_MATCHING_WEIGHTS`, see `Weights` and docs/matching.md):
+(`EXCHANGE_MATCHING_WEIGHTS`, see `Weights` and exchange/data/matching.md):
 *topics* — cosine similarity of BM25-weighted stemmed terms of all public
 entries of a publisher (one L2-normalised vector per publisher, so a city with
 hundreds of entries has no more weight than a town with one), blended with

@@ -36,7 +36,7 @@ from exchange.web.params import href, parse_search, search_items, without
 from exchange.web.render import Renderer, body_html, safe
 
 STATIC = Path(__file__).parent / "static"
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[1] / "data"  # ships with the package
 Handler = Callable[["Web", Request], Awaitable[Response]]
 
 
@@ -178,7 +178,7 @@ async def topic(web: Web, request: Request) -> Response:
 
 
 def matching_doc(locale: str) -> str | None:
-    """docs/matching.<locale>.md, else docs/matching.md, rendered; None when neither exists."""
+    """The disclosure text (exchange/data/matching.md, shipped with the package), rendered."""
     for name in (f"matching.{locale}.md", "matching.md"):
         path = DOCS / name
         if path.is_file():
