@@ -198,3 +198,28 @@ async def test_relevance_among_the_best_matches_equals_the_full_ranking(
     for first in (1, 2, 3):
         assert await pages(q, None, first) == full
         assert await pages(q, city, first) == full_city
+
+
+def test_matching_ids_sql_per_dialect() -> None:
+    assert search.build_ids("***", dialect="sqlite") is None  # no searchable term: nothing matches
+    sql, values = search.build_ids("Schule", dialect="sqlite")  # type: ignore[misc]
+    assert "group_concat(rowid)" in sql and "entry_fts MATCH ?" in sql and values == ['("schul" * OR "schule" *)']
+    sql, values = search.build_ids("Schule", dialect="postgres")  # type: ignore[misc]
+    assert "array_agg(id)" in sql and "search_vector @@ to_tsquery('simple', $1)" in sql and len(values) == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "dialect", "fragments"),
+    [
+        (EntryQuery(text="Schule"), "sqlite", ["+e.id IN (SELECT rowid FROM entry_fts", "ORDER BY e.updated_at DESC"]),
+        (EntryQuery(text="Schule", order="title"), "sqlite", ["WHERE e.id IN (SELECT rowid FROM entry_fts"]),
+        (EntryQuery(text="Schule", order="relevance"), "sqlite", ["ORDER BY rank, rowid DESC LIMIT ?"]),
+        (EntryQuery(text="Schule", order="relevance", kinds=("guide",)), "sqlite", ["WHERE entry_fts MATCH ?) f"]),
+        (EntryQuery(text="Schule", order="relevance"), "postgres", ["ts_rank(ei.search_vector", "e.id DESC LIMIT $2"]),
+    ],
+)
+def test_build_query_text_plans(query: EntryQuery, dialect: str, fragments: list[str]) -> None:
+    sql, _ = build_query(query, None, dialect=dialect, first=20)
+    for fragment in fragments:
+        assert fragment in sql, (fragment, sql)
+    assert "e.*" not in sql  # PostgreSQL would also send the stored search vector
