@@ -37,17 +37,17 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exchange.app import build_node  # noqa: E402
-from exchange.catalogue import build_envelope  # noqa: E402
-from exchange.auth import Publisher  # noqa: E402
-from exchange.db import Database  # noqa: E402
-from exchange.envelope import canonical_json  # noqa: E402
-from exchange.models import Change, Entry, Organisation, Revision  # noqa: E402
-from exchange.settings import Settings  # noqa: E402
-from exchange import search_index  # noqa: E402
-from federation import store  # noqa: E402
-from federation.identity import NodeKey  # noqa: E402
-from federation.routes import Federation  # noqa: E402
+from exchange import search_index
+from exchange.app import build_node
+from exchange.auth import Publisher
+from exchange.catalogue import build_envelope
+from exchange.db import Database
+from exchange.envelope import canonical_json
+from exchange.models import Change, Entry, Organisation, Revision
+from exchange.settings import Settings
+from federation import store
+from federation.identity import NodeKey
+from federation.routes import Federation
 
 BODY = ("## Ausgangslage\n\nDie Verwaltung wollte Anträge online annehmen. "
         "Wir haben mit drei Ämtern begonnen und nach sechs Monaten ausgewertet.\n\n"

@@ -98,7 +98,7 @@ def parse_entry_uid(value: str) -> uuid.UUID:
 class PublisherRef:
     """Who published an entry, as its envelope names them."""
 
-    __slots__ = ("kind", "key", "name")
+    __slots__ = ("key", "kind", "name")
 
     def __init__(self, kind: str, key: str, name: str) -> None:
         self.kind, self.key, self.name = kind, key, name

@@ -30,7 +30,7 @@ from federation.identity import NodeKey
 from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch, ChangeItem, SignedEnvelope
 from federation.store import origin_keys
 
-__all__ = ["FeedPage", "Feed", "authenticate_peer"]
+__all__ = ["Feed", "FeedPage", "authenticate_peer"]
 
 
 async def authenticate_peer(

@@ -102,9 +102,8 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-            with self.database.bound():
-                with contextlib.suppress(Exception):
-                    await self.lease.release()
+            with self.database.bound(), contextlib.suppress(Exception):
+                await self.lease.release()
 
     async def wake(self, peer_url: str) -> None:
         """A peer has news: make it due now (seen by whichever process leads)."""

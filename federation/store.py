@@ -31,8 +31,8 @@ from exchange.models import (
     KnownOrigin,
     Municipality,
     Organisation,
-    PendingEnvelope,
     Peer,
+    PendingEnvelope,
     Revision,
     Topic,
 )
@@ -52,7 +52,7 @@ Checkpoint = Callable[[str], None]
 
 def no_checkpoint(step: str) -> None:
     """The default checkpoint: go on."""
-    return None
+    return
 
 
 # -- peers -----------------------------------------------------------------

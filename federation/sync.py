@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from exchange.collections import is_curation_envelope
 from exchange.errors import ConflictError, ExchangeError
 from exchange.models import Entry, Peer
+from federation import store
 from federation.client import PeerClient
 from federation.envelopes import ContentError, parse_entry_uid
 from federation.errors import BadSignatureError
@@ -35,7 +36,6 @@ from federation.identity import NodeKey
 from federation.merge import Action, merge_batch
 from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch, SignedEnvelope
 from federation.signing import verify_envelope
-from federation import store
 from federation.store import Checkpoint, Pending
 
 log = logging.getLogger("exchange.federation")

@@ -10,7 +10,7 @@ each peer. Resolvers stay thin: the feed itself lives in `federation.feed`.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 from strawberry import Info
@@ -51,12 +51,12 @@ class PeerState:
     key_id: str
     member: bool
     trust_relayed: bool
-    last_success: Optional[datetime]
-    last_attempt: Optional[datetime]
-    next_attempt: Optional[datetime]
+    last_success: datetime | None
+    last_attempt: datetime | None
+    next_attempt: datetime | None
     last_error: str
     failures: int
-    entries_behind: Optional[int]
+    entries_behind: int | None
 
 
 def _public_url(node_url: str, request: Any) -> str:
@@ -70,7 +70,7 @@ class Query:
         "This node's change feed after a cursor, for peer nodes only: the request must be a "
         "GET signed with RFC 9421 HTTP message signatures by a known peer."
     ))
-    async def changes(self, info: Info, after: Optional[str] = None, first: int = 100) -> ChangeBatch:
+    async def changes(self, info: Info, after: str | None = None, first: int = 100) -> ChangeBatch:
         services = info.context.services
         federation = services.extra.get("federation")
         request = info.context.request

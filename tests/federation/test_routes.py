@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from graphql import parse, validate
 
 from exchange.api.schema import schema
 from exchange.catalogue import build_envelope, publisher_of_entry
@@ -19,6 +18,7 @@ from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey
 from federation.protocol import SignedEnvelope, validate_envelope
 from federation.scheduler import LEASE_KEY, LeaderLease
 from federation.signing import verify_envelope
+from graphql import parse, validate
 from tests.federation.fednodes import close_all, connect, make_nodes
 
 

@@ -8,9 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from exchange.models import Entry, EntryTopic, PendingEnvelope, Peer, Revision
+from exchange.models import Entry, EntryTopic, Peer, PendingEnvelope, Revision
 from federation import store
-from tests.federation.fednodes import FLENSBURG, FedNode, Net, close_all, connect, make_node, make_nodes
+from tests.federation.fednodes import (
+    FLENSBURG,
+    FedNode,
+    Net,
+    close_all,
+    connect,
+    make_node,
+    make_nodes,
+)
 
 
 @pytest.fixture

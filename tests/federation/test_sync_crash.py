@@ -55,7 +55,7 @@ async def test_a_crash_at_any_step_loses_and_doubles_nothing(tmp_path: Path) -> 
     k = 1
     while True:
         before = await snapshot(a)
-        syncer, steps = crashing_syncer(a, k)
+        syncer, _steps = crashing_syncer(a, k)
 
         async def go() -> None:
             await syncer.sync_peer(await store.get_peer(b.url), max_batches=1)
