@@ -31,32 +31,32 @@ class ChangeItem:
 
 @strawberry.type(description="The public key a node vouches for, for an origin whose entries it relays.")
 class VouchedKey:
-    origin: str
-    public_key: str
+    origin: str = strawberry.field(description="Base URL of a node whose entries this page relays.")
+    public_key: str = strawberry.field(description="That node's Ed25519 public key, as the answering node pinned it.")
 
 
 @strawberry.type(description="One page of a node's change feed.")
 class ChangeBatch:
-    items: list[ChangeItem]
+    items: list[ChangeItem] = strawberry.field(description="Signed entry versions, in feed order.")
     next_cursor: str = strawberry.field(description="Pass as `after` to read on.")
-    has_more: bool
-    vouched_keys: list[VouchedKey]
+    has_more: bool = strawberry.field(description="More rows follow this page.")
+    vouched_keys: list[VouchedKey] = strawberry.field(description="Keys of the relayed origins on this page.")
     remaining: int = strawberry.field(description="Feed rows after this page (0 when none).")
 
 
 @strawberry.type(description="A peer node and the state of pulling from it (operators only).")
 class PeerState:
-    url: str
-    name: str
-    key_id: str
-    member: bool
-    trust_relayed: bool
-    last_success: datetime | None
-    last_attempt: datetime | None
-    next_attempt: datetime | None
-    last_error: str
-    failures: int
-    entries_behind: int | None
+    url: str = strawberry.field(description="The peer's base URL (its id).")
+    name: str = strawberry.field(description="The peer's name, from its descriptor.")
+    key_id: str = strawberry.field(description="Id of the pinned public key.")
+    member: bool = strawberry.field(description="Same alliance: receives network entries.")
+    trust_relayed: bool = strawberry.field(description="Entries of other origins it relays are accepted.")
+    last_success: datetime | None = strawberry.field(description="When the last pull succeeded.")
+    last_attempt: datetime | None = strawberry.field(description="When the last pull was tried.")
+    next_attempt: datetime | None = strawberry.field(description="When the scheduler pulls next.")
+    last_error: str = strawberry.field(description="Why the last pull failed (empty after a success).")
+    failures: int = strawberry.field(description="Failed pulls in a row.")
+    entries_behind: int | None = strawberry.field(description="Feed rows the peer had that we have not pulled yet.")
 
 
 def _public_url(node_url: str, request: Any) -> str:
