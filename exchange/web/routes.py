@@ -129,8 +129,11 @@ async def entry(web: Web, request: Request) -> Response:
     e = data.entry
     extra = {name: body_html(render_markdown(getattr(e, name))) for name in
              ("what_worked", "what_did_not", "transfer_preconditions", "costs_staffing") if getattr(e, name)}
+    from exchange.web.curation import entry_endorsements
+
     return web.page(request, "entry.html", {
         "page": data, "e": e, "body": body_html(e.body_html), "lesson_parts": extra,
+        "endorsements": await entry_endorsements(e),
         "goals": indicator_charts(e.goals or [], gettext, web.renderer.envs[web.renderer.locale(request)]),
         "published": request.query_params.get("published") == "1",
     })
@@ -202,6 +205,7 @@ async def matching(web: Web, request: Request) -> Response:
 
 def web_routes(node: Any) -> list[BaseRoute]:
     """The routes of the web pages of `node`."""
+    from exchange.web.curation import curation_routes
     from exchange.web.publish import publish_routes
 
     web = Web(node)
@@ -214,6 +218,7 @@ def web_routes(node: Any) -> list[BaseRoute]:
         Route("/municipalities/{key}", web.handle(municipality)),
         Route("/topics/{slug}", web.handle(topic)),
         Route("/matching", web.handle(matching)),
+        *curation_routes(web),
         *publish_routes(web),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
