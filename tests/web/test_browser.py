@@ -190,6 +190,13 @@ def test_a_municipal_employee_uses_the_catalogue(server: dict[str, str], browser
     checker.check(page, "municipality-search")
     page.goto(base + "/topics/digitalisierung")
     checker.check(page, "topic")
+    page.get_by_role("link", name="Sammlungen").first.click()
+    page.wait_for_url("**/collections")
+    checker.check(page, "collections")
+    page.locator(".collection-list .card-title a").first.click()
+    page.wait_for_url("**/collections/**")
+    assert page.locator(".collection-items > li").count() >= 3
+    checker.check(page, "collection")
     page.goto(base + "/entries/00000000-0000-0000-0000-000000000000")
     checker.check(page, "not-found")
 
