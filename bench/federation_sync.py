@@ -12,12 +12,14 @@ change, not the catalogue), and an empty sync (one small request).
 
     python bench/federation_sync.py                  # N = 100,000
     python bench/federation_sync.py --entries 5000   # a smoke run
+    python bench/federation_sync.py --entries 3000 --profile /tmp/pull.prof
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import platform
@@ -129,7 +131,8 @@ class Source:
             self.log.close()
 
 
-async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target_db: str | None) -> dict[str, Any]:
+async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target_db: str | None,
+               profile: str | None = None) -> dict[str, Any]:
     """Build B with `entries`, start it, connect A; returns timings."""
     source = Source(tmp, f"{name}-b", source_db)
     subprocess.run([sys.executable, "-m", "exchange", "migrate"], env=source.env(), check=True,
@@ -153,21 +156,33 @@ async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target
         await Peer.create(url=fed.key.node_url, name="A", public_key=fed.key.public_key_b64,
                           key_id=fed.key.key_id, created_at=fed.clock())
 
-    async def pull() -> tuple[float, Any]:
+    cpu_took = [0.0]
+
+    async def pull(profile: str | None = None) -> tuple[float, Any]:
         with a_db.bound():
             peer = await store.get_peer(source.url)
-            began = time.perf_counter()
+            profiler = cProfile.Profile() if profile else None
+            began, cpu_began = time.perf_counter(), time.process_time()
+            if profiler is not None:
+                profiler.enable()
             report = await fed.syncer().sync_peer(peer)
             took = time.perf_counter() - began
+            cpu_took[0] = time.process_time() - cpu_began
+            if profiler is not None and profile:
+                profiler.disable()
+                profiler.dump_stats(profile)
         if not report.ok:
             raise SystemExit(f"sync failed: {report.error}")
         return took, report
 
     result: dict[str, Any] = {"generateSeconds": round(generated, 2)}
     try:
-        took, report = await pull()
+        took, report = await pull(profile)
         result["initial"] = {"entries": report.applied, "seconds": round(took, 2),
                              "entriesPerSecond": round(report.applied / took) if took else None,
+                             "pullCpuSeconds": round(cpu_took[0], 2),
+                             "entriesPerPullCpuSecond": round(report.applied / cpu_took[0]) if cpu_took[0] else None,
+                             "loadAverage1m": os.getloadavg()[0],
                              "batches": report.batches}
         await generate(b_db, b_key, 100, entries)
         took, report = await pull()
@@ -188,11 +203,13 @@ async def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--source-db", default=None, help="tortoise URL for B (default: SQLite in a temp dir)")
     parser.add_argument("--target-db", default=None, help="tortoise URL for A (default: SQLite in a temp dir)")
+    parser.add_argument("--profile", default=None,
+                        help="write a cProfile of the initial pull (the pulling side) to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fed-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         small = await pair(tmp, "small", 1000, None, None)
-        large = await pair(tmp, "large", args.entries, args.source_db, args.target_db)
+        large = await pair(tmp, "large", args.entries, args.source_db, args.target_db, args.profile)
     print(json.dumps({
         "benchmark": "federation_sync",
         "python": platform.python_version(),

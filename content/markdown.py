@@ -30,7 +30,14 @@ from markdown_it.token import Token
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-__all__ = ["parse_tokens", "render_inline", "render_markdown", "slugify", "url_is_safe"]
+__all__ = [
+    "parse_tokens",
+    "render_inline",
+    "render_markdown",
+    "render_tokens",
+    "slugify",
+    "url_is_safe",
+]
 
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 _IMAGE_SCHEMES = frozenset({"http", "https"})
@@ -209,6 +216,17 @@ def parse_tokens(source: str) -> list[Token]:
 def render_markdown(source: str) -> str:
     """Render Markdown to sanitised HTML, safe to insert into a page as is."""
     return _BLOCK_CLEANER.clean(_MD.render(source))
+
+
+def render_tokens(source: str) -> tuple[str, list[Token]]:
+    """`render_markdown(source)` and the token stream it was rendered from, from one parse.
+
+    Rendering only ever sets the ``alt`` attribute of image tokens; their text,
+    children and every other token are as `parse_tokens` returns them.
+    """
+    env: dict[str, object] = {}
+    tokens = _MD.parse(source, env)
+    return _BLOCK_CLEANER.clean(_MD.renderer.render(tokens, _MD.options, env)), tokens
 
 
 def render_inline(text: str) -> str:

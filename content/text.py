@@ -19,20 +19,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Protocol
 
 import snowballstemmer
 from markdown_it.token import Token
 
-from content.markdown import parse_tokens
+from content.markdown import parse_tokens, render_tokens
 
 __all__ = [
     "STOPWORDS",
+    "Rendered",
     "fts5_match",
     "plain_text",
     "query_alternatives",
+    "render",
     "search_document",
+    "search_document_of_text",
     "stem",
     "terms",
     "tokenize",
@@ -144,9 +148,13 @@ def _inline_text(children: Sequence[Token]) -> str:
 
 def plain_text(markdown: str) -> str:
     """The readable text of a Markdown document: one line per block, no markup, no URLs."""
+    return _plain_text_of(parse_tokens(markdown))
+
+
+def _plain_text_of(tokens: Sequence[Token]) -> str:
     lines: list[str] = []
     row: list[str] | None = None  # the cells of the table row being read
-    for token in parse_tokens(markdown):
+    for token in tokens:
         if token.type == "tr_open":
             row = []
         elif token.type == "tr_close" and row is not None:
@@ -164,6 +172,32 @@ def plain_text(markdown: str) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A Markdown body read once: its page HTML and the plain text search sees."""
+
+    html: str
+    text: str
+
+
+def render(markdown: str, more: Sequence[str] = ()) -> Rendered:
+    """`render_markdown(markdown)` and a plain text, sharing one parse where they can.
+
+    The text is `plain_text` of `markdown` and the non-empty parts of `more`
+    joined by blank lines, the document an entry's search terms are built from.
+    Without further parts that is the very document rendered, so one token
+    stream serves both; otherwise the joined document is parsed on its own,
+    since a part can change how the next one reads (an unclosed fence, a list
+    continued, a link reference defined elsewhere).
+    """
+    html, tokens = render_tokens(markdown)
+    extra = [part for part in more if part]
+    if not extra:
+        return Rendered(html, _plain_text_of(tokens))
+    joined = "\n\n".join(part for part in (markdown, *extra) if part)
+    return Rendered(html, plain_text(joined))
+
+
 def search_document(
     title: str,
     summary: str,
@@ -172,10 +206,21 @@ def search_document(
     language: str,
 ) -> str:
     """Space-separated stems for a full-text index; title ×3, keywords and summary ×2."""
+    return search_document_of_text(title, summary, plain_text(body_markdown), keywords, language)
+
+
+def search_document_of_text(
+    title: str,
+    summary: str,
+    body_text: str,
+    keywords: Iterable[str],
+    language: str,
+) -> str:
+    """`search_document` for a body already turned into plain text (see `render`)."""
     title_terms = terms(title, language)
     keyword_terms = terms(" ".join(keywords), language)
     summary_terms = terms(summary, language)
-    body_terms = terms(plain_text(body_markdown), language)
+    body_terms = terms(body_text, language)
     weighted = title_terms * 3 + keyword_terms * 2 + summary_terms * 2 + body_terms
     return " ".join(weighted)
 

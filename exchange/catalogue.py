@@ -17,7 +17,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from content import render_markdown, search_document
+from content import render, search_document_of_text
 from exchange import search_index
 from exchange.db import current_connection, dialect_of
 from exchange.auth import Actor, Publisher, find_publisher, require
@@ -340,14 +340,13 @@ class Catalogue:
             topics = []
         else:
             topics = await self.topics_of(entry)
-        entry.body_html = render_markdown(entry.body_markdown or "")
-        entry.search_terms = search_document(
+        rendered = render(entry.body_markdown or "",
+                          (entry.what_worked, entry.what_did_not, entry.transfer_preconditions))
+        entry.body_html = rendered.html
+        entry.search_terms = search_document_of_text(
             entry.title,
             entry.summary,
-            "\n\n".join(
-                x for x in (entry.body_markdown, entry.what_worked, entry.what_did_not,
-                            entry.transfer_preconditions) if x
-            ),
+            rendered.text,
             list(entry.keywords) + [t.label_de for t in topics] + [t.label_en for t in topics],
             entry.language,
         )

@@ -19,7 +19,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from content import render_markdown, search_document
+from content import render, search_document_of_text
 from exchange import search_index
 from exchange.catalogue import append_change
 from exchange.collections import CurationContentError, is_curation_envelope
@@ -225,11 +225,13 @@ class _Publishers:
         return found
 
 
-def _search_terms(entry: Entry, topics: list[Topic]) -> str:
-    return search_document(
-        entry.title, entry.summary,
-        "\n\n".join(x for x in (entry.body_markdown, entry.what_worked, entry.what_did_not,
-                                entry.transfer_preconditions) if x),
+def _render(entry: Entry, topics: list[Topic]) -> None:
+    """Set the entry's HTML and search terms, parsing its Markdown once where it can."""
+    rendered = render(entry.body_markdown or "",
+                      (entry.what_worked, entry.what_did_not, entry.transfer_preconditions))
+    entry.body_html = rendered.html
+    entry.search_terms = search_document_of_text(
+        entry.title, entry.summary, rendered.text,
         [str(k) for k in entry.keywords] + [t.label_de for t in topics] + [t.label_en for t in topics],
         entry.language,
     )
@@ -270,8 +272,7 @@ async def _store_versions(batch: list[SignedEnvelope], checkpoint: Checkpoint) -
             else:
                 for name, value in {**values, **publisher}.items():
                     setattr(entry, name, value)
-            entry.body_html = render_markdown(entry.body_markdown or "")
-            entry.search_terms = _search_terms(entry, topics)
+            _render(entry, topics)
             topics_of[uid] = topics
         entries.append(entry)
     if created:
