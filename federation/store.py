@@ -20,12 +20,12 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from content import render, search_document_of_text
-from exchange import search_index
-from exchange.catalogue import append_change
+from exchange.db import current_connection, dialect_of
 from exchange.collections import CurationContentError, is_curation_envelope
 from exchange.curation_received import apply_received
 from exchange.errors import ConflictError, NotFoundError
 from exchange.models import (
+    Change,
     Entry,
     EntryTopic,
     KnownOrigin,
@@ -290,8 +290,7 @@ async def _store_versions(batch: list[SignedEnvelope], checkpoint: Checkpoint) -
         links = [EntryTopic(entry_id=e.id, topic_id=t.id) for e in relinked for t in topics_of[e.uid] or []]
         if links:
             await EntryTopic.bulk_create(links)
-    for entry in entries:
-        await search_index.update(entry)
+    await _index(entries)
     checkpoint("topics")
     for entry in entries:
         if entry.uid in existing:
@@ -302,10 +301,38 @@ async def _store_versions(batch: list[SignedEnvelope], checkpoint: Checkpoint) -
         for e, s in zip(entries, batch, strict=True)
     ])
     checkpoint("revision")
-    for entry in entries:
-        await append_change(entry)
+    await _append_changes(entries)
     checkpoint("change")
     return entries
+
+
+async def _index(entries: list[Entry]) -> None:
+    """`search_index.update` for a batch: the same two statements, each run once for all rows.
+
+    The entries have distinct ids (one version per entry), so deleting every old
+    row first and then inserting the new ones is the per-entry delete-insert.
+    """
+    conn = current_connection()
+    if dialect_of(conn) == "postgres" or not entries:
+        return  # PostgreSQL indexes the search_terms column itself
+    await conn.execute_many("DELETE FROM entry_fts WHERE rowid = ?", [[e.id] for e in entries])
+    live = [[e.id, e.search_terms] for e in entries if not e.deleted]
+    if live:
+        await conn.execute_many("INSERT INTO entry_fts (rowid, terms) VALUES (?, ?)", live)
+
+
+async def _append_changes(entries: list[Entry]) -> None:
+    """`catalogue.append_change` for a batch: one lock, one insert, sequence numbers in list order."""
+    if not entries:
+        return
+    conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
+    await Change.bulk_create([
+        Change(entry_uid=e.uid, version=e.version, origin_node=e.origin_node,
+               visibility=e.visibility, created_at=e.updated_at)
+        for e in entries
+    ])
 
 
 async def apply_batch(
