@@ -237,9 +237,12 @@ def _render(entry: Entry, topics: list[Topic]) -> None:
     )
 
 
-async def _store_versions(batch: list[SignedEnvelope], checkpoint: Checkpoint) -> list[Entry]:
+async def _store_versions(
+    batch: list[SignedEnvelope], checkpoint: Checkpoint, columns: list[dict[str, Any]]
+) -> list[Entry]:
     """Write verified, merged versions (one per entry id). Within the caller's transaction.
 
+    `columns` holds `entry_values` of each envelope, already read by the caller.
     Works per batch, not per entry (one query per kind of row where it can),
     since an initial sync of a large catalogue is thousands of entries.
     """
@@ -253,8 +256,7 @@ async def _store_versions(batch: list[SignedEnvelope], checkpoint: Checkpoint) -
     entries: list[Entry] = []
     topics_of: dict[Any, list[Topic] | None] = {}
     created: list[Entry] = []
-    for signed, uid in zip(batch, uids, strict=True):
-        values = entry_values(signed.envelope)
+    for signed, uid, values in zip(batch, uids, columns, strict=True):
         slugs_here: list[str] = values.pop("topics")
         entry = existing.get(uid)
         if entry is not None and signed.is_tombstone:
@@ -357,6 +359,7 @@ async def apply_batch(
                 await KnownOrigin.create(url=origin, public_key=key, vouched_by=peer.url, created_at=now)
         checkpoint("origins")
         storable: list[SignedEnvelope] = []
+        columns: list[dict[str, Any]] = []
         known: dict[str, bool] = {}
         for signed in to_apply:
             if is_curation_envelope(signed.envelope):  # a collection or endorsement
@@ -366,7 +369,7 @@ async def apply_batch(
                     result.pending.append(Pending(signed, str(exc)))
                 continue
             try:
-                entry_values(signed.envelope)
+                values = entry_values(signed.envelope)
                 PublisherRef.of(signed.envelope["entry"])
                 if not signed.is_tombstone:
                     await _check_publisher(signed, known)
@@ -374,7 +377,8 @@ async def apply_batch(
                 result.pending.append(Pending(signed, str(exc)))
                 continue
             storable.append(signed)
-        result.applied.extend(await _store_versions(storable, checkpoint))
+            columns.append(values)
+        result.applied.extend(await _store_versions(storable, checkpoint, columns))
         if storable and await PendingEnvelope.exists():
             for signed in storable:
                 await PendingEnvelope.filter(entry_uid=signed.entry_id, version__lte=signed.version).delete()
