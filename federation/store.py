@@ -20,9 +20,9 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from content import render, search_document_of_text
-from exchange.db import current_connection, dialect_of
 from exchange.collections import CurationContentError, is_curation_envelope
 from exchange.curation_received import apply_received
+from exchange.db import current_connection, dialect_of
 from exchange.errors import ConflictError, NotFoundError
 from exchange.models import (
     Change,
