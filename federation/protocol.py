@@ -14,6 +14,7 @@ every exceeded limit OversizedAnswerError, so a batch is refused as a whole.
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,6 +69,12 @@ def _public_key(value: object, field_name: str) -> str:
 
 def validate_envelope(envelope: object, where: str = "envelope") -> dict[str, Any]:
     """Check an envelope's shape and size; return it unchanged."""
+    checked = _validate_shape(envelope, where)
+    _canonical_within_limit(checked, where)
+    return checked
+
+
+def _validate_shape(envelope: object, where: str) -> dict[str, Any]:
     if not isinstance(envelope, dict):
         raise _fail(where, "must be a JSON object")
     keys = set(envelope)
@@ -92,15 +99,19 @@ def validate_envelope(envelope: object, where: str = "envelope") -> dict[str, An
         raise _fail(f"{where}.updatedAt", "must be an ISO 8601 time with offset") from exc
     if not isinstance(envelope["entry"], dict):
         raise _fail(f"{where}.entry", "must be a JSON object")
+    return envelope
+
+
+def _canonical_within_limit(envelope: Mapping[str, Any], where: str) -> bytes:
     try:
-        size = len(canonical_json(envelope))
+        raw = canonical_json(envelope)
     except (ValueError, TypeError) as exc:
         raise _fail(where, f"is not plain JSON: {exc}") from exc
-    if size > MAX_ENVELOPE_BYTES:
+    if len(raw) > MAX_ENVELOPE_BYTES:
         raise OversizedAnswerError(
-            f"{where}: {size} bytes exceed the limit of {MAX_ENVELOPE_BYTES}", field=where
+            f"{where}: {len(raw)} bytes exceed the limit of {MAX_ENVELOPE_BYTES}", field=where
         )
-    return envelope
+    return raw
 
 
 def envelope_digest(envelope: Mapping[str, Any]) -> str:
@@ -131,9 +142,14 @@ class SignedEnvelope:
     def is_tombstone(self) -> bool:
         return bool(self.envelope["type"] == "tombstone")
 
+    @cached_property
+    def canonical(self) -> bytes:
+        """The signed bytes (made once: size check, signature and digest share them)."""
+        return canonical_json(self.envelope)
+
     @property
     def digest(self) -> str:
-        return envelope_digest(self.envelope)
+        return hashlib.sha256(self.canonical).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
         return {"envelope": self.envelope, "signature": self.signature}
@@ -143,11 +159,13 @@ class SignedEnvelope:
         prefix = f"{where}." if where else ""
         if not isinstance(data, dict):
             raise _fail(where or "signedEnvelope", "must be a JSON object")
-        envelope = validate_envelope(data.get("envelope"), f"{prefix}envelope")
+        envelope = _validate_shape(data.get("envelope"), f"{prefix}envelope")
         signature = data.get("signature")
         if not isinstance(signature, str) or not 0 < len(signature) <= 200:
             raise _fail(f"{prefix}signature", "must be a non-empty string")
-        return cls(envelope, signature)
+        signed = cls(envelope, signature)
+        signed.__dict__["canonical"] = _canonical_within_limit(envelope, f"{prefix}envelope")
+        return signed
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ def sign_envelope(envelope: dict[str, Any], signer: Signer) -> SignedEnvelope:
 
 def verify_envelope(signed: SignedEnvelope, public_key_b64: str) -> None:
     """Raise BadSignatureError unless `signed` carries a valid signature by that key."""
-    if not verify(public_key_b64, canonical_json(signed.envelope), signed.signature):
+    if not verify(public_key_b64, signed.canonical, signed.signature):
         raise BadSignatureError(
             f"signature of entry {signed.envelope.get('id')!r} version "
             f"{signed.envelope.get('version')!r} does not verify against the key of "
