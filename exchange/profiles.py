@@ -22,12 +22,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tortoise.functions import Count, Min
+
 from exchange.models import Entry, EntryTopic, Municipality, Topic
 
 MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
 ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
-CHUNK = 2000
+CHUNK = 2000  # entries read at once while loading (whole publishers, so a batch may hold more)
 
 
 @dataclass(slots=True)
@@ -254,6 +256,25 @@ def _public_entries() -> Any:
     return Entry.filter(visibility="public", deleted=False, municipality_id__isnull=False)
 
 
+async def _publisher_batches() -> list[list[int]]:
+    """Publishers in the order of their first public entry, in batches of about `CHUNK` entries.
+
+    Profiles are built one batch at a time, so only one batch of entry texts is
+    held at once; the order keeps term ids and postings as a single pass would.
+    """
+    stats = await _public_entries().annotate(first=Min("id"), n=Count("id")).group_by(
+        "municipality_id").values_list("municipality_id", "first", "n")
+    batches: list[list[int]] = []
+    size = CHUNK
+    for place_id, _, n in sorted(stats, key=lambda s: s[1]):
+        if size + n > CHUNK and size:
+            batches.append([])
+            size = 0
+        batches[-1].append(place_id)
+        size += n
+    return batches
+
+
 async def _topics_of(ids: list[int]) -> dict[int, frozenset[int]]:
     found: dict[int, set[int]] = {}
     for entry_id, topic_id in await EntryTopic.filter(entry_id__in=ids).values_list("entry_id", "topic_id"):
@@ -276,18 +297,15 @@ class ProfileStore:
             index.put_place(place_of(row))
         for t in await Topic.all().values("id", "slug", "label_de", "label_en"):
             index.topic_labels[t["id"]] = (t["slug"], t["label_de"], t["label_en"])
-        grouped: dict[int, list[EntryDigest]] = {}
-        last = 0
-        while True:
-            rows = await _public_entries().filter(id__gt=last).order_by("id").limit(CHUNK).values(*_ENTRY_FIELDS)
-            if not rows:
-                break
+        for batch in await _publisher_batches():
+            rows = await _public_entries().filter(municipality_id__in=batch).order_by("id").values(*_ENTRY_FIELDS)
             topics = await _topics_of([r["id"] for r in rows])
+            grouped: dict[int, list[EntryDigest]] = {place_id: [] for place_id in batch}
             for r in rows:
-                grouped.setdefault(r["municipality_id"], []).append(_digest(r, topics.get(r["id"], frozenset())))
-            last = rows[-1]["id"]
-        for place_id, digests in grouped.items():
-            index.put(place_id, digests)
+                grouped[r["municipality_id"]].append(_digest(r, topics.get(r["id"], frozenset())))
+            del rows, topics
+            for place_id, digests in grouped.items():
+                index.put(place_id, digests)
         index.reweigh()
         async with self._lock:
             self.index = index
