@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from content import query_alternatives, terms
+from content import query_alternatives, stem, terms
 from exchange.errors import InvalidInputError
 from exchange.profiles import Place, Profile, ProfileIndex, experience_value
 from exchange.registry import SIZE_CLASSES
+
+_WORD = re.compile(r"[^\W\d_][\w-]{2,}")
 
 MAX_ABOUT = 5000
 MAX_FIRST = 50
@@ -410,7 +413,24 @@ def relevant_entries(index: ProfileIndex, need: Need, entries: list[EntryFacts],
     return [e for _, _, e in heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))]
 
 
-def _topics_text(index: ProfileIndex, need: Need, asker: Place, m: Match, shown: list[EntryFacts], language: str) -> str:
+def _surface_words(index: ProfileIndex, term_ids: list[int], facts: list[EntryFacts]) -> list[str]:
+    """The shared stems as words people wrote: each stem is shown as it appears in a
+    title of the peer's entries; stems that appear in no title are left out."""
+    wanted = {index.words[t] for t in term_ids}
+    found: dict[str, str] = {}
+    for e in facts:
+        for word in _WORD.findall(e.title):
+            for language in ("de", "en"):
+                key = stem(word.lower(), language)
+                if key in wanted and key not in found:
+                    found[key] = word
+    return [found[index.words[t]] for t in term_ids if index.words[t] in found]
+
+
+def _topics_text(
+    index: ProfileIndex, need: Need, asker: Place, m: Match, shown: list[EntryFacts],
+    language: str, entries: list[EntryFacts] | None = None,
+) -> str:
     de = language == "de"
     parts: list[str] = []
     if need.source == "neighbours":
@@ -430,9 +450,9 @@ def _topics_text(index: ProfileIndex, need: Need, asker: Place, m: Match, shown:
     if m.shared_topics:
         labels = [index.topic_labels[t][1 if de else 2] for t in m.shared_topics if t in index.topic_labels]
         parts.append(("gemeinsame Themen: " if de else "shared topics: ") + ", ".join(labels))
-    if m.shared_terms:
-        words = [index.words[t] for t in m.shared_terms]
-        parts.append(("gemeinsame Begriffe (Wortstämme): " if de else "common terms (stems): ") + ", ".join(words))
+    words = _surface_words(index, m.shared_terms, list(shown) + list(entries or []))
+    if words:
+        parts.append(("gemeinsame Begriffe: " if de else "common terms: ") + ", ".join(words))
     if shown:
         titles = ", ".join(_quote(e.title, language) for e in shown[:2])
         parts.append(("ähnliche Einträge: " if de else "similar entries: ") + titles)
@@ -506,7 +526,7 @@ def _structure_text(asker: Place, m: Match, language: str) -> str:
 def reasons(index: ProfileIndex, need: Need, asker: Place, m: Match, entries: list[EntryFacts], shown: list[EntryFacts], language: str) -> list[Reason]:
     """One reason per signal, in German (`de`) or English, with the signal's score."""
     return [
-        Reason("topics", round(m.topics, 3), _topics_text(index, need, asker, m, shown, language)),
+        Reason("topics", round(m.topics, 3), _topics_text(index, need, asker, m, shown, language, entries)),
         Reason("experience", round(m.experience, 3), _experience_text(m, entries, language)),
         Reason("structure", round(m.structure, 3), _structure_text(asker, m, language)),
     ]

@@ -117,3 +117,19 @@ async def test_matching_method_discloses_weights_and_sources(demo_node: DemoNode
     assert sum(signals.values()) == pytest.approx(1.0, abs=1e-3)
     assert method["documentation"] == "/matching" and method["publishersProfiled"] > 10
     assert any("GV100AD" in s for s in method["dataSources"])
+
+
+async def test_common_terms_are_words_from_the_peers_titles_not_stems(demo_node: DemoNode) -> None:
+    body = await demo_node.gql(FULL, {"key": HALLENBERG, "first": 8, "language": "de"})
+    assert "errors" not in body, body
+    quoted = 0
+    for m in body["data"]["peerMatches"]:
+        topics = m["reasons"][0]["explanation"]
+        assert "Wortstämme" not in topics
+        if "gemeinsame Begriffe: " not in topics:
+            continue
+        words = topics.split("gemeinsame Begriffe: ")[1].split(";")[0].split(", ")
+        titles = " ".join(e["title"] for e in m["relevantEntries"])
+        named = [w for w in words if w in titles]
+        quoted += len(named)
+    assert quoted > 0  # at least some shared words are shown as they were written
