@@ -35,7 +35,10 @@ from exchange.facets import FacetIndex
 from exchange.matcher import Matcher
 from exchange.search import CountCache, latest_seq
 from exchange.settings import Settings
+from exchange.web.opendata import opendata_routes
+from exchange.web.routes import web_exception_handlers, web_routes
 from federation.identity import NodeKey
+from federation.routes import federation_routes
 
 log = logging.getLogger("exchange")
 
@@ -143,24 +146,10 @@ def create_app(
         *asset_routes(node),
         *(extra_routes or []),
     ]
-    from exchange.web.opendata import opendata_routes  # before the pages: /entries/{id}.md
-
-    routes.extend(opendata_routes(node))
-    exception_handlers: dict[Any, Any] = {}
-    try:
-        from exchange.web.routes import web_exception_handlers, web_routes
-
-        routes.extend(web_routes(node))
-        exception_handlers.update(web_exception_handlers(node))
-    except ImportError:
-        pass
-    try:
-        from federation.routes import federation_routes
-
-        routes.extend(federation_routes(node))
-    except ImportError:
-        pass
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+    routes.extend(opendata_routes(node))  # before the pages: /entries/{id}.md
+    routes.extend(web_routes(node))
+    routes.extend(federation_routes(node))
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=web_exception_handlers(node))
     app.state.node = node
     app.add_middleware(BindDatabase, database=node.database)
     return app
