@@ -5,16 +5,22 @@ Runs on SQLite by default and on PostgreSQL when EXCHANGE_TEST_DATABASE_URL is s
 
 from __future__ import annotations
 
+import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
+import frontmatter
 import pytest
 
+from content import tsquery
 from exchange import search
 from exchange.auth import Actor, authenticate
 from exchange.catalogue import Catalogue, EntryInput
-from exchange.db import Database
+from exchange.db import Database, current_connection
+from exchange.demo import DEMO_DIR
 from exchange.errors import InvalidInputError
+from exchange.models import Entry
 from exchange.search import (
     CountCache,
     EntryQuery,
@@ -27,6 +33,7 @@ from federation.identity import NodeKey
 from tests.helpers import NOW, seed, token_for
 
 SMALL, TOWN, CITY = "071405008068", "097800146146", "010010000000"
+PG_URL = os.environ.get("EXCHANGE_TEST_DATABASE_URL", "")
 
 
 @pytest.fixture
@@ -215,7 +222,8 @@ def test_matching_ids_sql_per_dialect() -> None:
         (EntryQuery(text="Schule", order="title"), "sqlite", ["WHERE e.id IN (SELECT rowid FROM entry_fts"]),
         (EntryQuery(text="Schule", order="relevance"), "sqlite", ["ORDER BY rank, rowid DESC LIMIT ?"]),
         (EntryQuery(text="Schule", order="relevance", kinds=("guide",)), "sqlite", ["WHERE entry_fts MATCH ?) f"]),
-        (EntryQuery(text="Schule", order="relevance"), "postgres", ["ts_rank(ei.search_vector", "e.id DESC LIMIT $2"]),
+        (EntryQuery(text="Schule", order="relevance"), "postgres",
+         ["WHERE e.search_thrice @@ to_tsquery('simple', $1)", "ORDER BY e.updated_at DESC, e.id DESC LIMIT $2"]),
     ],
 )
 def test_build_query_text_plans(query: EntryQuery, dialect: str, fragments: list[str]) -> None:
@@ -223,3 +231,111 @@ def test_build_query_text_plans(query: EntryQuery, dialect: str, fragments: list
     for fragment in fragments:
         assert fragment in sql, (fragment, sql)
     assert "e.*" not in sql  # PostgreSQL would also send the stored search vector
+
+
+async def test_relevance_title_then_summary_then_text(catalogue: Catalogue) -> None:
+    # published best match first, so that "newest first" alone would give the reverse
+    await publish(catalogue, CITY, title="Breitband für alle", summary="Ausbau im Landkreis.", body_markdown="Ein Text.")
+    await publish(catalogue, TOWN, title="Haushalt", summary="Am Rande erwähnt: Breitband.", body_markdown="Ein Text.")
+    await publish(catalogue, SMALL, title="Haushalt 2026", summary="Der Plan.", body_markdown="Auch Breitband.")
+    await publish(catalogue, SMALL, title="Sportplatz", summary="Rasen.", body_markdown="Ein Text.")
+    ranked = await titles(EntryQuery(text="Breitband", order="relevance"))
+    assert ranked == ["Breitband für alle", "Haushalt", "Haushalt 2026"]
+
+
+async def test_relevance_of_several_words(catalogue: Catalogue) -> None:
+    await publish(catalogue, CITY, title="LoRaWAN und Sensoren", summary="Ein Funknetz.", body_markdown="Text.")
+    await publish(catalogue, TOWN, title="Pegel", summary="Wasserstand.", body_markdown="Über LoRaWAN melden Sensoren.")
+    await publish(catalogue, SMALL, title="LoRaWAN im Dorf", summary="Ein Funknetz.", body_markdown="Sensoren messen.")
+    await publish(catalogue, SMALL, title="LoRaWAN allein", summary="Ein Funknetz.", body_markdown="Nichts sonst.")
+    ranked = await titles(EntryQuery(text="LoRaWAN Sensoren", order="relevance"))
+    assert ranked == ["LoRaWAN und Sensoren", "LoRaWAN im Dorf", "Pegel"]  # every word must match
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ([3, "2026-11-21T09:00:00+00:00"], (3, datetime(2026, 11, 21, 9, tzinfo=timezone.utc))),
+        ((1, "2026-11-21T09:00:00.5+00:00"), (1, datetime(2026, 11, 21, 9, 0, 0, 500000, tzinfo=timezone.utc))),
+        (0.5, None), ([4, "2026-11-21T09:00:00+00:00"], None), ([True, "2026-11-21T09:00:00+00:00"], None),
+        ([3, "yesterday"], None), ([3], None), ("3", None),
+    ],
+)
+def test_relevance_cursor_on_postgres(value: object, expected: object) -> None:
+    if expected is None:
+        with pytest.raises(InvalidInputError, match="cursor does not fit"):
+            search._param_value(value, "relevance", "postgres")
+    else:
+        assert search._param_value(value, "relevance", "postgres") == expected
+
+
+@pytest.mark.parametrize(
+    ("level", "mode", "fragments"),
+    [
+        (3, "plain", ["WHERE e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility = 'public'"]),
+        (2, "plain", ["NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.search_twice @@ to_tsquery("]),
+        (1, "window", ["NOT e.search_twice @@ to_tsquery('simple', $1) AND e.search_vector @@ to_tsquery(",
+                       "AS hit FROM entry e WHERE", "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
+                       "(e.updated_at, e.id) < ($2, $3)"]),
+        (2, "candidates", ["WITH c AS MATERIALIZED (SELECT id FROM entry WHERE search_twice @@ to_tsquery('simple', $1))",
+                           "WHERE NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility"]),
+    ],
+)
+def test_build_level_query_table(level: int, mode: str, fragments: list[str]) -> None:
+    when = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    after = ((level, when), 7) if mode == "window" else None
+    sql, values = search.build_level_query(EntryQuery(text="Schule", order="relevance"), None, level=level,
+                                           limit=21, after=after, mode=mode)
+    for fragment in fragments:
+        assert fragment in sql, (fragment, sql)
+    assert len(set(re.findall(r"\$\d+", sql))) == len(values) and values[-1] == 21
+    assert "ORDER BY" in sql and "ts_rank" not in sql
+
+
+def _groups(expr: str) -> list[list[tuple[str, bool]]]:
+    """The (term, prefix) alternatives of each word of a `content.tsquery` expression."""
+    return [[(t.removesuffix(":*"), t.endswith(":*")) for t in g.strip("()").split(" | ")] for g in expr.split(" & ")]
+
+
+def _level(counts: dict[str, int], groups: list[list[tuple[str, bool]]]) -> int:
+    """The plain definition: the least prominence (occurrences, at most 3) over the words of a query."""
+    best = [max((min(3, n) for lexeme, n in counts.items() for term, prefix in group
+                 if lexeme == term or (prefix and lexeme.startswith(term))), default=0) for group in groups]
+    return min(best)
+
+
+@pytest.mark.skipif(not PG_URL, reason="relevance levels are PostgreSQL's; SQLite ranks by bm25")
+@pytest.mark.parametrize("window", [0, 1, 5, 2000])
+async def test_relevance_levels_equal_the_plain_definition(
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    # real-ish data: the demo entries' texts, some visible to members only
+    docs = [frontmatter.load(str(p)) for p in sorted((DEMO_DIR / "entries").glob("*.md"))]
+    for i, doc in enumerate(docs):
+        await publish(catalogue, (SMALL, TOWN, CITY)[i % 3], title=str(doc["title"]), summary=str(doc["summary"]),
+                      body_markdown=doc.content, language=str(doc.get("language", "de")),
+                      keywords=list(doc.get("keywords") or []), visibility="local" if i % 7 == 3 else "public")
+    conn = current_connection()
+    _, rows = await conn.execute_query(
+        "SELECT e.id, e.updated_at, e.visibility, t.lexeme, cardinality(t.positions) AS n "
+        "FROM entry e, unnest(to_tsvector('simple', e.search_terms)) AS t")
+    counts: dict[int, dict[str, int]] = {}
+    info: dict[int, tuple[object, str]] = {}
+    for r in rows:
+        counts.setdefault(r["id"], {})[r["lexeme"]] = r["n"]
+        info[r["id"]] = (r["updated_at"], r["visibility"])
+    title_of = {e.id: e.title for e in await Entry.all()}
+    monkeypatch.setattr(search, "LEVEL_WINDOW", window)
+    levels_seen: set[int] = set()
+    for text in ("Sensoren", "LoRaWAN Sensoren", "digital", "Rathaus", "Bürger", "Daten", "open data",
+                 "Förderung", "Schule", "Gemeinde", "online", "Erfahrungen", "ein"):
+        groups = _groups(tsquery(text))  # type: ignore[arg-type]
+        for who in (None, await actor(CITY)):
+            visible = [i for i in counts if who is not None or info[i][1] == "public"]
+            levelled = [(_level(counts[i], groups), info[i][0], i) for i in visible]
+            expected = [title_of[i] for lv, _, i in sorted((x for x in levelled if x[0] > 0), reverse=True)]
+            levels_seen |= {lv for lv, _, _ in levelled if lv > 0}
+            q = EntryQuery(text=text, order="relevance")
+            for first in (1, 4, 50):
+                assert await pages(q, who, first) == expected, (text, first)
+    assert levels_seen == {1, 2, 3}  # the data exercises every level
