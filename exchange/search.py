@@ -337,8 +337,8 @@ def build_level_query(
       match uses prominently (300 ms at 100,000 entries); the window bounds
       that walk. Exact when it yields `limit` rows: the level's entries outside
       the window are older than all inside.
-    - "candidates": the level's matches are first gathered through its GIN
-      index (a materialised CTE, so never a walk), then filtered and sorted.
+    - "candidates": the ids at the level or above are first gathered through
+      its GIN index (`entry_ids_at_level`), then filtered and sorted.
     """
     if mode not in LEVEL_MODES:
         raise ValueError(f"unknown mode {mode!r}")
@@ -365,7 +365,7 @@ def build_level_query(
             f"SELECT {columns} FROM ({inner}) w JOIN entry e ON e.id = w.id WHERE w.hit "
             f"ORDER BY w.updated_at DESC, w.id DESC LIMIT {p.add(limit)}"
         ), p.values
-    candidates = f"SELECT id FROM entry WHERE {LEVEL_VECTORS[level]} @@ to_tsquery('simple', {ph})"
+    candidates = f"SELECT unnest(entry_ids_at_level(to_tsquery('simple', {ph}), {p.add(level)})) AS id"
     where = " AND ".join([level_condition(level, ph, base=False), *conds])
     return (
         f"WITH c AS MATERIALIZED ({candidates}) SELECT {columns} FROM c JOIN entry e ON e.id = c.id "
@@ -400,7 +400,8 @@ def build_ids(text: str, *, dialect: str) -> tuple[str, list[Any]] | None:
     if expr is None:
         return None
     if dialect == "postgres":
-        return "SELECT array_agg(id) AS ids FROM entry WHERE search_vector @@ to_tsquery('simple', $1)", [expr]
+        # through the GIN index (migration 0006): a table scan would read every entry's vector
+        return "SELECT entry_ids_at_level(to_tsquery('simple', $1), 1) AS ids", [expr]
     return "SELECT group_concat(rowid) AS ids FROM entry_fts WHERE entry_fts MATCH ?", [expr]
 
 

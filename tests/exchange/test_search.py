@@ -212,7 +212,7 @@ def test_matching_ids_sql_per_dialect() -> None:
     sql, values = search.build_ids("Schule", dialect="sqlite")  # type: ignore[misc]
     assert "group_concat(rowid)" in sql and "entry_fts MATCH ?" in sql and values == ['("schul" * OR "schule" *)']
     sql, values = search.build_ids("Schule", dialect="postgres")  # type: ignore[misc]
-    assert "array_agg(id)" in sql and "search_vector @@ to_tsquery('simple', $1)" in sql and len(values) == 1
+    assert sql == "SELECT entry_ids_at_level(to_tsquery('simple', $1), 1) AS ids" and len(values) == 1
 
 
 @pytest.mark.parametrize(
@@ -277,7 +277,7 @@ def test_relevance_cursor_on_postgres(value: object, expected: object) -> None:
         (1, "window", ["NOT e.search_twice @@ to_tsquery('simple', $1) AND e.search_vector @@ to_tsquery(",
                        "AS hit FROM entry e WHERE", "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
                        "(e.updated_at, e.id) < ($2, $3)"]),
-        (2, "candidates", ["WITH c AS MATERIALIZED (SELECT id FROM entry WHERE search_twice @@ to_tsquery('simple', $1))",
+        (2, "candidates", ["WITH c AS MATERIALIZED (SELECT unnest(entry_ids_at_level(to_tsquery('simple', $1), $2)) AS id)",
                            "WHERE NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility"]),
     ],
 )
