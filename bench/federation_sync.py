@@ -25,6 +25,7 @@ import cProfile
 import json
 import os
 import platform
+import resource
 import signal
 import socket
 import subprocess
@@ -56,6 +57,12 @@ from federation.routes import Federation
 BODY = ("## Ausgangslage\n\nDie Verwaltung wollte Anträge online annehmen. "
         "Wir haben mit drei Ämtern begonnen und nach sechs Monaten ausgewertet.\n\n"
         "- Bürgerservice\n- Bauamt\n- Ordnungsamt\n")
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (the sync's helper process, once closed)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -126,6 +133,13 @@ class Source:
                 time.sleep(0.2)
         raise SystemExit(f"node B did not start; see {self.log.name}")
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) the serving process has used so far."""
+        if self.proc is None:
+            return 0.0
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.send_signal(signal.SIGTERM)
@@ -158,18 +172,21 @@ async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target
         await Peer.create(url=fed.key.node_url, name="A", public_key=fed.key.public_key_b64,
                           key_id=fed.key.key_id, created_at=fed.clock())
 
-    cpu_took = [0.0]
+    cpu_took = [0.0, 0.0, 0.0]
 
     async def pull(profile: str | None = None) -> tuple[float, Any]:
         with a_db.bound():
             peer = await store.get_peer(source.url)
             profiler = cProfile.Profile() if profile else None
-            began, cpu_began = time.perf_counter(), time.process_time()
+            began, cpu_began, source_began = time.perf_counter(), time.process_time(), source.cpu_seconds()
+            helper_began = _children_cpu()
             if profiler is not None:
                 profiler.enable()
             report = await fed.syncer().sync_peer(peer)
             took = time.perf_counter() - began
             cpu_took[0] = time.process_time() - cpu_began
+            cpu_took[1] = source.cpu_seconds() - source_began
+            cpu_took[2] = _children_cpu() - helper_began  # the sync's helper, ended with it
             if profiler is not None and profile:
                 profiler.disable()
                 profiler.dump_stats(profile)
@@ -183,7 +200,9 @@ async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target
         result["initial"] = {"entries": report.applied, "seconds": round(took, 2),
                              "entriesPerSecond": round(report.applied / took) if took else None,
                              "pullCpuSeconds": round(cpu_took[0], 2),
+                             "helperCpuSeconds": round(cpu_took[2], 2),
                              "entriesPerPullCpuSecond": round(report.applied / cpu_took[0]) if cpu_took[0] else None,
+                             "sourceCpuSeconds": round(cpu_took[1], 2),
                              "loadAverage1m": os.getloadavg()[0],
                              "batches": report.batches}
         await generate(b_db, b_key, 100, entries)

@@ -14,10 +14,10 @@ every exceeded limit OversizedAnswerError, so a batch is refused as a whole.
 from __future__ import annotations
 
 import hashlib
-from functools import cached_property
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from exchange.envelope import canonical_json

@@ -45,6 +45,7 @@ from federation.envelopes import (
 )
 from federation.identity import Descriptor
 from federation.merge import Held
+from federation.prepare import NOTHING, Prepared
 from federation.protocol import SignedEnvelope, envelope_digest
 
 Checkpoint = Callable[[str], None]
@@ -225,10 +226,14 @@ class _Publishers:
         return found
 
 
-def _render(entry: Entry, topics: list[Topic]) -> None:
-    """Set the entry's HTML and search terms, parsing its Markdown once where it can."""
-    rendered = render(entry.body_markdown or "",
-                      (entry.what_worked, entry.what_did_not, entry.transfer_preconditions))
+def _render(entry: Entry, topics: list[Topic], prepared: Prepared = NOTHING) -> None:
+    """Set the entry's HTML and search terms, parsing its Markdown once where it can.
+
+    A rendering the sync's helper made of exactly this Markdown is used as is.
+    """
+    markdown = entry.body_markdown or ""
+    more = (entry.what_worked, entry.what_did_not, entry.transfer_preconditions)
+    rendered = prepared.rendering(markdown, more) or render(markdown, more)
     entry.body_html = rendered.html
     entry.search_terms = search_document_of_text(
         entry.title, entry.summary, rendered.text,
@@ -238,7 +243,8 @@ def _render(entry: Entry, topics: list[Topic]) -> None:
 
 
 async def _store_versions(
-    batch: list[SignedEnvelope], checkpoint: Checkpoint, columns: list[dict[str, Any]]
+    batch: list[SignedEnvelope], checkpoint: Checkpoint, columns: list[dict[str, Any]],
+    prepared: Prepared = NOTHING,
 ) -> list[Entry]:
     """Write verified, merged versions (one per entry id). Within the caller's transaction.
 
@@ -274,7 +280,7 @@ async def _store_versions(
             else:
                 for name, value in {**values, **publisher}.items():
                     setattr(entry, name, value)
-            _render(entry, topics)
+            _render(entry, topics, prepared)
             topics_of[uid] = topics
         entries.append(entry)
     if created:
@@ -349,6 +355,7 @@ async def apply_batch(
     checkpoint: Checkpoint = no_checkpoint,
     advance: bool = True,
     release: set[tuple[str, int]] | None = None,
+    prepared: Prepared = NOTHING,
 ) -> BatchResult:
     """Store a merged batch and advance the peer's cursor, all or nothing."""
     result = BatchResult(pending=list(pending))
@@ -378,7 +385,7 @@ async def apply_batch(
                 continue
             storable.append(signed)
             columns.append(values)
-        result.applied.extend(await _store_versions(storable, checkpoint, columns))
+        result.applied.extend(await _store_versions(storable, checkpoint, columns, prepared))
         if storable and await PendingEnvelope.exists():
             for signed in storable:
                 await PendingEnvelope.filter(entry_uid=signed.entry_id, version__lte=signed.version).delete()
