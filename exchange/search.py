@@ -14,13 +14,15 @@ least prominent of the searched words, counting the same weighted terms —
 text, or often in the text), 2: twice (in the summary or keywords), 1: once;
 newest first within a level. Sorting every match by `ts_rank` cost 150–600 ms
 for a common word at 100,000 entries (it reads and decompresses each match's
-whole vector); a level is read from small stored vectors (migration 0006)
-newest first and stops after a page (`build_level_query`).
+whole vector); a level is read from small stored vectors (migration 0006):
+a few candidates sorted, or a common word's newest entries, never every
+match (`build_level_query`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -39,8 +41,8 @@ TOP_MARGIN = 200  # relevance: matches ranked beyond a page, for those the viewe
 # occurring at least once (0005), twice, three times (0006)
 LEVEL_VECTORS = {3: "search_thrice", 2: "search_twice", 1: "search_vector"}
 TOP_LEVEL = 3
-LEVEL_WINDOW = 2000  # entries a lower level looks at newest first before it asks its index
-LEVEL_MODES = ("plain", "window", "candidates")
+LEVEL_CAP = 1000  # a level with more matches than this is read newest first (a window) ...
+LEVEL_WINDOW = 2000  # ... of this many entries, before all its matches are gathered
 
 LAENDER = {
     "01": "Schleswig-Holstein", "02": "Hamburg", "03": "Niedersachsen", "04": "Bremen",
@@ -265,7 +267,8 @@ def build_query(
     With `top` (the default), relevance on SQLite without other filters ranks
     only the best matches (see `_where`); `top=False` is the exact full join.
     Relevance on PostgreSQL is read level by level (`find_entries`): this is
-    the plain query of the level the cursor is in (the top level without one).
+    the query of the level the cursor is in (the top level without one) over
+    all its candidates.
     """
     if dialect == "postgres" and _levelled(q):
         level = TOP_LEVEL if after is None else int(after[0][0])
@@ -303,14 +306,26 @@ def level_condition(level: int, ph: str, *, base: bool = True) -> str:
     """PostgreSQL: whether `entry e` is of exactly `level` for the tsquery text in placeholder `ph`.
 
     Without `base`, only that it is not of a higher level (the caller knows it
-    matches at this level). The test of the higher level comes first: AND stops
+    matches at this level; the top level has none). The test of the higher level comes first: AND stops
     at the first false, and that vector is small, unlike the whole search_vector.
     """
     tsq = f"to_tsquery('simple', {ph})"
     parts = [] if level == TOP_LEVEL else [f"NOT e.{LEVEL_VECTORS[level + 1]} @@ {tsq}"]
-    if base:
+    if base or not parts:
         parts.append(f"e.{LEVEL_VECTORS[level]} @@ {tsq}")
-    return " AND ".join(parts) or "true"
+    return " AND ".join(parts)
+
+
+def build_level_ids(text: str, level: int, limit: int | None) -> tuple[str, list[Any]] | None:
+    """PostgreSQL: SQL for the ids of up to `limit` entries (all with None) at `level` or above.
+
+    Through the level's GIN index, unordered and unfiltered (`entry_ids_at_level`,
+    migration 0006); None when the text has no searchable terms.
+    """
+    expr = tsquery(text)
+    if expr is None:
+        return None
+    return "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", [expr, level, limit]
 
 
 def build_level_query(
@@ -320,56 +335,56 @@ def build_level_query(
     level: int,
     limit: int,
     after: tuple[Any, int] | None = None,
-    mode: str = "plain",
+    ids: list[int] | None = None,
+    window: bool = False,
 ) -> tuple[str, list[Any]]:
     """PostgreSQL: SQL for the newest `limit` entries of one relevance level, after a cursor.
 
     The cursor is ((level, updated_at), id); rows carry `updated_at` as their
-    sort key. Modes give the same rows, by different plans:
+    sort key. The planner is not left to choose between walking the date index
+    and gathering the matches through a GIN index: its estimates of a level's
+    share are poor (a lower level excludes the higher ones with `NOT … @@`,
+    which it takes to be independent of its own matches, and a word absent
+    from a level is still guessed at 0.5 %), and a wrong walk reads the whole
+    table (70–300 ms at 100,000 entries). Instead:
 
-    - "plain": the planner chooses between walking the date index and
-      gathering the level's matches through its GIN index. Right for the top
-      level, whose condition it estimates well.
-    - "window": only the `LEVEL_WINDOW` newest entries after the cursor that
-      pass the filters are looked at. A lower level excludes the higher ones
-      (`NOT … @@`), which the planner takes to be independent of its own
-      matches, so it would walk the whole date index for a word that every
-      match uses prominently (300 ms at 100,000 entries); the window bounds
-      that walk. Exact when it yields `limit` rows: the level's entries outside
-      the window are older than all inside.
-    - "candidates": the ids at the level or above are first gathered through
-      its GIN index (`entry_ids_at_level`), then filtered and sorted.
+    - by default, the candidates are the ids at the level or above, `ids` when
+      the caller fetched them already (`build_level_ids`), else all of them;
+      they are filtered and sorted behind an `OFFSET 0` fence, so that no walk
+      of the date index is planned around them;
+    - with `window`, only the `LEVEL_WINDOW` newest entries after the cursor
+      that pass the filters are looked at: cheap for a common word, and exact
+      when it yields `limit` rows (the level's entries outside the window are
+      older than all inside).
     """
-    if mode not in LEVEL_MODES:
-        raise ValueError(f"unknown mode {mode!r}")
     expr = tsquery(q.text or "")
     if expr is None:
         raise ValueError("a relevance level needs a text with searchable terms")
     p = _Params("postgres")
-    ph = p.add(expr)
+    # sorted candidates of the top level need no text: the placeholder only when used
+    ph = p.add(expr) if window or ids is None or level < TOP_LEVEL else ""
     conds, _ = _where(replace(q, text=None), actor, p)
     if after is not None:
         (_, when), last_id = after
         conds.append(f"(e.updated_at, e.id) < ({p.add(when)}, {p.add(last_id)})")
-    order = "ORDER BY e.updated_at DESC, e.id DESC"
     columns = f"{_entry_columns()}, e.updated_at AS sort_key"
-    if mode == "plain":
-        where = " AND ".join([level_condition(level, ph), *conds])
-        return f"SELECT {columns} FROM entry e WHERE {where} {order} LIMIT {p.add(limit)}", p.values
-    if mode == "window":
+    if window:
         inner = (
             f"SELECT e.id, e.updated_at, {level_condition(level, ph)} AS hit FROM entry e "
-            f"WHERE {' AND '.join(conds)} {order} LIMIT {p.add(LEVEL_WINDOW)}"
+            f"WHERE {' AND '.join(conds)} ORDER BY e.updated_at DESC, e.id DESC LIMIT {p.add(LEVEL_WINDOW)}"
         )
         return (
             f"SELECT {columns} FROM ({inner}) w JOIN entry e ON e.id = w.id WHERE w.hit "
             f"ORDER BY w.updated_at DESC, w.id DESC LIMIT {p.add(limit)}"
         ), p.values
-    candidates = f"SELECT unnest(entry_ids_at_level(to_tsquery('simple', {ph}), {p.add(level)})) AS id"
-    where = " AND ".join([level_condition(level, ph, base=False), *conds])
+    if ids is None:
+        candidates = f"entry_ids_at_level(to_tsquery('simple', {ph}), {p.add(level)}, NULL)"
+    else:
+        candidates = f"{p.add(ids)}::integer[]"
+    where = " AND ".join([*([level_condition(level, ph, base=False)] if level < TOP_LEVEL else []), *conds])
     return (
-        f"WITH c AS MATERIALIZED ({candidates}) SELECT {columns} FROM c JOIN entry e ON e.id = c.id "
-        f"WHERE {where} {order} LIMIT {p.add(limit)}"
+        f"SELECT * FROM (SELECT {columns} FROM unnest({candidates}) AS c(id) JOIN entry e ON e.id = c.id "
+        f"WHERE {where} OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC LIMIT {p.add(limit)}"
     ), p.values
 
 
@@ -401,7 +416,7 @@ def build_ids(text: str, *, dialect: str) -> tuple[str, list[Any]] | None:
         return None
     if dialect == "postgres":
         # through the GIN index (migration 0006): a table scan would read every entry's vector
-        return "SELECT entry_ids_at_level(to_tsquery('simple', $1), 1) AS ids", [expr]
+        return "SELECT entry_ids_at_level(to_tsquery('simple', $1), 1, NULL) AS ids", [expr]
     return "SELECT group_concat(rowid) AS ids FROM entry_fts WHERE entry_fts MATCH ?", [expr]
 
 
@@ -484,7 +499,12 @@ async def find_entries(
 async def _find_by_level(
     q: EntryQuery, actor: Actor | None, *, first: int, after: tuple[Any, int] | None
 ) -> Page:
-    """PostgreSQL relevance: the levels from the cursor's down, until first + 1 rows are found."""
+    """PostgreSQL relevance: the levels from the cursor's down, until first + 1 rows are found.
+
+    Per level: up to `LEVEL_CAP` + 1 candidate ids through its index; if that is
+    all of them, they are sorted; else the word is common and a window of the
+    newest entries is tried first (see `build_level_query`).
+    """
     conn = current_connection()
     found: list[tuple[int, dict[str, Any]]] = []
     start = TOP_LEVEL if after is None else int(after[0][0])
@@ -493,12 +513,20 @@ async def _find_by_level(
         if limit <= 0:
             break
         cursor = after if after is not None and level == start else None
-        modes = ("plain",) if level == TOP_LEVEL else ("window", "candidates")
-        for mode in modes:
-            sql, values = build_level_query(q, actor, level=level, limit=limit, after=cursor, mode=mode)
-            _, rows = await conn.execute_query(sql, values)
-            if len(rows) >= limit or mode == modes[-1]:
-                break
+        ids_sql = build_level_ids(q.text or "", level, LEVEL_CAP + 1)  # one more: are there more?
+        assert ids_sql is not None  # _levelled: the text has searchable terms
+        _, id_rows = await conn.execute_query(*ids_sql)
+        ids = list(id_rows[0][0] or []) if id_rows else []
+        rows: Sequence[Any] = []
+        if len(ids) > LEVEL_CAP:
+            _, rows = await conn.execute_query(*build_level_query(
+                q, actor, level=level, limit=limit, after=cursor, window=True))
+            if len(rows) < limit:  # too few in the window: all of the level's candidates
+                _, rows = await conn.execute_query(*build_level_query(
+                    q, actor, level=level, limit=limit, after=cursor))
+        elif ids:
+            _, rows = await conn.execute_query(*build_level_query(
+                q, actor, level=level, limit=limit, after=cursor, ids=ids))
         found += [(level, dict(r)) for r in rows]
     has_next = len(found) > first
     found = found[:first]

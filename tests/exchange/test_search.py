@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import frontmatter
@@ -212,7 +212,7 @@ def test_matching_ids_sql_per_dialect() -> None:
     sql, values = search.build_ids("Schule", dialect="sqlite")  # type: ignore[misc]
     assert "group_concat(rowid)" in sql and "entry_fts MATCH ?" in sql and values == ['("schul" * OR "schule" *)']
     sql, values = search.build_ids("Schule", dialect="postgres")  # type: ignore[misc]
-    assert sql == "SELECT entry_ids_at_level(to_tsquery('simple', $1), 1) AS ids" and len(values) == 1
+    assert sql == "SELECT entry_ids_at_level(to_tsquery('simple', $1), 1, NULL) AS ids" and len(values) == 1
 
 
 @pytest.mark.parametrize(
@@ -223,7 +223,7 @@ def test_matching_ids_sql_per_dialect() -> None:
         (EntryQuery(text="Schule", order="relevance"), "sqlite", ["ORDER BY rank, rowid DESC LIMIT ?"]),
         (EntryQuery(text="Schule", order="relevance", kinds=("guide",)), "sqlite", ["WHERE entry_fts MATCH ?) f"]),
         (EntryQuery(text="Schule", order="relevance"), "postgres",
-         ["WHERE e.search_thrice @@ to_tsquery('simple', $1)", "ORDER BY e.updated_at DESC, e.id DESC LIMIT $2"]),
+         ["unnest(entry_ids_at_level(to_tsquery('simple', $1), $2, NULL))", "s.sort_key DESC, s.id DESC LIMIT $3"]),
     ],
 )
 def test_build_query_text_plans(query: EntryQuery, dialect: str, fragments: list[str]) -> None:
@@ -255,8 +255,8 @@ async def test_relevance_of_several_words(catalogue: Catalogue) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ([3, "2026-11-21T09:00:00+00:00"], (3, datetime(2026, 11, 21, 9, tzinfo=timezone.utc))),
-        ((1, "2026-11-21T09:00:00.5+00:00"), (1, datetime(2026, 11, 21, 9, 0, 0, 500000, tzinfo=timezone.utc))),
+        ([3, "2026-11-21T09:00:00+00:00"], (3, datetime(2026, 11, 21, 9, tzinfo=UTC))),
+        ((1, "2026-11-21T09:00:00.5+00:00"), (1, datetime(2026, 11, 21, 9, 0, 0, 500000, tzinfo=UTC))),
         (0.5, None), ([4, "2026-11-21T09:00:00+00:00"], None), ([True, "2026-11-21T09:00:00+00:00"], None),
         ([3, "yesterday"], None), ([3], None), ("3", None),
     ],
@@ -270,26 +270,28 @@ def test_relevance_cursor_on_postgres(value: object, expected: object) -> None:
 
 
 @pytest.mark.parametrize(
-    ("level", "mode", "fragments"),
+    ("level", "ids", "window", "fragments"),
     [
-        (3, "plain", ["WHERE e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility = 'public'"]),
-        (2, "plain", ["NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.search_twice @@ to_tsquery("]),
-        (1, "window", ["NOT e.search_twice @@ to_tsquery('simple', $1) AND e.search_vector @@ to_tsquery(",
-                       "AS hit FROM entry e WHERE", "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
-                       "(e.updated_at, e.id) < ($2, $3)"]),
-        (2, "candidates", ["WITH c AS MATERIALIZED (SELECT unnest(entry_ids_at_level(to_tsquery('simple', $1), $2)) AS id)",
-                           "WHERE NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility"]),
+        (3, [4, 5], False, ["FROM unnest($1::integer[]) AS c(id) JOIN entry e ON e.id = c.id",
+                            "WHERE e.visibility = 'public'", "OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC"]),
+        (2, None, False, ["unnest(entry_ids_at_level(to_tsquery('simple', $1), $2, NULL))",
+                          "WHERE NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility"]),
+        (1, None, True, ["NOT e.search_twice @@ to_tsquery('simple', $1) AND e.search_vector @@ to_tsquery(",
+                         "AS hit FROM entry e WHERE", "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
+                         "(e.updated_at, e.id) < ($2, $3)"]),
     ],
 )
-def test_build_level_query_table(level: int, mode: str, fragments: list[str]) -> None:
-    when = datetime(2026, 11, 21, tzinfo=timezone.utc)
-    after = ((level, when), 7) if mode == "window" else None
+def test_build_level_query_table(level: int, ids: list[int] | None, window: bool, fragments: list[str]) -> None:
+    when = datetime(2026, 11, 21, tzinfo=UTC)
+    after = ((level, when), 7) if window else None
     sql, values = search.build_level_query(EntryQuery(text="Schule", order="relevance"), None, level=level,
-                                           limit=21, after=after, mode=mode)
+                                           limit=21, after=after, ids=ids, window=window)
     for fragment in fragments:
         assert fragment in sql, (fragment, sql)
     assert len(set(re.findall(r"\$\d+", sql))) == len(values) and values[-1] == 21
     assert "ORDER BY" in sql and "ts_rank" not in sql
+    assert search.build_level_ids("Schule", 2, 1000) == (
+        "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", ["(schul:* | schule:*)", 2, 1000])
 
 
 def _groups(expr: str) -> list[list[tuple[str, bool]]]:
@@ -305,10 +307,11 @@ def _level(counts: dict[str, int], groups: list[list[tuple[str, bool]]]) -> int:
 
 
 @pytest.mark.skipif(not PG_URL, reason="relevance levels are PostgreSQL's; SQLite ranks by bm25")
-@pytest.mark.parametrize("window", [0, 1, 5, 2000])
+@pytest.mark.parametrize(("cap", "window"), [(1000, 2000), (0, 2000), (0, 5), (0, 0), (3, 1)])
 async def test_relevance_levels_equal_the_plain_definition(
-    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, window: int
+    catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch, cap: int, window: int
 ) -> None:
+    # cap 0: every level counts as common (window first); window 0: the window never suffices
     # real-ish data: the demo entries' texts, some visible to members only
     docs = [frontmatter.load(str(p)) for p in sorted((DEMO_DIR / "entries").glob("*.md"))]
     for i, doc in enumerate(docs):
@@ -325,6 +328,7 @@ async def test_relevance_levels_equal_the_plain_definition(
         counts.setdefault(r["id"], {})[r["lexeme"]] = r["n"]
         info[r["id"]] = (r["updated_at"], r["visibility"])
     title_of = {e.id: e.title for e in await Entry.all()}
+    monkeypatch.setattr(search, "LEVEL_CAP", cap)
     monkeypatch.setattr(search, "LEVEL_WINDOW", window)
     levels_seen: set[int] = set()
     for text in ("Sensoren", "LoRaWAN Sensoren", "digital", "Rathaus", "Bürger", "Daten", "open data",
