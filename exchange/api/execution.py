@@ -23,6 +23,7 @@ Measured on a page of 50 entries, this and the per-page prefetch in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from types import CoroutineType
 from typing import Any, TypeGuard
@@ -31,18 +32,27 @@ from graphql.execution.incremental.incremental_executor import IncrementalExecut
 from graphql.pyutils import Undefined
 from strawberry.types.info import Info as StrawberryInfo
 
+from exchange.api.plans import Planner, Unplannable, plannable_resolver
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    OperationType,
 )
 
 _AWAITABLE_TYPES: dict[type, bool] = {}
 _SCALARS = (str, int, float, bool)
 # (object type name, field name) -> (attribute, serialize) for leaf fields read by getattr
 _LEAVES: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {}
+
+
+def _named(kind: Any) -> Any:
+    while isinstance(kind, (GraphQLNonNull, GraphQLList)):
+        kind = kind.of_type
+    return kind
 
 
 def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
@@ -82,6 +92,7 @@ def _method_resolver(definition: Any) -> Callable[..., Any] | None:
         return function(source, **kwargs) if with_self else function(**kwargs)
 
     resolve._exchange_fast = True  # type: ignore[attr-defined]
+    resolve._exchange_info = info_name is not None  # type: ignore[attr-defined]
     return resolve
 
 
@@ -109,12 +120,46 @@ def prepare_schema(schema: GraphQLSchema) -> GraphQLSchema:
 
 
 class FastExecutor(IncrementalExecutor):
-    """graphql-core's executor with a short path for leaf fields read by getattr."""
+    """graphql-core's executor with a short path for leaf fields read by getattr, and plans
+    (`plans.Planner`) for the list and object subtrees of queries that are plain data."""
+
+    _planner: Planner | None = None
+    _plans: dict[tuple[str, int], tuple[Any, Any]]
+
+    def _plan(self, parent_type: GraphQLObjectType, field_details_list: Any, response_name: str) -> Any:
+        """The plan of this field, None when it has none; made once per execution."""
+        planner = self._planner
+        if planner is None:
+            if self.operation.operation != OperationType.QUERY or self.middleware_manager is not None:
+                return None
+            planner = self._planner = Planner(self, self.is_awaitable)
+            self._plans = {}
+        key = (parent_type.name, id(field_details_list))
+        known = self._plans.get(key)
+        if known is not None:
+            return known[1]
+        step = None
+        field = parent_type.fields.get(field_details_list[0].node.name.value)
+        if field is not None and not isinstance(_named(field.type), (GraphQLScalarType, GraphQLEnumType)) \
+                and plannable_resolver(field.resolve):
+            try:
+                step = planner.compile_field(parent_type, response_name, field_details_list)
+            except Unplannable:
+                step = None
+        # the list is kept with its plan so that its id cannot be reused during the execution
+        self._plans[key] = (field_details_list, step)
+        return step
 
     def execute_field(
         self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any,
         position_context: Any,
     ) -> Any:
+        step = self._plan(parent_type, field_details_list, path.key)
+        if step is not None:
+            # Bail or a resolver's error: graphql-core's general path answers the field
+            # again below, errors and all
+            with contextlib.suppress(Exception):
+                return step(source, path.prev)
         if len(field_details_list) == 1:
             node = field_details_list[0].node
             name = node.name.value

@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from exchange.api.context import Context, Services
 from exchange.api.execution import FastExecutor, is_awaitable, prepare_schema
@@ -290,4 +291,4 @@ class GraphQLEndpoint:
         return self._respond(body, media, status, exc.headers)
 
     def _respond(self, body: dict[str, Any], media: str, status: int, headers: Mapping[str, str] | None = None) -> Response:
-        return JSONResponse(body, status_code=status, media_type=media, headers=dict(headers or {}))
+        return Response(orjson.dumps(body), status_code=status, media_type=media, headers=dict(headers or {}))

@@ -1,0 +1,228 @@
+"""Completing a list or object subtree of a query from a plan made once per request.
+
+graphql-core completes every field of a result with the same general
+machinery: a path, a resolve-info object, argument coercion, a dispatch on the
+return type, a check for awaitables and error protection, for each of the
+~950 fields of a Catalogue page. For the parts of a query that are plain data
+(fields read by getattr and the sync resolvers `execution.prepare_schema`
+calls directly) the answer of that machinery is known in advance except for
+the values themselves. `compile_field` turns such a subtree into nested
+closures once per request: sub-fields collected once, arguments coerced once,
+leaf serializers and abstract-type resolution looked up once; running it is
+then a few Python calls per field.
+
+A plan only ever produces the answer graphql-core would produce when nothing
+goes wrong. Anything unusual while running it (an exception, an awaitable, a
+null in a non-null position, a value a serializer refuses, a failed type
+check) raises `Bail`, and the executor completes that field again the normal
+way, so errors, paths and null propagation are exactly graphql-core's. Plans
+are used for queries only: a resolver may run twice after a bail, which is
+harmless for reads and not acceptable for writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import CoroutineType
+from typing import Any
+
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path, Undefined
+
+from graphql import (
+    GraphQLAbstractType,
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLUnionType,
+)
+
+Step = Callable[[Any, Any], Any]  # (source, parent path) -> completed value
+Complete = Callable[[Any, Any, Callable[[Any], GraphQLResolveInfo]], Any]  # (value, path, make_info)
+
+
+class Bail(Exception):
+    """Running a plan met something only graphql-core's general path handles."""
+
+
+class Unplannable(Exception):
+    """This subtree cannot be planned (async resolver, @defer, meta field, ...)."""
+
+
+def plannable_resolver(resolve: Any) -> bool:
+    """True for the resolvers `execution.prepare_schema` installs: getattr or a direct sync call."""
+    return hasattr(resolve, "_exchange_attribute") or getattr(resolve, "_exchange_fast", False)
+
+
+def _dispose(value: Any) -> None:
+    if isinstance(value, CoroutineType):
+        value.close()  # never awaited: close it rather than leak a warning
+
+
+class Planner:
+    """Plans for one execution (`executor` is a graphql-core executor with our resolvers)."""
+
+    def __init__(self, executor: Any, is_awaitable: Callable[[Any], bool]) -> None:
+        self.executor = executor
+        self.is_awaitable = is_awaitable
+
+    def compile_field(self, parent_type: GraphQLObjectType, response_name: str, details: Any) -> Step:
+        """The step that resolves and completes one field of `parent_type`; raises Unplannable."""
+        node = details[0].node
+        name = node.name.value
+        if name == "__typename":
+            type_name = parent_type.name
+            return lambda source, path: type_name
+        if name.startswith("__"):
+            raise Unplannable(name)
+        ex = self.executor
+        field_def: GraphQLField | None = ex.schema.get_field(parent_type, name)
+        if field_def is None:
+            raise Unplannable(name)
+        resolve = field_def.resolve or ex.field_resolver
+        if not plannable_resolver(resolve):
+            raise Unplannable(name)
+        args: dict[str, Any] = {}
+        if field_def.args or node.arguments:
+            try:
+                args = get_argument_values(field_def, node, ex.variable_values,
+                                           details[0].fragment_variable_values, ex.hide_suggestions)
+            except Exception:  # noqa: BLE001  (graphql-core reports it on the normal path)
+                raise Unplannable(name) from None
+        nodes = [d.node for d in details]
+        return_type = field_def.type
+        complete, needs_path = self.compile_type(return_type, details)
+        is_awaitable = self.is_awaitable
+
+        def make_info(path: Any) -> GraphQLResolveInfo:
+            return ex.build_resolve_info(field_def, nodes, parent_type, path)  # type: ignore[no-any-return]
+
+        attribute = getattr(resolve, "_exchange_attribute", None)
+        if attribute is not None and not args:
+            if not needs_path:
+                def read_leaf(source: Any, path: Any) -> Any:
+                    value = getattr(source, attribute)
+                    if isinstance(value, Exception) or is_awaitable(value):
+                        _dispose(value)
+                        raise Bail(name)
+                    return complete(value, None, make_info)
+                return read_leaf
+
+            def read(source: Any, path: Any) -> Any:
+                value = getattr(source, attribute)
+                if isinstance(value, Exception) or is_awaitable(value):
+                    _dispose(value)
+                    raise Bail(name)
+                return complete(value, Path(path, response_name, parent_type.name), make_info)
+            return read
+
+        wants_info = getattr(resolve, "_exchange_info", True)
+
+        def call(source: Any, path: Any) -> Any:
+            here = Path(path, response_name, parent_type.name)
+            value = resolve(source, make_info(here) if wants_info else None, **args)
+            if isinstance(value, Exception) or is_awaitable(value):
+                _dispose(value)
+                raise Bail(name)
+            return complete(value, here, make_info)
+        return call
+
+    def compile_type(self, return_type: GraphQLOutputType, details: Any) -> tuple[Complete, bool]:
+        """(complete, needs_path) for values of `return_type`."""
+        if isinstance(return_type, GraphQLNonNull):
+            inner, needs_path = self.compile_type(return_type.of_type, details)
+
+            def non_null(value: Any, path: Any, make_info: Any) -> Any:
+                if value is None:
+                    raise Bail("null in a non-null position")
+                out = inner(value, path, make_info)
+                if out is None:
+                    raise Bail("null in a non-null position")
+                return out
+            return non_null, needs_path
+        if isinstance(return_type, (GraphQLScalarType, GraphQLEnumType)):
+            serialize = return_type.serialize
+
+            def leaf(value: Any, path: Any, make_info: Any) -> Any:
+                if value is None:
+                    return None
+                out = serialize(value)
+                if out is None or out is Undefined:
+                    raise Bail("not serializable")
+                return out
+            return leaf, False
+        if isinstance(return_type, GraphQLList):
+            item, _ = self.compile_type(return_type.of_type, details)
+            is_awaitable = self.is_awaitable
+
+            def many(value: Any, path: Any, make_info: Any) -> Any:
+                if value is None:
+                    return None
+                if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+                    raise Bail("not a list")
+                out = []
+                for index, x in enumerate(value):
+                    if isinstance(x, Exception) or is_awaitable(x):
+                        _dispose(x)
+                        raise Bail("list item")
+                    out.append(item(x, Path(path, index, None), make_info))
+                return out
+            return many, True
+        if isinstance(return_type, GraphQLObjectType):
+            return self.compile_object(return_type, details), True
+        if isinstance(return_type, (GraphQLInterfaceType, GraphQLUnionType)):
+            return self.compile_abstract(return_type, details), True
+        raise Unplannable(str(return_type))
+
+    def compile_object(self, object_type: GraphQLObjectType, details: Any) -> Complete:
+        grouped, new_defer_usages, _ = self.executor.collect_subfields(object_type, details)
+        if new_defer_usages:
+            raise Unplannable("@defer")
+        steps = [(key, self.compile_field(object_type, key, sub)) for key, sub in grouped.items()]
+        is_type_of = object_type.is_type_of
+        is_awaitable = self.is_awaitable
+
+        def complete_object(value: Any, path: Any, make_info: Any) -> Any:
+            if value is None:
+                return None
+            if is_type_of is not None:
+                ok = is_type_of(value, make_info(path))
+                if is_awaitable(ok):
+                    _dispose(ok)
+                    raise Bail("async is_type_of")
+                if not ok:
+                    raise Bail("is_type_of")
+            return {key: step(value, path) for key, step in steps}
+        return complete_object
+
+    def compile_abstract(self, abstract_type: GraphQLAbstractType, details: Any) -> Complete:
+        ex = self.executor
+        resolve_type = abstract_type.resolve_type or ex.type_resolver
+        by_runtime: dict[str, Complete] = {}
+        is_awaitable = self.is_awaitable
+
+        def complete_abstract(value: Any, path: Any, make_info: Any) -> Any:
+            if value is None:
+                return None
+            type_name = resolve_type(value, make_info(path), abstract_type)
+            if not isinstance(type_name, str):
+                if is_awaitable(type_name):
+                    _dispose(type_name)
+                raise Bail("resolve_type")
+            complete = by_runtime.get(type_name)
+            if complete is None:
+                runtime = ex.schema.get_type(type_name)
+                if not isinstance(runtime, GraphQLObjectType) or not ex.schema.is_sub_type(abstract_type, runtime):
+                    raise Bail("runtime type")
+                try:
+                    complete = by_runtime[type_name] = self.compile_object(runtime, details)
+                except Unplannable:
+                    raise Bail("runtime type not plannable") from None
+            return complete(value, path, make_info)
+        return complete_abstract
