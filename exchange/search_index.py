@@ -1,8 +1,10 @@
 """Keeping the full-text index in step with entries.
 
 On SQLite the index is an FTS5 table whose rowid is the entry's id; on
-PostgreSQL it is a GIN expression index over `entry.search_terms`, which the
-database maintains by itself. Called inside the writer's transaction.
+PostgreSQL the database maintains it by itself: stored vectors of
+`entry.search_terms` with GIN indexes (migrations 0005, 0006) and the narrow
+`entry_match` copy of the lexemes, which triggers keep in step with every
+insert and update, whoever writes. Called inside the writer's transaction.
 """
 
 from __future__ import annotations
@@ -24,9 +26,17 @@ async def update(entry: Entry) -> None:
 
 
 async def rebuild() -> int:
-    """Index every entry anew (after a bulk load); returns the number indexed."""
+    """Index every entry anew (after a bulk load); returns the number indexed.
+
+    On PostgreSQL the triggers did that already; `entry_match` is repaired all
+    the same, in case rows were written with triggers off (a restore).
+    """
     conn = current_connection()
     if dialect_of(conn) == "postgres":
+        await conn.execute_script(
+            "INSERT INTO entry_match (id, terms) SELECT id, strip(search_vector) FROM entry "
+            "ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms WHERE entry_match.terms <> EXCLUDED.terms"
+        )
         return await Entry.filter(deleted=False).count()
     await conn.execute_script("DELETE FROM entry_fts")
     await conn.execute_query(

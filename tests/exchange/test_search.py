@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import frontmatter
 import pytest
 
 from content import tsquery
-from exchange import search
+from exchange import search, search_index
 from exchange.auth import Actor, authenticate
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database, current_connection
@@ -343,3 +344,45 @@ async def test_relevance_levels_equal_the_plain_definition(
             for first in (1, 4, 50):
                 assert await pages(q, who, first) == expected, (text, first)
     assert levels_seen == {1, 2, 3}  # the data exercises every level
+
+
+@pytest.mark.skipif(not PG_URL, reason="entry_match is PostgreSQL's narrow copy of the lexemes")
+async def test_matching_ids_follow_every_write(catalogue: Catalogue) -> None:
+    # published, revised, unpublished, and bulk-inserted as federation batches and bulk loads do
+    await publish(catalogue, SMALL, title="Breitband im Dorf", summary="Glasfaser.")
+    await publish(catalogue, TOWN, title="Schule", summary="Tablets.")
+    await publish(catalogue, CITY, title="Rathaus", summary="Anträge online.")
+    city = await actor(CITY)
+    rathaus = (await find_entries(EntryQuery(text="Rathaus"), city, first=1)).entries[0]
+    await catalogue.revise(city, str(rathaus.uid), rathaus.version, EntryInput(title="Breitband im Stadthaus"))
+    schule = (await find_entries(EntryQuery(text="Schule"), None, first=1)).entries[0]
+    await catalogue.unpublish(await actor(TOWN), str(schule.uid))
+    template = await Entry.get(id=schule.id)
+    await Entry.bulk_create([
+        Entry(uid=uuid.uuid4(), kind="project", origin_node="http://peer.test", version=1, title=f"Glasfaser {i}",
+              summary="", body_markdown="", body_html="", language="de", visibility="public",
+              municipality_id=template.municipality_id, search_terms=f"glasfas {i} breitband",
+              created_at=NOW, updated_at=NOW)
+        for i in range(3)
+    ])
+    conn = current_connection()
+    # Rathaus: revised away; Schule: unpublished, still matching on PostgreSQL (build_ids)
+    counts = {"Breitband": 5, "Rathaus": 0, "Stadthaus": 1, "Schule": 1, "Glasfaser": 4, "online": 1, "Glasfaser Dorf": 1}
+    for text, n in counts.items():
+        _, rows = await conn.execute_query(
+            "SELECT coalesce(array_agg(id), '{}') AS ids FROM entry WHERE search_vector @@ to_tsquery('simple', $1)",
+            [tsquery(text)])
+        plain = sorted(rows[0]["ids"])
+        assert sorted(await search.matching_ids(text)) == plain and len(plain) == n, text
+
+
+@pytest.mark.skipif(not PG_URL, reason="entry_match is PostgreSQL's narrow copy of the lexemes")
+async def test_rebuild_repairs_the_match_table(catalogue: Catalogue) -> None:
+    await publish(catalogue, SMALL, title="Breitband im Dorf", summary="Glasfaser.")
+    await publish(catalogue, TOWN, title="Schule", summary="Tablets.")
+    conn = current_connection()
+    await conn.execute_script("DELETE FROM entry_match WHERE id IN (SELECT min(id) FROM entry); "
+                              "UPDATE entry_match SET terms = ''::tsvector")
+    assert await search.matching_ids("Breitband") == [] and await search.matching_ids("Schule") == []
+    assert await search_index.rebuild() == 2
+    assert len(await search.matching_ids("Breitband")) == 1 and len(await search.matching_ids("Schule")) == 1
