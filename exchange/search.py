@@ -306,8 +306,9 @@ def level_condition(level: int, ph: str, *, base: bool = True) -> str:
     """PostgreSQL: whether `entry e` is of exactly `level` for the tsquery text in placeholder `ph`.
 
     Without `base`, only that it is not of a higher level (the caller knows it
-    matches at this level; the top level has none). The test of the higher level comes first: AND stops
-    at the first false, and that vector is small, unlike the whole search_vector.
+    matches at this level; the top level has none). The test of the higher
+    level comes first: AND stops at the first false, and that vector is small,
+    unlike the whole search_vector.
     """
     tsq = f"to_tsquery('simple', {ph})"
     parts = [] if level == TOP_LEVEL else [f"NOT e.{LEVEL_VECTORS[level + 1]} @@ {tsq}"]
