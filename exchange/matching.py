@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from content import query_alternatives, stem, terms
 from exchange.errors import InvalidInputError
-from exchange.profiles import Place, Profile, ProfileIndex, experience_value
+from exchange.profiles import URBANISATION, Place, Profile, ProfileIndex, experience_value
 from exchange.registry import SIZE_CLASSES
 
 _WORD = re.compile(r"[^\W\d_][\w-]{2,}")
@@ -36,7 +36,6 @@ QUERY_TOPICS = 8  # the asker's main topics compared
 MAX_EXAMINED = 300  # candidates whose experience is computed exactly, at most
 COMMON_SHARE = 0.5  # terms used by more than half of all publishers are left out of queries
 NEIGHBOUR_KM = 25.0
-URBANISATION = {"01": 0, "02": 1, "03": 2}
 
 _WEIGHT_KEYS = {
     "topics": "topics", "experience": "experience", "structure": "structure",
@@ -282,37 +281,21 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
     """The best `query.first` peers, best first, with each signal's score."""
     need = need_of(index, query, label_terms)
     wt, we, ws = w.signals()
-    acc: dict[int, float] = {}
-    get = acc.get
+    acc = [0.0] * index.slots  # term dot products, by place id
     for tid, qw in need.terms.items():
         slot = index.postings.get(tid)
         if slot is None:
             continue
         f = qw * index.idf(tid)
         for pid, pw in zip(slot[0], slot[1]):
-            acc[pid] = get(pid, 0.0) + f * pw
+            acc[pid] += f * pw
     need.topics = dict(heapq.nlargest(QUERY_TOPICS, need.topics.items(), key=lambda kv: kv[1]))
-    has_topics = bool(need.topics)
     qn = math.sqrt(sum(v * v for v in need.topics.values())) or 1.0
-    filtering = query.same_state or bool(query.size_classes) or query.radius_km is not None
-    bounds: list[tuple[float, float, float, int, float | None]] = []
-    for pid, profile in index.profiles.items():
-        p = index.places.get(pid)
-        if p is None or pid == query.place.id:
-            continue
-        km = fast_km(query.place, p)
-        if filtering and not _passes(query, p, km):
-            continue
-        t = min(1.0, get(pid, 0.0) / profile.norm)
-        if has_topics and profile.topics:
-            dot = sum(v * profile.topics.get(k, 0) for k, v in need.topics.items())
-            t = (w.terms * t + w.controlled * dot / (qn * profile.topic_norm)) / (w.terms + w.controlled)
-        s = structure_fast(query.place, p, w, km)
-        bounds.append((wt * t + ws * s + we * profile.experience_bound, t, s, pid, None))
+    bounds = _bounds(index, query, w, acc, need.topics, qn)
     bounds.sort(reverse=True)
     best: list[tuple[float, int, Match]] = []
     wanted_topics, wanted_terms = frozenset(need.topics), frozenset(need.terms)
-    for examined, (upper, t, s, pid, _) in enumerate(bounds):
+    for examined, (upper, t, s, pid) in enumerate(bounds):
         if len(best) >= query.first and (upper <= best[0][0] or examined >= MAX_EXAMINED):
             break
         profile = index.profiles[pid]
@@ -331,6 +314,68 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
     for m in matches:
         _annotate(index, need, query.place, m, label_stems)
     return need, matches
+
+
+def _bounds(
+    index: ProfileIndex, query: MatchQuery, w: Weights, acc: list[float], topics: dict[int, float], qn: float,
+) -> list[tuple[float, float, float, int]]:
+    """(upper bound, topics, structure, place id) of every eligible publisher.
+
+    The ranking's hot loop, run for every publisher on every query, over the
+    flat `index.rows`: `structure_fast` and `fast_km` written out with the
+    same arithmetic in the same order (so the same floats), the topic dot
+    products summed beforehand over the topic postings, in the order of the
+    asked topics (again the same floats as summing per publisher).
+    """
+    wt, we, ws = w.signals()
+    q = query.place
+    qid, qlog, qsize, qurb, qland = q.id, q.log_pop, q.size_class, q.urbanisation_rank, q.land_code
+    qlocated, qlat, qlon = q.located, q.lat_r, q.lon_r
+    wsize, wurb, wland, wdist, dkm = w.size, w.urbanisation, w.land, w.distance, w.distance_km
+    wterms, wctrl = w.terms, w.controlled
+    wtopics = wterms + wctrl
+    dots = [0.0] * index.slots
+    for topic, v in topics.items():
+        slot = index.topic_postings.get(topic)
+        if slot is not None:
+            for pid, count in zip(slot[0], slot[1]):
+                dots[pid] += v * count
+    has_topics = bool(topics)
+    filtering = query.same_state or bool(query.size_classes) or query.radius_km is not None
+    places, norms = index.places, index.norms
+    cos, sqrt = math.cos, math.sqrt
+    bounds: list[tuple[float, float, float, int]] = []
+    for pid, plog, psize, purb, pland, plocated, plat, plon, topic_norm, experience_bound in index.rows:
+        if pid == qid:
+            continue
+        km: float | None = None
+        if qlocated and plocated:
+            x = (plon - qlon) * cos((qlat + plat) / 2)
+            km = 6371.0 * sqrt(x * x + (plat - qlat) ** 2)
+        if filtering and not _passes(query, places[pid], km):
+            continue
+        t = min(1.0, acc[pid] / norms[pid])
+        if has_topics and topic_norm:  # a profile has topics exactly when its topic norm is not 0
+            t = (wterms * t + wctrl * dots[pid] / (qn * topic_norm)) / wtopics
+        num = den = 0.0
+        if qlog is not None and plog is not None:
+            popsim = max(0.0, 1.0 - abs(qlog - plog) / 2)
+            if qsize:
+                popsim = 0.5 * (1.0 if qsize == psize else 0.0) + 0.5 * popsim
+            num += wsize * popsim
+            den += wsize
+        if qurb is not None and purb is not None:
+            num += wurb * (1.0 - abs(qurb - purb) / 2)
+            den += wurb
+        if qland and pland:
+            num += wland * (1.0 if qland == pland else 0.0)
+            den += wland
+        if km is not None:
+            num += wdist / (1.0 + km / dkm)
+            den += wdist
+        s = num / den if den else 0.0
+        bounds.append((wt * t + ws * s + we * experience_bound, t, s, pid))
+    return bounds
 
 
 def _structural_only(index: ProfileIndex, query: MatchQuery, w: Weights, most: int) -> list[Match]:
@@ -419,6 +464,8 @@ def _surface_words(index: ProfileIndex, term_ids: list[int], facts: list[EntryFa
     wanted = {index.words[t] for t in term_ids}
     found: dict[str, str] = {}
     for e in facts:
+        if len(found) == len(wanted):  # stemming is what costs here: stop once every stem has its word
+            break
         for word in _WORD.findall(e.title):
             for language in ("de", "en"):
                 key = stem(word.lower(), language)

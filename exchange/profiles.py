@@ -8,8 +8,10 @@ profiles holding it, and the register rows give the structural facts. Only
 public, not unpublished entries count: a match is shown to anyone. The index
 is built once at startup (`ProfileStore.load`) and then kept current one
 publisher at a time (`ProfileStore.on_entry`, a catalogue listener), so a
-query never rebuilds anything. Document frequencies change with every update;
-a profile's norm uses the IDF of its last update, which drifts only slightly.
+query never rebuilds anything. An update rebuilds only the changed
+publisher's profile and moves document frequencies, postings and the norms
+that depend on them in place, so the index stays equal to one built from
+scratch (norms up to rounding; see `ProfileIndex`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import math
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +33,7 @@ MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
 ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
 CHUNK = 2000  # entries read at once while loading (whole publishers, so a batch may hold more)
+URBANISATION = {"01": 0, "02": 1, "03": 2}  # DEGURBA: cities, towns and suburbs, rural areas
 
 
 @dataclass(slots=True)
@@ -53,8 +57,10 @@ class Place:
     lat_r: float = 0.0
     lon_r: float = 0.0
     located: bool = False
+    urbanisation_rank: int | None = None
 
     def __post_init__(self) -> None:
+        self.urbanisation_rank = URBANISATION.get(self.urbanisation)
         if self.population:
             self.log_pop = math.log10(self.population)
         if self.latitude is not None and self.longitude is not None:
@@ -96,6 +102,7 @@ class Profile:
     topic_norm: float
     experience: list[ExperienceItem]
     experience_bound: float  # an upper bound of the experience signal
+    first_entry: int = 0  # the smallest id of its public entries: profiles are kept in this order
 
 
 def experience_value(item: ExperienceItem) -> float:
@@ -112,9 +119,33 @@ def saturate(values: Iterable[float]) -> float:
     return 1.0 - rest
 
 
+# the ranking loop's view of one publisher: place id, log10 population, size class,
+# urbanisation rank, Land, located, latitude and longitude in radians, topic norm, experience bound
+Row = tuple[int, float | None, str, int | None, str, bool, float, float, float, float]
+
+
+def _log_df(d: int) -> float:
+    """log(df + 0.5): BM25's IDF is log(n + 1) − this (see `ProfileIndex.idf`)."""
+    return math.log(d + 0.5)
+
+
 @dataclass
 class ProfileIndex:
-    """All profiles, the term vocabulary, document frequencies and the inverted index."""
+    """All profiles, the term vocabulary, document frequencies and the inverted index.
+
+    Postings hold place ids in ascending order, so one publisher's posting is
+    found by bisection. Norms follow the current IDF exactly: BM25's IDF is
+    log(1 + (n − df + 0.5)/(df + 0.5)) = log(n + 1) − log(df + 0.5), so a
+    profile's squared norm Σ (w · idf)² is L²·Σw² − 2L·Σw²ℓ + Σw²ℓ² with
+    L = log(n + 1) and ℓ = log(df + 0.5). The three sums are kept per
+    publisher: a change of the number of publishers changes only L (every norm
+    is recomputed from its sums, no term visited), a change of one term's df
+    adds w²·Δℓ and w²·Δ(ℓ²) to the sums of the publishers in its posting.
+    `topic_postings` map each controlled topic to its publishers and counts,
+    and `rows` and `norms` hold, per publisher with a register row, what the
+    ranking loop reads (flat, so that loop looks up no attributes of objects
+    scattered over the heap).
+    """
 
     places: dict[int, Place] = field(default_factory=dict)
     by_key: dict[str, int] = field(default_factory=dict)
@@ -123,12 +154,26 @@ class ProfileIndex:
     words: list[str] = field(default_factory=list)  # term id -> stem
     df: array = field(default_factory=lambda: array("i"))  # type: ignore[type-arg]
     postings: dict[int, tuple[array, array]] = field(default_factory=dict)  # type: ignore[type-arg]
-    profiles: dict[int, Profile] = field(default_factory=dict)
+    topic_postings: dict[int, tuple[array, array]] = field(default_factory=dict)  # type: ignore[type-arg]
+    profiles: dict[int, Profile] = field(default_factory=dict)  # by `first_entry`, as a load reads them
+    rows: list[Row] = field(default_factory=list)  # in ascending place id
+    row_ids: list[int] = field(default_factory=list)  # the place id of each row
     topic_sets: dict[frozenset[int], frozenset[int]] = field(default_factory=dict)
+    # per place id: Σw², Σw²ℓ, Σw²ℓ² of its profile (lists: the update loop indexes them directly)
+    sum_sq: list[float] = field(default_factory=list)
+    sum_sq_log: list[float] = field(default_factory=list)
+    sum_sq_log2: list[float] = field(default_factory=list)
+    norms: list[float] = field(default_factory=list)  # per place id, the same as its `Profile.norm`
+    deferred: bool = False  # puts with `defer=True` since the last `reweigh`
 
     @property
     def publishers(self) -> int:
         return len(self.profiles)
+
+    @property
+    def slots(self) -> int:
+        """One more than the largest place id known: the size of per-place lists."""
+        return len(self.sum_sq)
 
     def idf(self, term_id: int) -> float:
         """BM25's IDF over publishers (each publisher's profile is one document)."""
@@ -145,29 +190,82 @@ class ProfileIndex:
             self.df.append(0)
         return tid
 
+    def _grow(self, place_id: int) -> None:
+        missing = place_id + 1 - len(self.sum_sq)
+        if missing > 0:
+            for sums in (self.sum_sq, self.sum_sq_log, self.sum_sq_log2, self.norms):
+                sums.extend([0.0] * missing)
+
     def put_place(self, place: Place) -> None:
         self.places[place.id] = place
         self.by_key[place.key] = place.id
+        self._grow(place.id)
+        if not self.deferred:
+            self._row(place.id)
 
     def remove(self, place_id: int) -> None:
         """Drop a publisher's profile and its postings."""
-        old = self.profiles.pop(place_id, None)
-        if old is None:
-            return
-        for tid in old.term_ids:
-            self.df[tid] -= 1
-            pids, ws = self.postings[tid]
-            i = pids.index(place_id)
-            del pids[i]
-            del ws[i]
-            if not pids:
-                del self.postings[tid]
+        self.put(place_id, [])
 
-    def put(self, place_id: int, entries: list[EntryDigest]) -> Profile | None:
-        """Replace a publisher's profile by one built from its public entries."""
-        self.remove(place_id)
-        if not entries:
-            return None
+    def put(self, place_id: int, entries: list[EntryDigest], *, defer: bool = False) -> Profile | None:
+        """Replace a publisher's profile by one built from its public entries.
+
+        Only this publisher's profile is rebuilt; document frequencies, postings
+        and the norms of the publishers sharing a term whose df changed are
+        updated in place. With `defer` (a bulk load), postings are appended
+        unsorted and no norm is kept current until `reweigh`.
+        """
+        if self.deferred and not defer:
+            self.reweigh()
+        self._grow(place_id)
+        old = self.profiles.get(place_id)
+        profile = self._build(place_id, entries) if entries else None
+        before = dict(zip(old.term_ids, old.weights)) if old is not None else {}
+        after = dict(zip(profile.term_ids, profile.weights)) if profile is not None else {}
+        changed: list[tuple[int, int]] = []  # term, df before
+        for tid in before:
+            if tid not in after:
+                changed.append((tid, self.df[tid]))
+                self.df[tid] -= 1
+                _unpost(self.postings, tid, place_id, defer)
+        for tid, w in after.items():
+            if tid not in before:
+                changed.append((tid, self.df[tid]))
+                self.df[tid] += 1
+                _post(self.postings, tid, place_id, w, defer, "f")
+            elif before[tid] != w:
+                pids, ws = self.postings[tid]
+                ws[_position(pids, place_id, defer)] = w
+        old_topics = old.topics if old is not None else {}
+        new_topics = profile.topics if profile is not None else {}
+        for topic in old_topics:
+            if topic not in new_topics:
+                _unpost(self.topic_postings, topic, place_id, defer)
+        for topic, count in new_topics.items():
+            if topic not in old_topics:
+                _post(self.topic_postings, topic, place_id, count, defer, "i")
+            elif old_topics[topic] != count:
+                pids, counts = self.topic_postings[topic]
+                counts[_position(pids, place_id, defer)] = count
+        if profile is None:
+            self.profiles.pop(place_id, None)
+        else:
+            self.profiles[place_id] = profile  # a known publisher keeps its place in the order
+            if not defer and (old is None or old.first_entry != profile.first_entry):
+                self._order()
+        if defer:
+            self.deferred = True
+            return profile
+        touched = self._shift(changed)
+        self._sum(place_id, profile)
+        if (old is None) != (profile is None):  # the number of publishers changed: every IDF did
+            touched = set(self.profiles)
+        touched.add(place_id)
+        self._renorm(touched)
+        self._row(place_id)
+        return profile
+
+    def _build(self, place_id: int, entries: list[EntryDigest]) -> Profile:
         counts: Counter[str] = Counter()
         topics: Counter[int] = Counter()
         experience: list[ExperienceItem] = []
@@ -181,45 +279,142 @@ class ProfileIndex:
                 ids = tuple(i for i in (self.term_id(t, create=True) for t in top) if i is not None)
                 shared = self.topic_sets.setdefault(e.topics, e.topics)  # one object per distinct set
                 experience.append(ExperienceItem(e.id, e.kind, e.evaluated, shared, ids))
-        top_terms = counts.most_common(MAX_TERMS)
         term_ids = array("i")
         weights = array("f")
-        for term, tf in top_terms:
+        for term, tf in counts.most_common(MAX_TERMS):
             tid = self.term_id(term, create=True)
             assert tid is not None
             term_ids.append(tid)
             weights.append(1.0 + math.log(tf))
-            self.df[tid] += 1
-        profile = Profile(
+        return Profile(
             place_id=place_id,
             entry_count=len(entries),
             term_ids=term_ids,
             weights=weights,
-            norm=0.0,
+            norm=1.0,
             topics=dict(topics),
             topic_norm=math.sqrt(sum(c * c for c in topics.values())),
             experience=experience,
             experience_bound=saturate(experience_value(x) for x in experience),
+            first_entry=min(e.id for e in entries),
         )
-        self.profiles[place_id] = profile
-        for tid, w in zip(term_ids, weights):
+
+    def _order(self) -> None:
+        """Profiles in the order of their first public entry: the order in which a load puts
+        them, so that what depends on it (the sums and ties of a need borrowed from
+        neighbours) comes out the same after updates as after a load."""
+        self.profiles = dict(sorted(self.profiles.items(), key=lambda item: item[1].first_entry))
+
+    def _row(self, place_id: int) -> None:
+        """Put, replace or drop the ranking row of one place."""
+        profile, p = self.profiles.get(place_id), self.places.get(place_id)
+        i = bisect_left(self.row_ids, place_id)
+        present = i < len(self.row_ids) and self.row_ids[i] == place_id
+        if profile is None or p is None:
+            if present:
+                del self.rows[i], self.row_ids[i]
+            return
+        row = (place_id, p.log_pop, p.size_class, p.urbanisation_rank, p.land_code, p.located, p.lat_r, p.lon_r,
+               profile.topic_norm, profile.experience_bound)
+        if present:
+            self.rows[i] = row
+        else:
+            self.rows.insert(i, row)
+            self.row_ids.insert(i, place_id)
+
+    def _shift(self, changed: list[tuple[int, int]]) -> set[int]:
+        """Move the norm sums of every publisher holding a term whose df changed; who was touched."""
+        touched: set[int] = set()
+        sq_log, sq_log2 = self.sum_sq_log, self.sum_sq_log2
+        for tid, before in changed:
             slot = self.postings.get(tid)
             if slot is None:
-                slot = self.postings[tid] = (array("i"), array("f"))
-            slot[0].append(place_id)
-            slot[1].append(w)
-        profile.norm = self.norm_of(profile)
-        return profile
+                continue
+            l0, l1 = _log_df(before), _log_df(self.df[tid])
+            d1, d2 = l1 - l0, l1 * l1 - l0 * l0
+            for pid, w in zip(slot[0], slot[1]):
+                w2 = w * w
+                sq_log[pid] += w2 * d1
+                sq_log2[pid] += w2 * d2
+            touched.update(slot[0])
+        return touched
+
+    def _sum(self, place_id: int, profile: Profile | None) -> None:
+        """A publisher's three norm sums from scratch, with the current df."""
+        a = b = c = 0.0
+        if profile is not None:
+            df = self.df
+            for tid, w in zip(profile.term_ids, profile.weights):
+                w2 = w * w
+                ell = _log_df(df[tid])
+                a += w2
+                b += w2 * ell
+                c += w2 * ell * ell
+        self.sum_sq[place_id], self.sum_sq_log[place_id], self.sum_sq_log2[place_id] = a, b, c
+
+    def _renorm(self, place_ids: Iterable[int]) -> None:
+        big_l = math.log(len(self.profiles) + 1.0)
+        profiles, a, b, c = self.profiles, self.sum_sq, self.sum_sq_log, self.sum_sq_log2
+        for pid in place_ids:
+            profile = profiles.get(pid)
+            if profile is not None:
+                v = (big_l * a[pid] - 2.0 * b[pid]) * big_l + c[pid]
+                profile.norm = self.norms[pid] = math.sqrt(v) if v > 0.0 else 1.0
 
     def norm_of(self, profile: Profile) -> float:
+        """The norm straight from its definition (what the kept sums must agree with)."""
         return math.sqrt(
             sum((w * self.idf(t)) ** 2 for t, w in zip(profile.term_ids, profile.weights))
         ) or 1.0
 
     def reweigh(self) -> None:
-        """Recompute every norm with the current IDF (after a bulk load)."""
-        for profile in self.profiles.values():
-            profile.norm = self.norm_of(profile)
+        """After a bulk load: sort postings by place id and profiles by first entry, compute every norm and row."""
+        if self.deferred:
+            for postings in (self.postings, self.topic_postings):
+                for key, (pids, values) in postings.items():
+                    if any(pids[i] > pids[i + 1] for i in range(len(pids) - 1)):
+                        order = sorted(range(len(pids)), key=pids.__getitem__)
+                        postings[key] = (array("i", [pids[i] for i in order]),
+                                         array(values.typecode, [values[i] for i in order]))
+            self._order()
+            self.deferred = False
+        for pid, profile in self.profiles.items():
+            self._sum(pid, profile)
+        self._renorm(self.profiles)
+        self.rows, self.row_ids = [], []
+        for pid in self.profiles:
+            self._row(pid)
+
+
+def _position(pids: array, place_id: int, unsorted: bool) -> int:  # type: ignore[type-arg]
+    """Where a place id stands in a posting (bisection; a linear search while loading)."""
+    if unsorted:
+        return pids.index(place_id)
+    i = bisect_left(pids, place_id)
+    if i == len(pids) or pids[i] != place_id:
+        raise KeyError(place_id)
+    return i
+
+
+def _post(postings: dict[int, tuple[array, array]], key: int, place_id: int, value: float,  # type: ignore[type-arg]
+          unsorted: bool, typecode: str) -> None:
+    slot = postings.get(key)
+    if slot is None:
+        slot = postings[key] = (array("i"), array(typecode))
+    pids, values = slot
+    i = len(pids) if unsorted else bisect_left(pids, place_id)
+    pids.insert(i, place_id)
+    values.insert(i, value)
+
+
+def _unpost(postings: dict[int, tuple[array, array]], key: int, place_id: int,  # type: ignore[type-arg]
+            unsorted: bool) -> None:
+    pids, values = postings[key]
+    i = _position(pids, place_id, unsorted)
+    del pids[i]
+    del values[i]
+    if not pids:
+        del postings[key]
 
 
 def place_of(m: Any) -> Place:
@@ -305,7 +500,7 @@ class ProfileStore:
                 grouped[r["municipality_id"]].append(_digest(r, topics.get(r["id"], frozenset())))
             del rows, topics
             for place_id, digests in grouped.items():
-                index.put(place_id, digests)
+                index.put(place_id, digests, defer=True)
         index.reweigh()
         async with self._lock:
             self.index = index
@@ -315,8 +510,8 @@ class ProfileStore:
     async def refresh(self, place_id: int) -> None:
         """Rebuild one publisher's profile from its current public entries."""
         async with self._lock:
-            rows = await _public_entries().filter(municipality_id=place_id).values(
-                "id", "kind", "status", "search_terms")
+            rows = await _public_entries().filter(municipality_id=place_id).order_by("id").values(
+                "id", "kind", "status", "search_terms")  # in id order, as `load` reads them
             evaluated = {
                 i for i, goals in await _public_entries().filter(
                     municipality_id=place_id, kind="project", status="completed").values_list("id", "goals")
