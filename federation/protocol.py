@@ -147,7 +147,7 @@ class SignedEnvelope:
         """The signed bytes (made once: size check, signature and digest share them)."""
         return canonical_json(self.envelope)
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return hashlib.sha256(self.canonical).hexdigest()
 

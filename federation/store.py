@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from content import render, search_document_of_text
 from exchange.collections import CurationContentError, is_curation_envelope
 from exchange.curation_received import apply_received
 from exchange.db import current_connection, dialect_of
@@ -45,7 +45,7 @@ from federation.envelopes import (
 )
 from federation.identity import Descriptor
 from federation.merge import Held
-from federation.prepare import NOTHING, Prepared
+from federation.prepare import NOTHING, Prepared, entry_texts, text_input
 from federation.protocol import SignedEnvelope, envelope_digest
 
 Checkpoint = Callable[[str], None]
@@ -125,6 +125,12 @@ async def origin_keys() -> dict[str, str]:
     keys = {str(o.url): str(o.public_key) for o in await KnownOrigin.all()}
     keys.update({str(p.url): str(p.public_key) for p in await Peer.all()})
     return keys
+
+
+async def topic_labels() -> dict[str, tuple[str, str]]:
+    """Each topic's slug with its German and English label."""
+    rows = await Topic.all().values_list("slug", "label_de", "label_en")
+    return {str(slug): (str(de), str(en)) for slug, de, en in rows}
 
 
 # -- what we hold ------------------------------------------------------------
@@ -226,20 +232,55 @@ class _Publishers:
         return found
 
 
-def _render(entry: Entry, topics: list[Topic], prepared: Prepared = NOTHING) -> None:
-    """Set the entry's HTML and search terms, parsing its Markdown once where it can.
+def _texts(values: dict[str, Any], topics: list[Topic], prepared: Prepared = NOTHING) -> tuple[str, str]:
+    """An entry's HTML and search terms from its column values, parsing its Markdown once where it can.
 
-    A rendering the sync's helper made of exactly this Markdown is used as is.
+    What the sync's helper made of exactly these inputs is used as is.
     """
-    markdown = entry.body_markdown or ""
-    more = (entry.what_worked, entry.what_did_not, entry.transfer_preconditions)
-    rendered = prepared.rendering(markdown, more) or render(markdown, more)
-    entry.body_html = rendered.html
-    entry.search_terms = search_document_of_text(
-        entry.title, entry.summary, rendered.text,
-        [str(k) for k in entry.keywords] + [t.label_de for t in topics] + [t.label_en for t in topics],
-        entry.language,
+    given = text_input(
+        values["body_markdown"] or "", (values["what_worked"], values["what_did_not"],
+                                        values["transfer_preconditions"]),
+        values["title"], values["summary"], values["keywords"],
+        [t.label_de for t in topics] + [t.label_en for t in topics], values["language"],
     )
+    return prepared.entry_texts(given) or entry_texts(given)
+
+
+def _with_defaults(model: type[Model], row: dict[str, Any]) -> dict[str, Any]:
+    """`row` completed with the model's defaults for the columns it lacks (but the generated key)."""
+    for name in model._meta.fields_db_projection:
+        field_object = model._meta.fields_map[name]
+        if name not in row and not field_object.pk:
+            default = field_object.default
+            row[name] = default() if callable(default) else default
+    return row
+
+
+async def _insert(model: type[Model], rows: list[dict[str, Any]]) -> None:
+    """`model.bulk_create` for plain column values: one statement, the fields' own conversions,
+    but no model object per row (which cost more than the insert itself)."""
+    if not rows:
+        return
+    meta = model._meta
+    columns = list(rows[0])
+    fields = [meta.fields_map[name] for name in columns]
+    conn = current_connection()
+    marks = ", ".join(_placeholder(dialect_of(conn), n) for n in range(1, len(columns) + 1))
+    names = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in columns)
+    await conn.execute_many(
+        f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({marks})',
+        [[f.to_db_value(row[name], model) for name, f in zip(columns, fields, strict=True)] for row in rows],
+    )
+
+
+def _placeholder(dialect: str, n: int) -> str:
+    return f"${n}" if dialect == "postgres" else "?"
+
+
+def _stored_entry(row: dict[str, Any]) -> Entry:
+    """The Entry object of a row just inserted (with its id), as a query would return it."""
+    projection = Entry._meta.fields_db_projection
+    return Entry._init_from_db(**{projection[name]: value for name, value in row.items()})
 
 
 async def _store_versions(
@@ -259,9 +300,8 @@ async def _store_versions(
     slugs = {slug for s in batch for slug in (s.envelope["entry"].get("topics") or []) if isinstance(slug, str)}
     topic_rows = {t.slug: t for t in await Topic.filter(slug__in=list(slugs))} if slugs else {}
     publishers = _Publishers()
-    entries: list[Entry] = []
     topics_of: dict[Any, list[Topic] | None] = {}
-    created: list[Entry] = []
+    created: dict[Any, dict[str, Any]] = {}
     for signed, uid, values in zip(batch, uids, columns, strict=True):
         slugs_here: list[str] = values.pop("topics")
         entry = existing.get(uid)
@@ -270,42 +310,40 @@ async def _store_versions(
             entry.deleted, entry.version = True, values["version"]
             entry.visibility, entry.updated_at = values["visibility"], values["updated_at"]
             topics_of[uid] = None  # unchanged
+            continue
+        publisher = await publishers.columns(PublisherRef.of(signed.envelope["entry"]), signed.origin,
+                                             signed.is_tombstone)
+        topics = [topic_rows[t] for t in dict.fromkeys(slugs_here) if t in topic_rows]
+        values["body_html"], values["search_terms"] = _texts(values, topics, prepared)
+        if entry is None:
+            created[uid] = _with_defaults(Entry, {"uid": uid, **values, **publisher})
         else:
-            publisher = await publishers.columns(PublisherRef.of(signed.envelope["entry"]), signed.origin,
-                                                 signed.is_tombstone)
-            topics = [topic_rows[t] for t in dict.fromkeys(slugs_here) if t in topic_rows]
-            if entry is None:
-                entry = Entry(uid=uid, **values, **publisher)
-                created.append(entry)
-            else:
-                for name, value in {**values, **publisher}.items():
-                    setattr(entry, name, value)
-            _render(entry, topics, prepared)
-            topics_of[uid] = topics
-        entries.append(entry)
+            for name, value in {**values, **publisher}.items():
+                setattr(entry, name, value)
+        topics_of[uid] = topics
     if created:
-        await Entry.bulk_create(created)
-        ids = dict(await Entry.filter(uid__in=[e.uid for e in created]).values_list("uid", "id"))
-        for entry in created:
-            entry.id = ids[entry.uid]
+        await _insert(Entry, list(created.values()))
+        ids = dict(await Entry.filter(uid__in=list(created)).values_list("uid", "id"))
+        existing.update({uid: _stored_entry({"id": ids[uid], **row}) for uid, row in created.items()})
+    entries = [existing[uid] for uid in uids]
     for entry in entries:
-        if entry.uid in existing:
+        if entry.uid not in created:
             await entry.save()
     checkpoint("entry")
     relinked = [e for e in entries if topics_of[e.uid] is not None]
     if relinked:
-        await EntryTopic.filter(entry_id__in=[e.id for e in relinked if e.uid in existing]).delete()
+        await EntryTopic.filter(entry_id__in=[e.id for e in relinked if e.uid not in created]).delete()
         links = [EntryTopic(entry_id=e.id, topic_id=t.id) for e in relinked for t in topics_of[e.uid] or []]
         if links:
             await EntryTopic.bulk_create(links)
     await _index(entries)
     checkpoint("topics")
     for entry in entries:
-        if entry.uid in existing:
+        if entry.uid not in created:
             await Revision.filter(entry_id=entry.id, version=entry.version).delete()
-    await Revision.bulk_create([
-        Revision(entry_id=e.id, version=e.version, envelope=s.envelope, signature=s.signature,
-                 author=s.origin, note="received", created_at=e.updated_at)
+    await _insert(Revision, [
+        {"entry_id": e.id, "version": e.version, "envelope": s.envelope, "signature": s.signature,
+         "author": s.origin, "note": "received", "created_at": e.updated_at}
         for e, s in zip(entries, batch, strict=True)
     ])
     checkpoint("revision")
@@ -336,9 +374,9 @@ async def _append_changes(entries: list[Entry]) -> None:
     conn = current_connection()
     if dialect_of(conn) == "postgres":
         await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
-    await Change.bulk_create([
-        Change(entry_uid=e.uid, version=e.version, origin_node=e.origin_node,
-               visibility=e.visibility, created_at=e.updated_at)
+    await _insert(Change, [
+        {"entry_uid": e.uid, "version": e.version, "origin_node": e.origin_node,
+         "visibility": e.visibility, "created_at": e.updated_at}
         for e in entries
     ])
 

@@ -38,7 +38,7 @@ from federation.envelopes import ContentError, parse_entry_uid
 from federation.errors import BadSignatureError
 from federation.identity import NodeKey
 from federation.merge import Action, merge_batch
-from federation.prepare import NOTHING, Helper, Prepared, work_for
+from federation.prepare import NOTHING, Helper, Jobs, Prepared, work_for
 from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch, SignedEnvelope
 from federation.signing import verify_envelope
 from federation.store import Checkpoint, Pending
@@ -62,6 +62,14 @@ def retry_delay(failures: int, interval: float, rand: float) -> timedelta:
     base = max(interval, 5.0) * (2 ** min(max(failures - 1, 0), 16))
     capped = min(base, MAX_BACKOFF.total_seconds())
     return timedelta(seconds=capped * (0.5 + rand / 2))
+
+
+@dataclass(frozen=True)
+class Guesses:
+    """What the helper prepares a page with: the likely key of each origin, topic labels."""
+
+    key: Callable[[str], str | None]
+    labels: dict[str, tuple[str, str]]
 
 
 @dataclass
@@ -127,17 +135,17 @@ class Syncer:
             report.released = await self._retry_pending(peer)
             answer = await self.client.changes(peer.url, peer.cursor, self.page_size)
             prepared = NOTHING
-            likely_key: Callable[[str], str | None] | None = None
+            guesses: Guesses | None = None
             if self._worth_a_helper(answer, max_batches):
                 helper = self.helper()
                 helper.start()
-                likely_key = await self._likely_keys(peer)
+                guesses = await self._guesses(peer)
             while True:
                 # Fetch (and have the helper prepare) the next page while this one is
                 # applied; dropped if this one fails.
                 more = answer.batch.has_more and (max_batches is None or report.batches + 1 < max_batches)
                 ahead = asyncio.ensure_future(self._fetch(
-                    peer, answer.batch.next_cursor, helper, likely_key)) if more else None
+                    peer, answer.batch.next_cursor, helper, guesses)) if more else None
                 try:
                     await self._apply(peer, answer.batch, answer.remaining, report, prepared)
                 except BaseException:
@@ -150,7 +158,8 @@ class Syncer:
                     progress(report.applied + report.skipped + report.pending, answer.remaining)
                 if ahead is None:
                     break
-                answer, prepared = await ahead
+                answer, jobs = await ahead
+                prepared = await jobs.collect() if jobs is not None else NOTHING
         except ExchangeError as exc:
             now = self.clock()
             report.error, report.error_code = exc.message, exc.code
@@ -171,24 +180,25 @@ class Syncer:
             return False
         return answer.remaining >= self.offload_from and (max_batches is None or max_batches > 1)
 
-    async def _likely_keys(self, peer: Peer) -> Callable[[str], str | None]:
-        """Which key `_verify` will most likely check an origin's envelopes with.
+    async def _guesses(self, peer: Peer) -> Guesses:
+        """Which key `_verify` will most likely check an origin's envelopes with, and topic labels.
 
-        A guess made once per sync (keys learned on the way are missing): an
-        envelope checked with another key is simply checked again in `_verify`.
+        Made once per sync (keys learned on the way are missing, a topic may
+        be renamed meanwhile): where a guess is wrong, the helper's answer is
+        not used and `_verify` or the store does the work itself.
         """
         keys = {**await store.origin_keys(), self.key.node_url: self.key.public_key_b64,
                 peer.url: peer.public_key}
-        return keys.get
+        return Guesses(keys.get, await store.topic_labels())
 
     async def _fetch(
-        self, peer: Peer, cursor: str, helper: Helper | None, likely_key: Callable[[str], str | None] | None
-    ) -> tuple[FeedAnswer, Prepared]:
+        self, peer: Peer, cursor: str, helper: Helper | None, guesses: Guesses | None
+    ) -> tuple[FeedAnswer, Jobs | None]:
         answer = await self.client.changes(peer.url, cursor, self.page_size)
-        if helper is None or likely_key is None:
-            return answer, NOTHING
-        work = work_for((item.envelope for item in answer.batch.items), likely_key)
-        return answer, await helper.prepare(work)
+        if helper is None or guesses is None:
+            return answer, None
+        work = work_for((item.envelope for item in answer.batch.items), guesses.key, guesses.labels)
+        return answer, helper.submit(work)
 
     async def _verify(
         self, peer: Peer, envelopes: Sequence[tuple[SignedEnvelope, str]], vouched: dict[str, str],

@@ -1,11 +1,12 @@
-"""The sync's helper: signatures and renderings made beside the database change nothing.
+"""The sync's helper: signatures and texts made beside the database change nothing.
 
 The pure half (`work_for`, `compute`, `prepared`) is compared with the inline
-functions on real-ish Markdown; `render_input` with what storing renders. A
+functions (`verify`, `render` and `search_document_of_text` as storing called
+them before) on real-ish Markdown; `text_input_of` with what storing uses. A
 sync over several pages with a helper stores exactly what a sync without one
-stores (HTML, search terms, revisions), still refuses a bad signature, and
-goes on in one process when the helper cannot start. One test runs a real
-worker process.
+stores (HTML, search terms, revisions), with topics too, still refuses a bad
+signature, and goes on in one process when the helper cannot start. One test
+runs a real worker process.
 """
 
 from __future__ import annotations
@@ -21,21 +22,27 @@ from typing import Any
 import httpx
 import pytest
 
-from content import render
+from content import render, search_document_of_text
 from exchange.db import Database
 from exchange.models import Entry, Peer, Revision
+from exchange.topics import load_topic_rows
 from federation.client import PeerClient
 from federation.envelopes import entry_values
 from federation.identity import NodeKey, verify
 from federation.prepare import (
     NOTHING,
     RENDERED_FIELDS,
+    Done,
     Helper,
+    Jobs,
     Prepared,
+    TextInput,
     Work,
+    chunks,
     compute,
     prepared,
-    render_input,
+    text_input,
+    text_input_of,
     work_for,
 )
 from federation.protocol import ChangeBatch, ChangeItem, SignedEnvelope
@@ -46,6 +53,8 @@ from tests.helpers import seed
 
 PEER = "http://peer.test"
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+TOPICS = [row.slug for row in load_topic_rows()[:4]]
+LABELS = {row.slug: (row.label_de, row.label_en) for row in load_topic_rows()}
 
 BODIES = [
     "## Ausgangslage\n\nDie Verwaltung wollte Anträge **online** annehmen.\n\n- Bürgerservice\n- Bauamt\n",
@@ -61,7 +70,8 @@ BODIES = [
 def make_envelope(key: NodeKey, i: int, **entry: Any) -> SignedEnvelope:
     body: dict[str, Any] = {
         "kind": "project", "title": f"Digitale Antragsstrecke {i}", "summary": f"Erfahrungen {i}",
-        "body_markdown": BODIES[i % len(BODIES)], "topics": [], "keywords": ["E-Akte", f"k{i}"],
+        "body_markdown": BODIES[i % len(BODIES)], "topics": TOPICS[: i % 4] + ["no-such-topic"],
+        "keywords": ["E-Akte", f"k{i}"], "language": "en" if i % 5 == 0 else "de",
         "what_worked": "Gut: *schnell*" if i % 2 else None, "what_did_not": "```\nunclosed",
         "createdAt": NOW.isoformat(),
         "publisher": {"type": "organisation", "key": "verbund", "name": "Verbund"},
@@ -76,12 +86,19 @@ def make_envelope(key: NodeKey, i: int, **entry: Any) -> SignedEnvelope:
 # -- the pure half --------------------------------------------------------------
 
 
+def inline_texts(given: TextInput) -> tuple[str, str]:
+    """HTML and search terms as `store._render` made them before there was a helper."""
+    markdown, more, title, summary, keywords, language = given
+    rendered = render(markdown, more)
+    return rendered.html, search_document_of_text(title, summary, rendered.text, list(keywords), language)
+
+
 def test_answers_equal_the_inline_functions() -> None:
     key = NodeKey.generate(PEER)
     stranger = NodeKey.generate(PEER)
     signed = [make_envelope(key, i) for i in range(len(BODIES) * 2)]
     forged = make_envelope(stranger, 99)  # claims PEER, signed by another key
-    work = work_for([*signed, forged], {PEER: key.public_key_b64}.get)
+    work = work_for([*signed, forged], {PEER: key.public_key_b64}.get, LABELS)
     answers = compute(work)
     ready = prepared(work, answers)
     assert answers[0] == [verify(k, data, sig) for k, data, sig in work.checks]
@@ -89,17 +106,17 @@ def test_answers_equal_the_inline_functions() -> None:
     assert not ready.verified(key.public_key_b64, forged)
     assert not ready.verified(stranger.public_key_b64, signed[0])  # another key: not checked
     for s in signed:
-        wanted = render_input(s.envelope)
+        wanted = text_input_of(s.envelope, LABELS)
         assert wanted is not None
-        assert ready.rendering(*wanted) == render(*wanted)
-    assert len(work.bodies) == len(BODIES)  # each distinct (body, parts) once
-    assert ready.rendering("never sent", ("", "", "")) is None
+        assert ready.entry_texts(wanted) == inline_texts(wanted)
+    assert len(work.texts) == len(signed) + 1
+    assert ready.entry_texts(("never sent", ("", "", ""), "T", "", (), "de")) is None
 
 
 def test_a_valid_answer_covers_only_its_exact_signature() -> None:
     key = NodeKey.generate(PEER)
     signed = make_envelope(key, 1)
-    work = work_for([signed], lambda origin: key.public_key_b64)
+    work = work_for([signed], lambda origin: key.public_key_b64, LABELS)
     ready = prepared(work, compute(work))
     twin = SignedEnvelope(signed.envelope, NodeKey.generate(PEER).sign(signed.canonical))
     assert ready.verified(key.public_key_b64, signed)
@@ -110,7 +127,7 @@ def test_a_valid_answer_covers_only_its_exact_signature() -> None:
 
 def test_answers_of_the_wrong_length_are_ignored() -> None:
     key = NodeKey.generate(PEER)
-    work = work_for([make_envelope(key, 1)], lambda origin: key.public_key_b64)
+    work = work_for([make_envelope(key, 1)], lambda origin: key.public_key_b64, LABELS)
     assert prepared(work, ([True, True], [])) is NOTHING
     assert prepared(Work(), ([], [])) == Prepared()
 
@@ -118,35 +135,36 @@ def test_answers_of_the_wrong_length_are_ignored() -> None:
 @pytest.mark.parametrize("entry", [
     {},
     {"what_worked": None, "what_did_not": None, "transfer_preconditions": None},
-    {"body_markdown": None},
-    {"transfer_preconditions": "Ein Team.\n\n- mit Liste"},
-    {"body_markdown": "x" * 70_000},
+    {"body_markdown": None, "summary": None, "keywords": None, "topics": None, "language": None},
+    {"transfer_preconditions": "Ein Team.\n\n- mit Liste", "language": "deu", "keywords": [3, "x"]},
+    {"body_markdown": "x" * 70_000, "title": "T" * 400, "language": ""},
+    {"topics": [*TOPICS, *TOPICS, "a", "b", "c", "d", "e", "f", TOPICS[0]]},  # repeated, cut at 10
 ])
-def test_render_input_is_what_storing_renders(entry: dict[str, Any]) -> None:
+def test_text_input_of_is_what_storing_uses(entry: dict[str, Any]) -> None:
     signed = make_envelope(NodeKey.generate(PEER), 3, **entry)
-    values = entry_values(signed.envelope)
-    assert render_input(signed.envelope) == (values["body_markdown"], tuple(values[f] for f in RENDERED_FIELDS))
+    values = entry_values(signed.envelope)  # the columns, as store._render reads them
+    topics = [LABELS[t] for t in dict.fromkeys(values["topics"]) if t in LABELS]
+    stored = text_input(
+        values["body_markdown"] or "", tuple(values[f] for f in RENDERED_FIELDS), values["title"],
+        values["summary"], values["keywords"], [de for de, _ in topics] + [en for _, en in topics],
+        values["language"],
+    )
+    assert text_input_of(signed.envelope, LABELS) == stored
 
 
-@pytest.mark.parametrize("entry", [{"body_markdown": 5}, {"what_worked": ["x"]}])
-def test_render_input_leaves_odd_bodies_to_the_sync(entry: dict[str, Any]) -> None:
+@pytest.mark.parametrize("entry", [{"body_markdown": 5}, {"what_worked": ["x"]}, {"keywords": "x"}])
+def test_text_input_of_leaves_odd_entries_to_the_sync(entry: dict[str, Any]) -> None:
     signed = make_envelope(NodeKey.generate(PEER), 3, **entry)
-    assert render_input(signed.envelope) is None
-    assert render_input({**signed.envelope, "type": "tombstone"}) is None
+    assert text_input_of(signed.envelope, LABELS) is None
+    assert text_input_of({**signed.envelope, "type": "tombstone"}, LABELS) is None
 
 
 async def test_a_real_worker_process_answers_like_compute() -> None:
     key = NodeKey.generate(PEER)
-    work = work_for([make_envelope(key, i) for i in range(8)], lambda origin: key.public_key_b64)
-    helper = Helper()
-    helper.start()
+    work = work_for([make_envelope(key, i) for i in range(80)], lambda origin: key.public_key_b64, LABELS)
+    helper = await warmed_helper()
     try:
-        for _ in range(600):
-            if helper.ready or helper.failed:
-                break
-            await asyncio.sleep(0.1)
-        assert helper.ready
-        assert await helper.prepare(work) == prepared(work, compute(work))
+        assert await helper.submit(work).collect(wait=True) == prepared(work, compute(work))
     finally:
         await helper.close()
 
@@ -156,7 +174,8 @@ async def test_a_helper_that_cannot_start_answers_nothing() -> None:
     helper.start()
     assert helper.failed and not helper.ready
     key = NodeKey.generate(PEER)
-    assert await helper.prepare(work_for([make_envelope(key, 1)], lambda o: key.public_key_b64)) is NOTHING
+    work = work_for([make_envelope(key, 1)], lambda o: key.public_key_b64, LABELS)
+    assert await helper.submit(work).collect(wait=True) is NOTHING
     await helper.close()
 
 
@@ -168,16 +187,19 @@ class InlineHelper(Helper):
 
     def __init__(self) -> None:
         super().__init__()
-        self.checked = self.rendered = 0
+        self.checked = self.texts = 0
 
     def start(self) -> None:
         return
 
-    async def prepare(self, work: Work) -> Prepared:
-        ready = prepared(work, compute(work))
+    def submit(self, work: Work) -> Jobs:
+        ready = self.answer(work)
         self.checked += len(ready.valid)
-        self.rendered += len(ready.rendered)
-        return ready
+        self.texts += len(ready.texts)
+        return Done(ready)
+
+    def answer(self, work: Work) -> Prepared:
+        return prepared(work, compute(work))
 
 
 def feed(pages: list[list[SignedEnvelope]]) -> httpx.MockTransport:
@@ -203,14 +225,16 @@ async def two_dbs(tmp_path: Path) -> AsyncIterator[tuple[Database, Database]]:
         await db.close()
 
 
-async def pull(db: Database, key: NodeKey, pages: list[list[SignedEnvelope]], helper: Helper | None) -> Any:
+async def pull(
+    db: Database, key: NodeKey, pages: list[list[SignedEnvelope]], helper: Helper | None, page_size: int = 3
+) -> Any:
     own = NodeKey.generate("http://us.test")
     with db.bound():
         if not await Peer.exists(url=PEER):
             await Peer.create(url=PEER, name="Peer", public_key=key.public_key_b64, key_id=key.key_id,
                               created_at=NOW)
         syncer = Syncer(own, PeerClient(httpx.AsyncClient(transport=feed(pages)), own, lambda: NOW),
-                        clock=lambda: NOW, page_size=3,
+                        clock=lambda: NOW, page_size=page_size,
                         offload_from=None if helper is None else 1, helper=lambda: helper or Helper())
         report = await syncer.sync_peer(await Peer.get(url=PEER))
         rows = await Entry.all().order_by("uid").values_list(
@@ -228,7 +252,7 @@ async def test_a_sync_with_a_helper_stores_what_one_without_stores(two_dbs: tupl
     helped = await pull(two_dbs[1], key, pages, helper)
     assert plain[0].ok and helped[0].ok and helped[0].applied == plain[0].applied == 12
     assert helped[1:] == plain[1:]
-    assert helper.checked == 9 and helper.rendered == 9  # pages 2 to 4 came prepared
+    assert helper.checked == 9 and helper.texts == 9  # pages 2 to 4 came prepared
 
 
 async def test_a_bad_signature_is_refused_with_a_helper(two_dbs: tuple[Database, Database]) -> None:
@@ -249,4 +273,56 @@ async def test_a_sync_goes_on_when_its_helper_cannot_start(two_dbs: tuple[Databa
     plain = await pull(two_dbs[0], key, pages, None)
     helped = await pull(two_dbs[1], key, pages, broken)
     assert broken.failed and helped[0].ok and helped[0].applied == 9
+    assert helped[1:] == plain[1:]
+
+
+class MarkingHelper(InlineHelper):
+    """Marks the HTML it answers, to show which entries were stored from its answers."""
+
+    def answer(self, work: Work) -> Prepared:
+        ready = super().answer(work)
+        return Prepared(ready.valid, {k: ("<!--helper-->" + html, terms) for k, (html, terms) in ready.texts.items()})
+
+
+async def test_the_store_takes_the_helpers_texts_where_inputs_match(two_dbs: tuple[Database, Database]) -> None:
+    key = NodeKey.generate(PEER)
+    signed = [make_envelope(key, i) for i in range(9)]
+    report, rows, _ = await pull(two_dbs[1], key, [signed[i:i + 3] for i in range(0, 9, 3)], MarkingHelper())
+    assert report.ok
+    marked = {str(uid) for uid, _, _, html, *_ in rows if html.startswith("<!--helper-->")}
+    assert marked == {s.entry_id for s in signed[3:]}  # every entry of pages 2 and 3, topics and all
+
+
+@pytest.mark.parametrize(("checks", "texts", "size", "jobs"), [
+    (0, 0, 50, 1), (500, 500, 50, 10), (500, 3, 50, 10), (7, 120, 50, 3), (1, 1, 50, 1), (101, 0, 50, 3),
+])
+def test_chunks_cover_the_work_once_in_order(checks: int, texts: int, size: int, jobs: int) -> None:
+    work = Work(tuple(("k", bytes([i % 256]), str(i)) for i in range(checks)),
+                tuple((str(i), (), "", "", (), "de") for i in range(texts)))
+    parts = chunks(work, size)
+    assert len(parts) == jobs
+    assert tuple(c for p in parts for c in p.checks) == work.checks
+    assert tuple(t for p in parts for t in p.texts) == work.texts
+    assert all(len(p.checks) <= size and len(p.texts) <= size for p in parts)
+
+
+async def warmed_helper() -> Helper:
+    helper = Helper()
+    helper.start()
+    for _ in range(600):
+        if helper.ready or helper.failed:
+            break
+        await asyncio.sleep(0.1)
+    assert helper.ready
+    return helper
+
+
+async def test_a_sync_with_a_real_worker_process_stores_the_same(two_dbs: tuple[Database, Database]) -> None:
+    key = NodeKey.generate(PEER)
+    signed = [make_envelope(key, i) for i in range(400)]
+    pages = [signed[i:i + 100] for i in range(0, 400, 100)]  # two jobs a page
+    helper = await warmed_helper()
+    plain = await pull(two_dbs[0], key, pages, None, page_size=100)
+    helped = await pull(two_dbs[1], key, pages, helper, page_size=100)
+    assert helped[0].ok and helped[0].applied == 400 and not helper.failed
     assert helped[1:] == plain[1:]
