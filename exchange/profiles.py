@@ -470,11 +470,20 @@ async def _publisher_batches() -> list[list[int]]:
     return batches
 
 
+def _topic_sets(pairs: Iterable[tuple[int, int]]) -> dict[int, frozenset[int]]:
+    """Entry id -> its topic ids, from (entry id, topic id) rows in any order.
+
+    Each set is built in ascending topic id, so its iteration order (which
+    orders a profile's topic counts) does not depend on the order of the rows.
+    """
+    found: dict[int, list[int]] = {}
+    for entry_id, topic_id in pairs:
+        found.setdefault(entry_id, []).append(topic_id)
+    return {k: frozenset(sorted(v)) for k, v in found.items()}
+
+
 async def _topics_of(ids: list[int]) -> dict[int, frozenset[int]]:
-    found: dict[int, set[int]] = {}
-    for entry_id, topic_id in await EntryTopic.filter(entry_id__in=ids).values_list("entry_id", "topic_id"):
-        found.setdefault(entry_id, set()).add(topic_id)
-    return {k: frozenset(v) for k, v in found.items()}
+    return _topic_sets(await EntryTopic.filter(entry_id__in=ids).values_list("entry_id", "topic_id"))
 
 
 class ProfileStore:
@@ -510,21 +519,11 @@ class ProfileStore:
     async def refresh(self, place_id: int) -> None:
         """Rebuild one publisher's profile from its current public entries."""
         async with self._lock:
-            rows = await _public_entries().filter(municipality_id=place_id).order_by("id").values(
-                "id", "kind", "status", "search_terms")  # in id order, as `load` reads them
-            evaluated = {
-                i for i, goals in await _public_entries().filter(
-                    municipality_id=place_id, kind="project", status="completed").values_list("id", "goals")
-                if has_actual_values(goals)
-            }
-            found: dict[int, set[int]] = {}
-            for entry_id, topic_id in await EntryTopic.filter(
+            # read as `load` reads them (same columns, id order), so that the profile is the one a load builds
+            rows = await _public_entries().filter(municipality_id=place_id).order_by("id").values(*_ENTRY_FIELDS)
+            topics = _topic_sets(await EntryTopic.filter(
                 entry__municipality_id=place_id, entry__visibility="public", entry__deleted=False
-            ).values_list("entry_id", "topic_id"):
-                found.setdefault(entry_id, set()).add(topic_id)
-            topics = {k: frozenset(v) for k, v in found.items()}
-            for r in rows:
-                r["goals"] = [{"indicators": [{"actual": 1}]}] if r["id"] in evaluated else []
+            ).values_list("entry_id", "topic_id"))
             if place_id not in self.index.places:
                 m = await Municipality.get_or_none(id=place_id)
                 if m is not None:

@@ -10,6 +10,7 @@ import pytest
 from content import search_document
 from exchange.errors import InvalidInputError
 from exchange.matching import (
+    Match,
     MatchQuery,
     Weights,
     rank,
@@ -18,6 +19,14 @@ from exchange.matching import (
     topic_terms,
 )
 from exchange.profiles import EntryDigest, Place, ProfileIndex
+from tests.exchange.matching_support import (
+    fresh_index,
+    plain_rank,
+    realish,
+    realish_entry,
+    snapshot,
+    texts,
+)
 
 _ids = itertools.count(1)
 
@@ -132,31 +141,95 @@ def test_nobody_published_anything_gives_structural_peers_only() -> None:
     assert not matches[0].has_entries and matches[0].topics == 0
 
 
+ABOUTS = [
+    "Wir planen ein Sensornetz für Parkplätze und Pegelstände mit offenen Daten.",
+    "Haushaltsdaten und Bebauungspläne der Stadt als offene Daten veröffentlichen.",
+    "Standorte von Schulen, Kitas und Spielplätzen auf einer Karte zeigen.",
+]
+
+
+def realish_queries(index: ProfileIndex, rng: random.Random) -> list[MatchQuery]:
+    publishers = sorted(index.profiles)
+    silent = sorted(set(index.places) - set(publishers))
+    qs = [MatchQuery(index.places[pid], first=rng.choice([5, 10, 20])) for pid in rng.sample(publishers, 40)]
+    qs += [MatchQuery(index.places[pid], first=10) for pid in rng.sample(silent, 10)]
+    qs += [MatchQuery(index.places[pid], about=ABOUTS[i % 3], first=10) for i, pid in enumerate(rng.sample(silent, 6))]
+    qs += [MatchQuery(index.places[pid], first=10, same_state=True, radius_km=150.0) for pid in rng.sample(publishers, 8)]
+    qs += [MatchQuery(index.places[pid], first=5, size_classes=frozenset({"Kleinstadt", "Landgemeinde"}))
+           for pid in rng.sample(publishers, 6)]
+    return qs
+
+
+def outcome(matches: list[Match]) -> list[tuple[object, ...]]:
+    """What a ranking says apart from the floats: peers, experience items, shared topics and terms."""
+    return [(m.place.id, m.has_entries, m.experience_ids, m.shared_topics, m.shared_terms) for m in matches]
+
+
+def scores(matches: list[Match]) -> list[float]:
+    return [x for m in matches for x in (m.score, m.topics, m.experience, m.structure)]
+
+
+def test_fast_ranking_equals_the_plain_one_on_realish_data() -> None:
+    places, published = realish(seed=3)
+    index = fresh_index(places, published, {k: (f"t{k}", f"Thema {k}", f"topic {k}") for k in range(1, 13)})
+    labels = topic_terms(index)
+    compared = 0
+    for q in realish_queries(index, random.Random(4)):
+        need, fast = rank(index, q.validated(), Weights(), labels)
+        plain_need, plain = plain_rank(index, q.validated(), Weights(), labels)
+        assert need.terms == plain_need.terms and need.topics == plain_need.topics
+        assert outcome(fast) == outcome(plain)
+        assert scores(fast) == pytest.approx(scores(plain), rel=1e-12)
+        compared += len(fast)
+    assert compared > 500
+
+
 def test_incremental_updates_equal_a_fresh_build() -> None:
-    index, p = build()
-    index.put(2, [])  # unpublished everything
-    index.put(4, [entry("Wärmeplanung", "Kommunale Wärmeplanung")])
-    index.put(2, [entry("Parkplatzsensoren", "Sensoren für Parkplätze")])
-    fresh = ProfileIndex(vocab=dict(index.vocab), words=list(index.words))
-    fresh.df.extend([0] * len(index.df))
-    for pid, prof in index.profiles.items():
-        fresh.profiles[pid] = prof
-    # document frequencies and postings agree with the profiles that remain
-    for tid in range(len(index.df)):
-        holders = sorted(pid for pid, prof in index.profiles.items() if tid in set(prof.term_ids))
-        assert index.df[tid] == len(holders)
-        assert sorted(index.postings.get(tid, ([], []))[0]) == holders
+    """Publishes, revisions and unpublishes (first and last entries included) one at a time,
+    compared with an index built from scratch from the entries published at that point."""
+    rng = random.Random(5)
+    places, published = realish(seed=5, places=90, publishers=60, entries=500)
+    index = fresh_index(places, published)
+    pool = texts()
+    next_id = 1 + max(e.id for entries in published.values() for e in entries)
+    for step in range(1, 181):
+        action = rng.choices(["publish", "revise", "unpublish"], [45, 25, 30])[0]
+        pid = rng.choice([p.id for p in places] if action == "publish" else
+                         [p for p, entries in published.items() if entries])
+        entries = published.setdefault(pid, [])
+        if action == "publish":
+            entries.append(realish_entry(rng, next_id, pool))
+            next_id += 1
+        elif action == "revise":
+            i = rng.randrange(len(entries))
+            entries[i] = realish_entry(rng, entries[i].id, pool)
+        else:
+            del entries[rng.choice([0, -1, rng.randrange(len(entries))])]
+        index.put(pid, sorted(entries, key=lambda e: e.id))
+        if step % 45 == 0:
+            fresh = fresh_index(places, published)
+            assert snapshot(index) == snapshot(fresh)
+            for profile in index.profiles.values():
+                assert index.norms[profile.place_id] == profile.norm
+                assert profile.norm == pytest.approx(fresh.profiles[profile.place_id].norm, rel=1e-12)
+                assert profile.norm == pytest.approx(index.norm_of(profile), rel=1e-12)
+            for q in realish_queries(index, random.Random(step)):
+                _, updated = rank(index, q.validated(), Weights(), {})
+                _, built = rank(fresh, q.validated(), Weights(), {})
+                assert [m.place.id for m in updated] == [m.place.id for m in built]
+                assert scores(updated) == pytest.approx(scores(built), rel=1e-12)
+    assert 0 < index.publishers < len(places)
 
 
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        (dict(first=0), "first must be between 1 and 50"),
-        (dict(first=51), "first must be between 1 and 50"),
-        (dict(about="   "), "about is empty"),
-        (dict(about="x" * 5001), "at most 5000"),
-        (dict(size_classes=frozenset({"Metropole"})), "unknown size class"),
-        (dict(radius_km=-3.0), "radiusKm"),
+        ({"first": 0}, "first must be between 1 and 50"),
+        ({"first": 51}, "first must be between 1 and 50"),
+        ({"about": "   "}, "about is empty"),
+        ({"about": "x" * 5001}, "at most 5000"),
+        ({"size_classes": frozenset({"Metropole"})}, "unknown size class"),
+        ({"radius_km": -3.0}, "radiusKm"),
     ],
 )
 def test_bad_queries_are_refused_with_a_clear_message(changes: dict[str, object], message: str) -> None:

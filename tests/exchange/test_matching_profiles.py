@@ -12,7 +12,9 @@ from exchange.db import Database
 from exchange.errors import NotFoundError
 from exchange.matcher import Matcher
 from exchange.models import Municipality
+from exchange.profiles import ProfileStore
 from federation.identity import NodeKey
+from tests.exchange.matching_support import snapshot
 from tests.helpers import MUNICIPALITIES, seed
 
 FLENSBURG, WIGGENSBACH, KISSELBACH = (m["official_key"] for m in MUNICIPALITIES)
@@ -79,4 +81,35 @@ async def test_matcher_loads_itself_on_first_use(db: Database, catalogue: Catalo
     matcher = Matcher()  # no startup hook ran (as with an app without lifespan)
     need, results = await matcher.peers(KISSELBACH, first=5)
     assert need.source in ("neighbours", "none")
-    assert [r.municipality.official_key for r in results][0] == FLENSBURG
+    assert next(r.municipality.official_key for r in results) == FLENSBURG
+
+
+async def test_updates_through_the_catalogue_equal_a_fresh_load(db: Database, catalogue: Catalogue) -> None:
+    """Publishes, revisions and unpublishes (a first and a last entry included) reach the profiles
+    one publisher at a time; the index then equals the one a fresh load builds."""
+    await seed(db)
+    matcher = Matcher()
+    catalogue.listeners.append(matcher.on_entry)
+    await matcher.startup()
+    texts = [("Parkplatzsensoren mit LoRaWAN", "verkehr"), ("Wärmeplanung im Dorf", "energie"),
+             ("Digitale Bürgerdienste im Rathaus", "buergerservice"), ("Baumkataster und Stadtgrün", "flora-und-fauna"),
+             ("Offene Haushaltsdaten", "finanzen")]
+    published = []
+    for i, key in enumerate([KISSELBACH, FLENSBURG, WIGGENSBACH, FLENSBURG, KISSELBACH, FLENSBURG, WIGGENSBACH]):
+        title, topic = texts[i % len(texts)]
+        kind = "lesson" if i % 2 else "project"
+        published.append((key, await catalogue.publish(await actor(key), EntryInput(
+            kind=kind, title=f"{title} {i}", summary=f"{title}: was wir gelernt haben.", language="de",
+            topics=[topic], visibility="public", status="completed" if kind == "project" else None,
+            what_worked="Früh alle beteiligen." if kind == "lesson" else None))))
+    key, entry = published[1]
+    await catalogue.revise(await actor(key), str(entry.uid), 1, EntryInput(title="Schuldigitalisierung mit Tablets",
+                           summary="Tablets für alle Grundschulen.", topics=["bildung"]))
+    for key, entry in (published[0], published[2], published[6]):  # Kisselbach's first, all of Wiggensbach
+        await catalogue.unpublish(await actor(key), str(entry.uid))
+    index = matcher.store.index
+    assert {m.official_key for m in await Municipality.filter(id__in=list(index.profiles))} == {FLENSBURG, KISSELBACH}
+    fresh = await ProfileStore().load()
+    assert snapshot(index) == snapshot(fresh)
+    for pid, profile in index.profiles.items():
+        assert profile.norm == pytest.approx(fresh.profiles[pid].norm, rel=1e-12)
