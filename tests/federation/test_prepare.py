@@ -326,3 +326,72 @@ async def test_a_sync_with_a_real_worker_process_stores_the_same(two_dbs: tuple[
     helped = await pull(two_dbs[1], key, pages, helper, page_size=100)
     assert helped[0].ok and helped[0].applied == 400 and not helper.failed
     assert helped[1:] == plain[1:]
+
+
+# -- rows written without model objects ------------------------------------------
+
+RICH: dict[str, Any] = {
+    "license": "CC0-1.0", "contact_role": "Digitalisierung", "contact_email": "digital@example.org",
+    "status": "done", "period_start": "2024-01", "period_end": "2025-06", "budget_eur": 120_000,
+    "funding_programme": "Modellkommunen", "partners": ["Landkreis", "Hochschule"],
+    "goals": [{"text": "Anträge online", "achieved": True}], "audience": "Ämter",
+    "checklist": ["Team", "Budget"], "review_state": "reviewed", "transfer_preconditions": "Ein Team",
+    "costs_staffing": "2 VZÄ", "links": [{"relation": "related", "target": str(uuid.UUID(int=7))}],
+    "projectId": str(uuid.UUID(int=9)), "summary": "Zusammenfassung mit Ümlauten",
+}
+
+
+async def test_rows_equal_what_model_objects_stored(two_dbs: tuple[Database, Database]) -> None:
+    """The raw inserts of `store` against the plain way: `Entry(...)`, `bulk_create`, as before."""
+    from exchange.models import Change, Municipality, Organisation, Topic  # noqa: PLC0415
+    from tests.helpers import MUNICIPALITIES  # noqa: PLC0415
+    key = NodeKey.generate(PEER)
+    muni = MUNICIPALITIES[0]
+    signed = [make_envelope(key, i, **(RICH if i % 2 else {}),
+                            publisher={"type": "municipality", "key": muni["official_key"], "name": muni["name"]}
+                            if i % 3 == 0 else {"type": "organisation", "key": "verbund", "name": "Verbund"})
+              for i in range(8)]
+    await pull(two_dbs[0], key, [signed], None, page_size=10)
+    with two_dbs[1].bound():
+        org = await Organisation.create(slug="verbund", name="Verbund", origin_node=PEER)
+        entries, revisions, changes = [], [], []
+        for s in signed:
+            values = entry_values(s.envelope)
+            slugs = values.pop("topics")
+            topics = [t for slug in dict.fromkeys(slugs) if (t := await Topic.get_or_none(slug=slug))]
+            labels = [t.label_de for t in topics] + [t.label_en for t in topics]
+            rendered = render(values["body_markdown"], tuple(values[f] for f in RENDERED_FIELDS))
+            terms = search_document_of_text(values["title"], values["summary"], rendered.text,
+                                            [str(k) for k in values["keywords"]] + labels, values["language"])
+            ref = s.envelope["entry"]["publisher"]
+            publisher = ({"municipality_id": (await Municipality.get(official_key=ref["key"])).id,
+                          "organisation_id": None} if ref["type"] == "municipality"
+                         else {"municipality_id": None, "organisation_id": org.id})
+            entries.append(Entry(uid=uuid.UUID(s.entry_id), **values, **publisher, body_html=rendered.html,
+                                 search_terms=terms))
+        await Entry.bulk_create(entries)
+        ids = dict(await Entry.all().values_list("uid", "id"))
+        for e, s in zip(entries, signed, strict=True):
+            revisions.append(Revision(entry_id=ids[e.uid], version=e.version, envelope=s.envelope,
+                                      signature=s.signature, author=s.origin, note="received",
+                                      created_at=e.updated_at))
+            changes.append(Change(entry_uid=e.uid, version=e.version, origin_node=e.origin_node,
+                                  visibility=e.visibility, created_at=e.updated_at))
+        await Revision.bulk_create(revisions)
+        await Change.bulk_create(changes)
+
+    async def rows(db: Database) -> tuple[object, ...]:
+        with db.bound():
+            columns = [c for c in Entry._meta.fields_db_projection if c not in ("id", "organisation_id")]
+            columns.append("organisation__slug")
+            entry_rows = await Entry.all().order_by("uid").values(*columns)
+            revision_rows = await Revision.all().order_by("entry__uid").values(
+                "entry__uid", "version", "envelope", "signature", "author", "note", "created_at")
+            change_rows = await Change.all().order_by("seq").values(
+                "entry_uid", "version", "origin_node", "visibility", "created_at")
+            return entry_rows, revision_rows, change_rows
+
+    fast, plain = await rows(two_dbs[0]), await rows(two_dbs[1])
+    assert any(row["budget_eur"] == 120_000 for row in fast[0])  # the rich fields were there
+    assert {row["organisation__slug"] for row in fast[0]} == {"verbund", None}
+    assert fast == plain
