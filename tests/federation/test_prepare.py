@@ -343,8 +343,8 @@ RICH: dict[str, Any] = {
 
 async def test_rows_equal_what_model_objects_stored(two_dbs: tuple[Database, Database]) -> None:
     """The raw inserts of `store` against the plain way: `Entry(...)`, `bulk_create`, as before."""
-    from exchange.models import Change, Municipality, Organisation, Topic  # noqa: PLC0415
-    from tests.helpers import MUNICIPALITIES  # noqa: PLC0415
+    from exchange.models import Change, Municipality, Organisation, Topic
+    from tests.helpers import MUNICIPALITIES
     key = NodeKey.generate(PEER)
     muni = MUNICIPALITIES[0]
     signed = [make_envelope(key, i, **(RICH if i % 2 else {}),
