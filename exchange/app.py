@@ -10,6 +10,7 @@ CLI before serving.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -132,6 +133,10 @@ def create_app(
             await node.database.migrate()
         for hook in node.extra.get("startup", []):
             await hook()
+        # What startup built (register, topics, matching profiles, facet index) lives as long
+        # as the process: keep the cyclic collector from walking it again on every full pass.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -93,6 +93,7 @@ def _method_resolver(definition: Any) -> Callable[..., Any] | None:
 
     resolve._exchange_fast = True  # type: ignore[attr-defined]
     resolve._exchange_info = info_name is not None  # type: ignore[attr-defined]
+    resolve._exchange_prefetched = getattr(function, "_exchange_prefetched", None)  # type: ignore[attr-defined]
     return resolve
 
 

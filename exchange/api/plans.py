@@ -123,10 +123,14 @@ class Planner:
             return read
 
         wants_info = getattr(resolve, "_exchange_info", True)
+        # a resolver that answers from an attribute when it is set (see types.prefetched)
+        ready = getattr(resolve, "_exchange_prefetched", None) if not args else None
 
         def call(source: Any, path: Any) -> Any:
             here = Path(path, response_name, parent_type.name)
-            value = resolve(source, make_info(here) if wants_info else None, **args)
+            value = getattr(source, ready) if ready is not None else None
+            if value is None:
+                value = resolve(source, make_info(here) if wants_info else None, **args)
             if isinstance(value, Exception) or is_awaitable(value):
                 _dispose(value)
                 raise Bail(name)
