@@ -150,6 +150,8 @@ class Entry(Model):
         table = "entry"
         indexes = (
             Index(fields=("updated_at", "id")),
+            # totalCount of what a reader may see: a covering index instead of reading every (wide) row
+            Index(fields=("visibility", "deleted")),
             Index(fields=("kind", "updated_at")),
             Index(fields=("municipality_id",)),
             Index(fields=("organisation_id",)),
