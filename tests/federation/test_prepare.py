@@ -12,6 +12,7 @@ runs a real worker process.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -47,7 +48,7 @@ from federation.prepare import (
 )
 from federation.protocol import ChangeBatch, ChangeItem, SignedEnvelope
 from federation.signing import sign_envelope
-from federation.sync import Syncer
+from federation.sync import SYNC_GC_THRESHOLD, Syncer, _fewer_collections
 from tests.conftest import make_database
 from tests.helpers import seed
 
@@ -395,3 +396,13 @@ async def test_rows_equal_what_model_objects_stored(two_dbs: tuple[Database, Dat
     assert any(row["budget_eur"] == 120_000 for row in fast[0])  # the rich fields were there
     assert {row["organisation__slug"] for row in fast[0]} == {"verbund", None}
     assert fast == plain
+
+
+def test_collector_thresholds_are_raised_during_syncs_and_restored() -> None:
+    before = gc.get_threshold()
+    with _fewer_collections():
+        assert gc.get_threshold() == SYNC_GC_THRESHOLD
+        with _fewer_collections():
+            assert gc.get_threshold() == SYNC_GC_THRESHOLD
+        assert gc.get_threshold() == SYNC_GC_THRESHOLD  # the outer sync still runs
+    assert gc.get_threshold() == before
