@@ -21,6 +21,7 @@ match (`build_level_query`).
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -37,9 +38,9 @@ ORDERS = ("newest", "oldest", "title", "relevance", "endorsed")
 SIZE_CLASSES = ("Landgemeinde", "Kleinstadt", "Mittelstadt", "Großstadt")
 MAX_PAGE = 100
 TOP_MARGIN = 200  # relevance: matches ranked beyond a page, for those the viewer may not see
-# PostgreSQL relevance levels and the stored vector of each: the lexemes of search_terms
-# occurring at least once (0005), twice, three times (0006)
-LEVEL_VECTORS = {3: "search_thrice", 2: "search_twice", 1: "search_vector"}
+# PostgreSQL relevance levels: search_levels holds the lexemes of search_terms occurring at
+# least twice, those at least three times with weight A (0006); search_vector all (0005)
+LEVELS = (3, 2, 1)
 TOP_LEVEL = 3
 LEVEL_CAP = 1000  # a level with more matches than this is read newest first (a window) ...
 LEVEL_WINDOW = 2000  # ... of this many entries, before all its matches are gathered
@@ -302,19 +303,46 @@ def _levelled(q: EntryQuery) -> bool:
     return q.effective_order == "relevance" and tsquery(q.text or "") is not None
 
 
-def level_condition(level: int, ph: str, *, base: bool = True) -> str:
-    """PostgreSQL: whether `entry e` is of exactly `level` for the tsquery text in placeholder `ph`.
+def weighted(expr: str) -> str:
+    """A `content.tsquery` expression with every term restricted to weight A (level 3).
 
-    Without `base`, only that it is not of a higher level (the caller knows it
-    matches at this level; the top level has none). The test of the higher
-    level comes first: AND stops at the first false, and that vector is small,
-    unlike the whole search_vector.
+    The expression holds only terms of ``[a-z0-9äöüß]``, ``:*``, operators,
+    parentheses and spaces (see `content.tsquery`).
     """
-    tsq = f"to_tsquery('simple', {ph})"
-    parts = [] if level == TOP_LEVEL else [f"NOT e.{LEVEL_VECTORS[level + 1]} @@ {tsq}"]
-    if base or not parts:
-        parts.append(f"e.{LEVEL_VECTORS[level]} @@ {tsq}")
-    return " AND ".join(parts)
+    return re.sub(r"([a-z0-9äöüß]+)(:\*)?", lambda m: m.group(1) + (":*A" if m.group(2) else ":A"), expr)
+
+
+class _LevelText:
+    """The placeholders of a text search by level, added to the parameters when first used.
+
+    PostgreSQL cannot type a placeholder that the SQL never mentions.
+    """
+
+    def __init__(self, expr: str, p: _Params) -> None:
+        self.expr, self.p = expr, p
+        self.placeholders: dict[bool, str] = {}
+
+    def query(self, *, weighted_a: bool) -> str:
+        if weighted_a not in self.placeholders:
+            self.placeholders[weighted_a] = self.p.add(weighted(self.expr) if weighted_a else self.expr)
+        return f"to_tsquery('simple', {self.placeholders[weighted_a]})"
+
+    def at_least(self, level: int) -> str:
+        """Whether `entry e` is of `level` or above."""
+        if level == 1:
+            return f"e.search_vector @@ {self.query(weighted_a=False)}"
+        return f"e.search_levels @@ {self.query(weighted_a=level == TOP_LEVEL)}"
+
+    def exactly(self, level: int, *, base: bool = True) -> str:
+        """Whether `entry e` is of exactly `level`; without `base`, only that it is not above.
+
+        The test of the higher level comes first: AND stops at the first false,
+        and search_levels is small, unlike search_vector.
+        """
+        parts = [] if level == TOP_LEVEL else [f"NOT {self.at_least(level + 1)}"]
+        if base:
+            parts.append(self.at_least(level))
+        return " AND ".join(parts) or "true"
 
 
 def build_level_ids(text: str, level: int, limit: int | None) -> tuple[str, list[Any]] | None:
@@ -326,7 +354,8 @@ def build_level_ids(text: str, level: int, limit: int | None) -> tuple[str, list
     expr = tsquery(text)
     if expr is None:
         return None
-    return "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", [expr, level, limit]
+    return "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", [
+        weighted(expr) if level == TOP_LEVEL else expr, level, limit]
 
 
 def build_level_query(
@@ -362,8 +391,7 @@ def build_level_query(
     if expr is None:
         raise ValueError("a relevance level needs a text with searchable terms")
     p = _Params("postgres")
-    # sorted candidates of the top level need no text: the placeholder only when used
-    ph = p.add(expr) if window or ids is None or level < TOP_LEVEL else ""
+    text = _LevelText(expr, p)
     conds, _ = _where(replace(q, text=None), actor, p)
     if after is not None:
         (_, when), last_id = after
@@ -371,7 +399,7 @@ def build_level_query(
     columns = f"{_entry_columns()}, e.updated_at AS sort_key"
     if window:
         inner = (
-            f"SELECT e.id, e.updated_at, {level_condition(level, ph)} AS hit FROM entry e "
+            f"SELECT e.id, e.updated_at, {text.exactly(level)} AS hit FROM entry e "
             f"WHERE {' AND '.join(conds)} ORDER BY e.updated_at DESC, e.id DESC LIMIT {p.add(LEVEL_WINDOW)}"
         )
         return (
@@ -379,10 +407,10 @@ def build_level_query(
             f"ORDER BY w.updated_at DESC, w.id DESC LIMIT {p.add(limit)}"
         ), p.values
     if ids is None:
-        candidates = f"entry_ids_at_level(to_tsquery('simple', {ph}), {p.add(level)}, NULL)"
+        candidates = f"entry_ids_at_level({text.query(weighted_a=level == TOP_LEVEL)}, {p.add(level)}, NULL)"
     else:
         candidates = f"{p.add(ids)}::integer[]"
-    where = " AND ".join([*([level_condition(level, ph, base=False)] if level < TOP_LEVEL else []), *conds])
+    where = " AND ".join([text.exactly(level, base=False), *conds])
     return (
         f"SELECT * FROM (SELECT {columns} FROM unnest({candidates}) AS c(id) JOIN entry e ON e.id = c.id "
         f"WHERE {where} OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC LIMIT {p.add(limit)}"
@@ -458,7 +486,7 @@ def _param_value(value: Any, order: str, dialect: str) -> Any:
         # ((level, updated_at), id): see build_level_query
         try:
             level, when = value
-            if level not in LEVEL_VECTORS or isinstance(level, bool):
+            if level not in LEVELS or isinstance(level, bool):
                 raise ValueError(level)
             return (level, datetime.fromisoformat(when))
         except (TypeError, ValueError):

@@ -1,4 +1,4 @@
-"""PostgreSQL: the lexemes an entry uses at least twice and three times, as stored vectors with GIN indexes.
+"""PostgreSQL: relevance levels (the lexemes an entry uses twice, three times) and a narrow match table.
 
 Relevance on PostgreSQL used to sort every match by `ts_rank` over its whole
 `search_vector`; a common word (or a short prefix) matches half the
@@ -9,9 +9,9 @@ searched words, counted in `search_terms`, where the title is written three
 times and the keywords and summary twice (`content.search_document`). Level 3:
 every word at least three times (in the title, or in the summary or keywords
 and the text, or often in the text); level 2: at least twice (in the summary
-or keywords); level 1: mentioned. `search_thrice` and `search_twice` hold the
-lexemes of the upper levels (no positions, so they stay small and inline);
-`entry_ids_at_level` gathers a level's ids through its GIN index, so that a
+or keywords); level 1: mentioned. `search_levels` holds the lexemes of the
+upper levels, those of level 3 with weight A (small, so they stay inline);
+`entry_ids_at_level` gathers a level's ids through a GIN index, so that a
 page sorts a rare word's few candidates, or reads a common word's newest
 entries and stops (`exchange.search.build_level_query`). The ids of every
 match (facet counts, level 1) come from `entry_match`, a narrow copy of the
@@ -21,40 +21,35 @@ lexemes that triggers keep in step. SQLite keeps FTS5's bm25: nothing to do ther
 from tortoise import migrations
 from tortoise.migrations import operations as ops
 
-LEVELS = (("search_twice", 2), ("search_thrice", 3))
-
 
 async def add_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
     client = schema_editor.client
     if "postgres" in client.capabilities.dialect:
         script = [
-            # the lexemes of a vector that occur at least n times (positions counted; a
-            # vector keeps up to 256 per lexeme); the result has no positions
+            # the lexemes of a vector that occur at least twice, those at least three times
+            # weighted A (positions counted; a vector keeps up to 256 per lexeme)
             (
-                "CREATE OR REPLACE FUNCTION entry_terms_at_least(v tsvector, n integer) RETURNS tsvector "
-                "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS "
-                "$$ SELECT array_to_tsvector(ARRAY(SELECT t.lexeme FROM unnest(v) AS t "
-                "WHERE cardinality(t.positions) >= n)) $$"
+                "CREATE OR REPLACE FUNCTION entry_levels(v tsvector) RETURNS tsvector "
+                "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT setweight(ts_delete(v, "
+                "ARRAY(SELECT t.lexeme FROM unnest(v) AS t WHERE cardinality(t.positions) < 2)), 'A', "
+                "ARRAY(SELECT t.lexeme FROM unnest(v) AS t WHERE cardinality(t.positions) >= 3)) $$"
             ),
+            (
+                "ALTER TABLE entry ADD COLUMN IF NOT EXISTS search_levels tsvector GENERATED ALWAYS AS "
+                "(entry_levels(to_tsvector('simple', search_terms))) STORED"
+            ),
+            "CREATE INDEX IF NOT EXISTS entry_search_levels_gin ON entry USING GIN (search_levels)",
+            # as for search_vector (0005): rare terms must be planned as rare
+            "ALTER TABLE entry ALTER COLUMN search_levels SET STATISTICS 1000",
         ]
-        for column, n in LEVELS:
-            script += [
-                (
-                    f"ALTER TABLE entry ADD COLUMN IF NOT EXISTS {column} tsvector GENERATED ALWAYS AS "
-                    f"(entry_terms_at_least(to_tsvector('simple', search_terms), {n})) STORED"
-                ),
-                f"CREATE INDEX IF NOT EXISTS entry_{column}_gin ON entry USING GIN ({column})",
-                # as for search_vector (0005): rare terms must be planned as rare
-                f"ALTER TABLE entry ALTER COLUMN {column} SET STATISTICS 1000",
-            ]
         script += [
-            # entry_match: every entry's lexemes (no positions) out of line, beside its id, so that
-            # gathering the ids of a common word's matches reads a 5 MB table, not the entries'
-            # (65,000 ids of 100,000 entries in 20 ms instead of 60–170); kept in step by triggers,
-            # since the writers set search_terms only (federation stores batches itself)
+            # entry_match: every entry's lexemes (no positions; long ones out of line) beside its id,
+            # so that gathering the ids of a common word's matches reads a narrow table, not the
+            # entries (65,000 of 100,000 in 30 ms instead of 60-170 at the web bench); kept in step
+            # by triggers, since writers set search_terms only (federation stores batches itself)
             (
                 "CREATE TABLE IF NOT EXISTS entry_match (id integer PRIMARY KEY REFERENCES entry (id) "
-                "ON DELETE CASCADE, terms tsvector NOT NULL) WITH (toast_tuple_target = 128)"
+                "ON DELETE CASCADE, terms tsvector NOT NULL)"
             ),
             "ALTER TABLE entry_match ALTER COLUMN terms SET STORAGE EXTERNAL",
             "CREATE INDEX IF NOT EXISTS entry_match_gin ON entry_match USING GIN (terms)",
@@ -80,14 +75,13 @@ async def add_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
                 "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION entry_match_rows()"
             ),
             "INSERT INTO entry_match (id, terms) SELECT id, strip(search_vector) FROM entry ON CONFLICT (id) DO NOTHING",
-            # the ids of (up to `cap`, NULL: all) entries at `level` or above (1: every match),
-            # through GIN indexes: the planner would rather scan a table for a common word, not
-            # knowing that each row's vector must then be read and decompressed
+            # the ids of (up to `cap`, NULL: all) entries at `level` or above, through GIN indexes
+            # (level 3 asks `q` with weight A): the planner would rather scan a table for a common
+            # word, not knowing that each row's vector must then be read and decompressed
             (
                 "CREATE OR REPLACE FUNCTION entry_ids_at_level(q tsquery, level integer, cap integer) "
                 "RETURNS integer[] LANGUAGE plpgsql STABLE PARALLEL SAFE SET enable_seqscan = off AS $$ BEGIN "
-                "IF level >= 3 THEN RETURN ARRAY(SELECT id FROM entry WHERE search_thrice @@ q LIMIT cap); END IF; "
-                "IF level = 2 THEN RETURN ARRAY(SELECT id FROM entry WHERE search_twice @@ q LIMIT cap); END IF; "
+                "IF level >= 2 THEN RETURN ARRAY(SELECT id FROM entry WHERE search_levels @@ q LIMIT cap); END IF; "
                 "RETURN ARRAY(SELECT id FROM entry_match WHERE terms @@ q LIMIT cap); END $$"
             ),
             "ANALYZE entry",
@@ -104,10 +98,9 @@ async def drop_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
             "DROP TRIGGER IF EXISTS entry_match_insert ON entry; "
             "DROP TRIGGER IF EXISTS entry_match_update ON entry; "
             "DROP FUNCTION IF EXISTS entry_match_rows(); "
-            "ALTER TABLE entry DROP COLUMN IF EXISTS search_thrice; "
-            "ALTER TABLE entry DROP COLUMN IF EXISTS search_twice; "
+            "ALTER TABLE entry DROP COLUMN IF EXISTS search_levels; "
             "DROP FUNCTION IF EXISTS entry_ids_at_level(tsquery, integer, integer); "
-            "DROP FUNCTION IF EXISTS entry_terms_at_least(tsvector, integer)"
+            "DROP FUNCTION IF EXISTS entry_levels(tsvector)"
         )
 
 

@@ -274,12 +274,14 @@ def test_relevance_cursor_on_postgres(value: object, expected: object) -> None:
     ("level", "ids", "window", "fragments"),
     [
         (3, [4, 5], False, ["FROM unnest($1::integer[]) AS c(id) JOIN entry e ON e.id = c.id",
-                            "WHERE e.visibility = 'public'", "OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC"]),
+                            "WHERE true AND e.visibility = 'public'", "OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC"]),
+        (3, None, False, ["unnest(entry_ids_at_level(to_tsquery('simple', $1), $2, NULL))"]),
         (2, None, False, ["unnest(entry_ids_at_level(to_tsquery('simple', $1), $2, NULL))",
-                          "WHERE NOT e.search_thrice @@ to_tsquery('simple', $1) AND e.visibility"]),
-        (1, None, True, ["NOT e.search_twice @@ to_tsquery('simple', $1) AND e.search_vector @@ to_tsquery(",
-                         "AS hit FROM entry e WHERE", "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
-                         "(e.updated_at, e.id) < ($2, $3)"]),
+                          "WHERE NOT e.search_levels @@ to_tsquery('simple', $3) AND e.visibility"]),
+        (1, None, True, [("NOT e.search_levels @@ to_tsquery('simple', $3) AND e.search_vector @@ to_tsquery("
+                          "'simple', $3) AS hit FROM entry e WHERE"),
+                         "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
+                         "(e.updated_at, e.id) < ($1, $2)"]),
     ],
 )
 def test_build_level_query_table(level: int, ids: list[int] | None, window: bool, fragments: list[str]) -> None:
@@ -291,8 +293,23 @@ def test_build_level_query_table(level: int, ids: list[int] | None, window: bool
         assert fragment in sql, (fragment, sql)
     assert len(set(re.findall(r"\$\d+", sql))) == len(values) and values[-1] == 21
     assert "ORDER BY" in sql and "ts_rank" not in sql
-    assert search.build_level_ids("Schule", 2, 1000) == (
-        "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", ["(schul:* | schule:*)", 2, 1000])
+    # level 3 asks for weight A (three times or more), the others for any weight
+    texts = [v for v in values if isinstance(v, str)]
+    if level == 3 and ids is None:
+        assert texts == ["(schul:*A | schule:*A)"]
+    if level == 2:
+        assert texts == ["(schul:* | schule:*)", "(schul:*A | schule:*A)"]
+    assert search.build_level_ids("Schule", 3, 1000) == (
+        "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", ["(schul:*A | schule:*A)", 3, 1000])
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [("schul", "schul:A"), ("(schul:* | schule:*)", "(schul:*A | schule:*A)"),
+     ("lorawan & (sensor:* | sensoren:*)", "lorawan:A & (sensor:*A | sensoren:*A)"), ("größ:*", "größ:*A")],
+)
+def test_weighted_tsquery(expr: str, expected: str) -> None:
+    assert search.weighted(expr) == expected
 
 
 def _groups(expr: str) -> list[list[tuple[str, bool]]]:
