@@ -10,6 +10,6 @@ class Migration(migrations.Migration):
     operations = [
         ops.AddIndex(
             model_name='Entry',
-            index=Index(fields=['visibility', 'deleted']),
+            index=Index(fields=['visibility', 'deleted', 'updated_at', 'id']),
         ),
     ]
