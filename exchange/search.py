@@ -14,7 +14,7 @@ least prominent of the searched words, counting the same weighted terms —
 text, or often in the text), 2: twice (in the summary or keywords), 1: once;
 newest first within a level. Sorting every match by `ts_rank` cost 150–600 ms
 for a common word at 100,000 entries (it reads and decompresses each match's
-whole vector); a level is read from small stored vectors (migration 0006):
+whole vector); a level is read from small stored vectors (entry_match, 0006):
 a few candidates sorted, or a common word's newest entries, never every
 match (`build_level_query`).
 """
@@ -38,8 +38,8 @@ ORDERS = ("newest", "oldest", "title", "relevance", "endorsed")
 SIZE_CLASSES = ("Landgemeinde", "Kleinstadt", "Mittelstadt", "Großstadt")
 MAX_PAGE = 100
 TOP_MARGIN = 200  # relevance: matches ranked beyond a page, for those the viewer may not see
-# PostgreSQL relevance levels: search_levels holds the lexemes of search_terms occurring at
-# least twice, those at least three times with weight A (0006); search_vector all (0005)
+# PostgreSQL relevance levels: entry_match.levels holds the lexemes of search_terms occurring
+# at least twice, those at least three times with weight A (0006); search_vector all (0005)
 LEVELS = (3, 2, 1)
 TOP_LEVEL = 3
 LEVEL_CAP = 1000  # a level with more matches than this is read newest first (a window) ...
@@ -328,16 +328,16 @@ class _LevelText:
         return f"to_tsquery('simple', {self.placeholders[weighted_a]})"
 
     def at_least(self, level: int) -> str:
-        """Whether `entry e` is of `level` or above."""
+        """Whether `entry e` (with its `entry_match m`) is of `level` or above."""
         if level == 1:
             return f"e.search_vector @@ {self.query(weighted_a=False)}"
-        return f"e.search_levels @@ {self.query(weighted_a=level == TOP_LEVEL)}"
+        return f"m.levels @@ {self.query(weighted_a=level == TOP_LEVEL)}"
 
     def exactly(self, level: int, *, base: bool = True) -> str:
         """Whether `entry e` is of exactly `level`; without `base`, only that it is not above.
 
         The test of the higher level comes first: AND stops at the first false,
-        and search_levels is small, unlike search_vector.
+        and m.levels is small, unlike search_vector.
         """
         parts = [] if level == TOP_LEVEL else [f"NOT {self.at_least(level + 1)}"]
         if base:
@@ -400,7 +400,8 @@ def build_level_query(
     if window:
         inner = (
             f"SELECT e.id, e.updated_at, {text.exactly(level)} AS hit FROM entry e "
-            f"WHERE {' AND '.join(conds)} ORDER BY e.updated_at DESC, e.id DESC LIMIT {p.add(LEVEL_WINDOW)}"
+            f"JOIN entry_match m ON m.id = e.id WHERE {' AND '.join(conds)} "
+            f"ORDER BY e.updated_at DESC, e.id DESC LIMIT {p.add(LEVEL_WINDOW)}"
         )
         return (
             f"SELECT {columns} FROM ({inner}) w JOIN entry e ON e.id = w.id WHERE w.hit "
@@ -413,7 +414,8 @@ def build_level_query(
     where = " AND ".join([text.exactly(level, base=False), *conds])
     return (
         f"SELECT * FROM (SELECT {columns} FROM unnest({candidates}) AS c(id) JOIN entry e ON e.id = c.id "
-        f"WHERE {where} OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC LIMIT {p.add(limit)}"
+        f"JOIN entry_match m ON m.id = c.id WHERE {where} OFFSET 0) s "
+        f"ORDER BY s.sort_key DESC, s.id DESC LIMIT {p.add(limit)}"
     ), p.values
 
 

@@ -2,9 +2,9 @@
 
 On SQLite the index is an FTS5 table whose rowid is the entry's id; on
 PostgreSQL the database maintains it by itself: stored vectors of
-`entry.search_terms` with GIN indexes (migrations 0005, 0006) and the narrow
-`entry_match` copy of the lexemes, which triggers keep in step with every
-insert and update, whoever writes. Called inside the writer's transaction.
+`entry.search_terms` with a GIN index (migration 0005) and the narrow
+`entry_match` table of lexemes and relevance levels (0006), which triggers
+keep in step with every insert and update, whoever writes. Called inside the writer's transaction.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ async def rebuild() -> int:
     conn = current_connection()
     if dialect_of(conn) == "postgres":
         await conn.execute_script(
-            "INSERT INTO entry_match (id, terms) SELECT id, strip(search_vector) FROM entry "
-            "ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms WHERE entry_match.terms <> EXCLUDED.terms"
+            "INSERT INTO entry_match (id, terms, levels) SELECT id, strip(search_vector), "
+            "entry_levels(search_vector) FROM entry ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms, "
+            "levels = EXCLUDED.levels WHERE (entry_match.terms, entry_match.levels) "
+            "IS DISTINCT FROM (EXCLUDED.terms, EXCLUDED.levels)"
         )
         return await Entry.filter(deleted=False).count()
     await conn.execute_script("DELETE FROM entry_fts")

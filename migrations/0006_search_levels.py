@@ -1,4 +1,4 @@
-"""PostgreSQL: relevance levels (the lexemes an entry uses twice, three times) and a narrow match table.
+"""PostgreSQL: a narrow match table with each entry's lexemes and relevance levels.
 
 Relevance on PostgreSQL used to sort every match by `ts_rank` over its whole
 `search_vector`; a common word (or a short prefix) matches half the
@@ -9,13 +9,14 @@ searched words, counted in `search_terms`, where the title is written three
 times and the keywords and summary twice (`content.search_document`). Level 3:
 every word at least three times (in the title, or in the summary or keywords
 and the text, or often in the text); level 2: at least twice (in the summary
-or keywords); level 1: mentioned. `search_levels` holds the lexemes of the
-upper levels, those of level 3 with weight A (small, so they stay inline);
-`entry_ids_at_level` gathers a level's ids through a GIN index, so that a
-page sorts a rare word's few candidates, or reads a common word's newest
-entries and stops (`exchange.search.build_level_query`). The ids of every
-match (facet counts, level 1) come from `entry_match`, a narrow copy of the
-lexemes that triggers keep in step. SQLite keeps FTS5's bm25: nothing to do there.
+or keywords); level 1: mentioned. `entry_match`, a narrow table that
+triggers keep in step with `entry`, holds each entry's lexemes and `levels`:
+those of the upper levels, level 3 with weight A (small, so they stay
+inline). `entry_ids_at_level` gathers a level's ids through a GIN index, so
+that a page sorts a rare word's few candidates, or reads a common word's
+newest entries and stops (`exchange.search.build_level_query`); the ids of
+every match (facet counts) come from the same table. SQLite keeps FTS5's
+bm25: nothing to do there.
 """
 
 from tortoise import migrations
@@ -34,34 +35,30 @@ async def add_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
                 "ARRAY(SELECT t.lexeme FROM unnest(v) AS t WHERE cardinality(t.positions) < 2)), 'A', "
                 "ARRAY(SELECT t.lexeme FROM unnest(v) AS t WHERE cardinality(t.positions) >= 3)) $$"
             ),
-            (
-                "ALTER TABLE entry ADD COLUMN IF NOT EXISTS search_levels tsvector GENERATED ALWAYS AS "
-                "(entry_levels(to_tsvector('simple', search_terms))) STORED"
-            ),
-            "CREATE INDEX IF NOT EXISTS entry_search_levels_gin ON entry USING GIN (search_levels)",
-            # as for search_vector (0005): rare terms must be planned as rare
-            "ALTER TABLE entry ALTER COLUMN search_levels SET STATISTICS 1000",
-        ]
-        script += [
-            # entry_match: every entry's lexemes (no positions; long ones out of line) beside its id,
-            # so that gathering the ids of a common word's matches reads a narrow table, not the
-            # entries (65,000 of 100,000 in 30 ms instead of 60-170 at the web bench); kept in step
-            # by triggers, since writers set search_terms only (federation stores batches itself)
+            # entry_match, beside each entry's id: its lexemes (no positions; long ones out of
+            # line), so that gathering the ids of a common word's matches reads a narrow table,
+            # not the entries (65,000 of 100,000 in 30 ms instead of 60-170 at the web bench), and
+            # its levels. Kept in step by triggers, from the search_vector PostgreSQL has parsed
+            # already (a generated column would parse search_terms once more: +0.13 ms per write),
+            # since writers set search_terms only (federation stores batches itself).
             (
                 "CREATE TABLE IF NOT EXISTS entry_match (id integer PRIMARY KEY REFERENCES entry (id) "
-                "ON DELETE CASCADE, terms tsvector NOT NULL)"
+                "ON DELETE CASCADE, terms tsvector NOT NULL, levels tsvector NOT NULL)"
             ),
             "ALTER TABLE entry_match ALTER COLUMN terms SET STORAGE EXTERNAL",
-            "CREATE INDEX IF NOT EXISTS entry_match_gin ON entry_match USING GIN (terms)",
+            "CREATE INDEX IF NOT EXISTS entry_match_terms_gin ON entry_match USING GIN (terms)",
+            "CREATE INDEX IF NOT EXISTS entry_match_levels_gin ON entry_match USING GIN (levels)",
             (
                 "CREATE OR REPLACE FUNCTION entry_match_rows() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                 "IF TG_OP = 'INSERT' THEN "
-                "INSERT INTO entry_match (id, terms) SELECT n.id, strip(n.search_vector) FROM new_rows n "
-                "ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms; "
+                "INSERT INTO entry_match (id, terms, levels) "
+                "SELECT n.id, strip(n.search_vector), entry_levels(n.search_vector) FROM new_rows n "
+                "ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms, levels = EXCLUDED.levels; "
                 "ELSE "
-                "INSERT INTO entry_match (id, terms) SELECT n.id, strip(n.search_vector) FROM new_rows n "
+                "INSERT INTO entry_match (id, terms, levels) "
+                "SELECT n.id, strip(n.search_vector), entry_levels(n.search_vector) FROM new_rows n "
                 "JOIN old_rows o ON o.id = n.id WHERE o.search_terms IS DISTINCT FROM n.search_terms "
-                "ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms; "
+                "ON CONFLICT (id) DO UPDATE SET terms = EXCLUDED.terms, levels = EXCLUDED.levels; "
                 "END IF; RETURN NULL; END $$"
             ),
             "DROP TRIGGER IF EXISTS entry_match_insert ON entry",
@@ -74,17 +71,19 @@ async def add_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
                 "CREATE TRIGGER entry_match_update AFTER UPDATE ON entry REFERENCING OLD TABLE AS old_rows "
                 "NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION entry_match_rows()"
             ),
-            "INSERT INTO entry_match (id, terms) SELECT id, strip(search_vector) FROM entry ON CONFLICT (id) DO NOTHING",
+            (
+                "INSERT INTO entry_match (id, terms, levels) SELECT id, strip(search_vector), "
+                "entry_levels(search_vector) FROM entry ON CONFLICT (id) DO NOTHING"
+            ),
             # the ids of (up to `cap`, NULL: all) entries at `level` or above, through GIN indexes
             # (level 3 asks `q` with weight A): the planner would rather scan a table for a common
             # word, not knowing that each row's vector must then be read and decompressed
             (
                 "CREATE OR REPLACE FUNCTION entry_ids_at_level(q tsquery, level integer, cap integer) "
                 "RETURNS integer[] LANGUAGE plpgsql STABLE PARALLEL SAFE SET enable_seqscan = off AS $$ BEGIN "
-                "IF level >= 2 THEN RETURN ARRAY(SELECT id FROM entry WHERE search_levels @@ q LIMIT cap); END IF; "
+                "IF level >= 2 THEN RETURN ARRAY(SELECT id FROM entry_match WHERE levels @@ q LIMIT cap); END IF; "
                 "RETURN ARRAY(SELECT id FROM entry_match WHERE terms @@ q LIMIT cap); END $$"
             ),
-            "ANALYZE entry",
             "ANALYZE entry_match",
         ]
         await client.execute_script("; ".join(script))
@@ -98,7 +97,6 @@ async def drop_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
             "DROP TRIGGER IF EXISTS entry_match_insert ON entry; "
             "DROP TRIGGER IF EXISTS entry_match_update ON entry; "
             "DROP FUNCTION IF EXISTS entry_match_rows(); "
-            "ALTER TABLE entry DROP COLUMN IF EXISTS search_levels; "
             "DROP FUNCTION IF EXISTS entry_ids_at_level(tsquery, integer, integer); "
             "DROP FUNCTION IF EXISTS entry_levels(tsvector)"
         )

@@ -277,9 +277,9 @@ def test_relevance_cursor_on_postgres(value: object, expected: object) -> None:
                             "WHERE true AND e.visibility = 'public'", "OFFSET 0) s ORDER BY s.sort_key DESC, s.id DESC"]),
         (3, None, False, ["unnest(entry_ids_at_level(to_tsquery('simple', $1), $2, NULL))"]),
         (2, None, False, ["unnest(entry_ids_at_level(to_tsquery('simple', $1), $2, NULL))",
-                          "WHERE NOT e.search_levels @@ to_tsquery('simple', $3) AND e.visibility"]),
-        (1, None, True, [("NOT e.search_levels @@ to_tsquery('simple', $3) AND e.search_vector @@ to_tsquery("
-                          "'simple', $3) AS hit FROM entry e WHERE"),
+                          "WHERE NOT m.levels @@ to_tsquery('simple', $3) AND e.visibility"]),
+        (1, None, True, [("NOT m.levels @@ to_tsquery('simple', $3) AND e.search_vector @@ to_tsquery("
+                          "'simple', $3) AS hit FROM entry e JOIN entry_match m ON m.id = e.id WHERE"),
                          "LIMIT $4) w JOIN entry e ON e.id = w.id WHERE w.hit",
                          "(e.updated_at, e.id) < ($1, $2)"]),
     ],
@@ -391,6 +391,12 @@ async def test_matching_ids_follow_every_write(catalogue: Catalogue) -> None:
             [tsquery(text)])
         plain = sorted(rows[0]["ids"])
         assert sorted(await search.matching_ids(text)) == plain and len(plain) == n, text
+    # the levels follow too: the revised title word is at the top level, the old one gone
+    page = await find_entries(EntryQuery(text="Stadthaus", order="relevance"), city, first=5)
+    assert [e.title for e in page.entries] == ["Breitband im Stadthaus"] and page.keys[0][0][0] == 3
+    assert (await find_entries(EntryQuery(text="Rathaus", order="relevance"), city, first=5)).entries == []
+    assert [k[0][0] for k in (await find_entries(EntryQuery(text="Glasfaser", order="relevance"), city,
+                                                   first=5)).keys] == [2, 1, 1, 1]  # a summary; bulk rows: once
 
 
 @pytest.mark.skipif(not PG_URL, reason="entry_match is PostgreSQL's narrow copy of the lexemes")
@@ -399,7 +405,8 @@ async def test_rebuild_repairs_the_match_table(catalogue: Catalogue) -> None:
     await publish(catalogue, TOWN, title="Schule", summary="Tablets.")
     conn = current_connection()
     await conn.execute_script("DELETE FROM entry_match WHERE id IN (SELECT min(id) FROM entry); "
-                              "UPDATE entry_match SET terms = ''::tsvector")
+                              "UPDATE entry_match SET terms = ''::tsvector, levels = ''::tsvector")
     assert await search.matching_ids("Breitband") == [] and await search.matching_ids("Schule") == []
     assert await search_index.rebuild() == 2
     assert len(await search.matching_ids("Breitband")) == 1 and len(await search.matching_ids("Schule")) == 1
+    assert await titles(EntryQuery(text="Schule", order="relevance")) == ["Schule"]  # its levels are back
