@@ -32,14 +32,15 @@ async def add_levels(apps, schema_editor):  # type: ignore[no-untyped-def]
             (
                 "CREATE OR REPLACE FUNCTION entry_levels(v tsvector) RETURNS tsvector "
                 "LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$ SELECT setweight(ts_delete(v, "
-                "ARRAY(SELECT t.lexeme FROM unnest(v) AS t WHERE cardinality(t.positions) < 2)), 'A', "
-                "ARRAY(SELECT t.lexeme FROM unnest(v) AS t WHERE cardinality(t.positions) >= 3)) $$"
+                "coalesce(array_agg(t.lexeme) FILTER (WHERE cardinality(t.positions) < 2), '{}')), 'A', "
+                "coalesce(array_agg(t.lexeme) FILTER (WHERE cardinality(t.positions) >= 3), '{}')) "
+                "FROM unnest(v) AS t $$"
             ),
             # entry_match, beside each entry's id: its lexemes (no positions; long ones out of
             # line), so that gathering the ids of a common word's matches reads a narrow table,
             # not the entries (65,000 of 100,000 in 30 ms instead of 60-170 at the web bench), and
             # its levels. Kept in step by triggers, from the search_vector PostgreSQL has parsed
-            # already (a generated column would parse search_terms once more: +0.13 ms per write),
+            # already (a generated column would parse search_terms once more: +0.13 ms per entry),
             # since writers set search_terms only (federation stores batches itself).
             (
                 "CREATE TABLE IF NOT EXISTS entry_match (id integer PRIMARY KEY REFERENCES entry (id) "
