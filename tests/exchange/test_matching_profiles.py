@@ -101,7 +101,9 @@ async def test_updates_through_the_catalogue_equal_a_fresh_load(db: Database, ca
         published.append((key, await catalogue.publish(await actor(key), EntryInput(
             kind=kind, title=f"{title} {i}", summary=f"{title}: was wir gelernt haben.", language="de",
             topics=[topic], visibility="public", status="completed" if kind == "project" else None,
-            what_worked="Früh alle beteiligen." if kind == "lesson" else None))))
+            what_worked="Früh alle beteiligen." if kind == "lesson" else None,
+            goals=[{"goal": "Weniger Suchverkehr", "indicators": [{"name": "Auslastung", "target": 80,
+                    "actual": 75 if i % 4 == 0 else None}]}] if kind == "project" else None))))
     key, entry = published[1]
     await catalogue.revise(await actor(key), str(entry.uid), 1, EntryInput(title="Schuldigitalisierung mit Tablets",
                            summary="Tablets für alle Grundschulen.", topics=["bildung"]))
@@ -109,6 +111,8 @@ async def test_updates_through_the_catalogue_equal_a_fresh_load(db: Database, ca
         await catalogue.unpublish(await actor(key), str(entry.uid))
     index = matcher.store.index
     assert {m.official_key for m in await Municipality.filter(id__in=list(index.profiles))} == {FLENSBURG, KISSELBACH}
+    evaluated = [x.evaluated for p in index.profiles.values() for x in p.experience]
+    assert True in evaluated and False in evaluated  # indicators with and without an actual value
     fresh = await ProfileStore().load()
     assert snapshot(index) == snapshot(fresh)
     for pid, profile in index.profiles.items():
