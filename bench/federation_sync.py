@@ -46,7 +46,7 @@ from exchange import search_index
 from exchange.app import build_node
 from exchange.auth import Publisher
 from exchange.catalogue import build_envelope
-from exchange.db import Database
+from exchange.db import Database, current_connection, dialect_of
 from exchange.envelope import canonical_json
 from exchange.models import Change, Entry, Organisation, Revision
 from exchange.settings import Settings
@@ -57,6 +57,26 @@ from federation.routes import Federation
 BODY = ("## Ausgangslage\n\nDie Verwaltung wollte Anträge online annehmen. "
         "Wir haben mit drei Ämtern begonnen und nach sechs Monaten ausgewertet.\n\n"
         "- Bürgerservice\n- Bauamt\n- Ordnungsamt\n")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process on this machine, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _database_cpu(db: Database) -> float:
+    """CPU seconds of the PostgreSQL backends serving `db`'s database (0 for SQLite: in-process)."""
+    with db.bound():
+        conn = current_connection()
+        if dialect_of(conn) != "postgres":
+            return 0.0
+        _, rows = await conn.execute_query(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return sum(_proc_cpu(int(row["pid"])) for row in rows)
 
 
 def _children_cpu() -> float:
@@ -135,10 +155,7 @@ class Source:
 
     def cpu_seconds(self) -> float:
         """CPU seconds (user + system) the serving process has used so far."""
-        if self.proc is None:
-            return 0.0
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0 if self.proc is None else _proc_cpu(self.proc.pid)
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -158,72 +175,78 @@ async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target
     b_key = NodeKey.load_or_create(source.key_file, source.url)
     generated = await generate(b_db, b_key, entries, 0)
     source.start()
-    a_settings = Settings(database_url=target_db or f"sqlite://{tmp / (name + '-a.db')}",
-                          node_url="http://127.0.0.1:1", key_file=str(tmp / f"{name}-a.key"))
-    a_db = Database(a_settings.database_url)
-    await a_db.open(create=True)
-    fed = Federation(build_node(a_settings, database=a_db))
-    with a_db.bound():
-        await a_db.migrate()
-        b = await fed.client().descriptor(source.url)
-        await store.pin_peer(b, member=False, trust_relayed=False, confirm_key_change=False, now=fed.clock())
-    with b_db.bound():
-        from exchange.models import Peer
-        await Peer.create(url=fed.key.node_url, name="A", public_key=fed.key.public_key_b64,
-                          key_id=fed.key.key_id, created_at=fed.clock())
-
-    cpu_took = [0.0, 0.0, 0.0]
-
-    async def pull(profile: str | None = None) -> tuple[float, Any]:
-        with a_db.bound():
-            peer = await store.get_peer(source.url)
-            profiler = cProfile.Profile() if profile else None
-            began, cpu_began, source_began = time.perf_counter(), time.process_time(), source.cpu_seconds()
-            helper_began = _children_cpu()
-            if profiler is not None:
-                profiler.enable()
-            report = await fed.syncer().sync_peer(peer)
-            took = time.perf_counter() - began
-            cpu_took[0] = time.process_time() - cpu_began
-            cpu_took[1] = source.cpu_seconds() - source_began
-            cpu_took[2] = _children_cpu() - helper_began  # the sync's helper, ended with it
-            if profiler is not None and profile:
-                profiler.disable()
-                profiler.dump_stats(profile)
-        if not report.ok:
-            raise SystemExit(f"sync failed: {report.error}")
-        return took, report
-
-    result: dict[str, Any] = {"generateSeconds": round(generated, 2)}
     try:
-        took, report = await pull(profile)
-        result["initial"] = {"entries": report.applied, "seconds": round(took, 2),
-                             "entriesPerSecond": round(report.applied / took) if took else None,
-                             "pullCpuSeconds": round(cpu_took[0], 2),
-                             "helperCpuSeconds": round(cpu_took[2], 2),
-                             "entriesPerPullCpuSecond": round(report.applied / cpu_took[0]) if cpu_took[0] else None,
-                             "sourceCpuSeconds": round(cpu_took[1], 2),
-                             "loadAverage1m": os.getloadavg()[0],
-                             "batches": report.batches}
-        await generate(b_db, b_key, 100, entries)
-        took, report = await pull()
-        result["incremental100"] = {"onTopOf": entries, "entries": report.applied,
-                                    "seconds": round(took, 3)}
-        took, report = await pull()
-        result["empty"] = {"seconds": round(took, 4), "batches": report.batches, "applied": report.applied}
+        a_settings = Settings(database_url=target_db or f"sqlite://{tmp / (name + '-a.db')}",
+                              node_url="http://127.0.0.1:1", key_file=str(tmp / f"{name}-a.key"))
+        a_db = Database(a_settings.database_url)
+        await a_db.open(create=True)
+        fed = Federation(build_node(a_settings, database=a_db))
+        with a_db.bound():
+            await a_db.migrate()
+            b = await fed.client().descriptor(source.url)
+            await store.pin_peer(b, member=False, trust_relayed=False, confirm_key_change=False, now=fed.clock())
+        with b_db.bound():
+            from exchange.models import Peer
+            await Peer.create(url=fed.key.node_url, name="A", public_key=fed.key.public_key_b64,
+                              key_id=fed.key.key_id, created_at=fed.clock())
+
+        cpu_took = [0.0, 0.0, 0.0, 0.0]
+
+        async def pull(profile: str | None = None) -> tuple[float, Any]:
+            with a_db.bound():
+                peer = await store.get_peer(source.url)
+                profiler = cProfile.Profile() if profile else None
+                began, cpu_began, source_began = time.perf_counter(), time.process_time(), source.cpu_seconds()
+                helper_began, db_began = _children_cpu(), await _database_cpu(a_db)
+                if profiler is not None:
+                    profiler.enable()
+                report = await fed.syncer().sync_peer(peer)
+                took = time.perf_counter() - began
+                cpu_took[0] = time.process_time() - cpu_began
+                cpu_took[1] = source.cpu_seconds() - source_began
+                cpu_took[2] = _children_cpu() - helper_began  # the sync's helper, ended with it
+                cpu_took[3] = await _database_cpu(a_db) - db_began
+                if profiler is not None and profile:
+                    profiler.disable()
+                    profiler.dump_stats(profile)
+            if not report.ok:
+                raise SystemExit(f"sync failed: {report.error}")
+            return took, report
+
+        result: dict[str, Any] = {"generateSeconds": round(generated, 2)}
+        try:
+            took, report = await pull(profile)
+            result["initial"] = {"entries": report.applied, "seconds": round(took, 2),
+                                 "entriesPerSecond": round(report.applied / took) if took else None,
+                                 "pullCpuSeconds": round(cpu_took[0], 2),
+                                 "helperCpuSeconds": round(cpu_took[2], 2),
+                                 "entriesPerPullCpuSecond": round(report.applied / cpu_took[0]) if cpu_took[0] else None,
+                                 "sourceCpuSeconds": round(cpu_took[1], 2),
+                                 "targetDatabaseCpuSeconds": round(cpu_took[3], 2),
+                                 "loadAverage1m": os.getloadavg()[0],
+                                 "batches": report.batches}
+            await generate(b_db, b_key, 100, entries)
+            took, report = await pull()
+            result["incremental100"] = {"onTopOf": entries, "entries": report.applied,
+                                        "seconds": round(took, 3)}
+            took, report = await pull()
+            result["empty"] = {"seconds": round(took, 4), "batches": report.batches, "applied": report.applied}
+        finally:
+            await fed.http.aclose()
+            await a_db.close()
+            await b_db.close()
+        return result
     finally:
         source.stop()
-        await fed.http.aclose()
-        await a_db.close()
-        await b_db.close()
-    return result
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--source-db", default=None, help="tortoise URL for B (default: SQLite in a temp dir)")
-    parser.add_argument("--target-db", default=None, help="tortoise URL for A (default: SQLite in a temp dir)")
+    parser.add_argument("--source-db", default=None,
+                        help="tortoise URL for B, an empty database (default: SQLite in a temp dir)")
+    parser.add_argument("--target-db", default=None,
+                        help="tortoise URL for A, an empty database (default: SQLite in a temp dir)")
     parser.add_argument("--profile", default=None,
                         help="write a cProfile of the initial pull (the pulling side) to this file")
     args = parser.parse_args()

@@ -49,6 +49,7 @@ from federation.prepare import NOTHING, Prepared, entry_texts, text_input
 from federation.protocol import SignedEnvelope, envelope_digest
 
 Checkpoint = Callable[[str], None]
+_PG_MAX_PARAMETERS = 32_767
 
 
 def no_checkpoint(step: str) -> None:
@@ -265,16 +266,23 @@ async def _insert(model: type[Model], rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     fields = [meta.fields_map[name] for name in columns]
     conn = current_connection()
-    marks = ", ".join(_placeholder(dialect_of(conn), n) for n in range(1, len(columns) + 1))
     names = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in columns)
-    await conn.execute_many(
-        f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({marks})',
-        [[f.to_db_value(row[name], model) for name, f in zip(columns, fields, strict=True)] for row in rows],
-    )
-
-
-def _placeholder(dialect: str, n: int) -> str:
-    return f"${n}" if dialect == "postgres" else "?"
+    values = [[f.to_db_value(row[name], model) for name, f in zip(columns, fields, strict=True)] for row in rows]
+    if dialect_of(conn) != "postgres":
+        marks = ", ".join("?" * len(columns))
+        await conn.execute_many(f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({marks})', values)
+        return
+    # PostgreSQL: one statement per chunk, not one per row, so that statement triggers
+    # (entry_match) run once per chunk; a statement takes at most 32,767 parameters.
+    per = max(1, _PG_MAX_PARAMETERS // len(columns))
+    for start in range(0, len(values), per):
+        chunk = values[start:start + per]
+        marks = ", ".join(
+            "(" + ", ".join(f"${i * len(columns) + n}" for n in range(1, len(columns) + 1)) + ")"
+            for i in range(len(chunk))
+        )
+        await conn.execute_query(f'INSERT INTO "{meta.db_table}" ({names}) VALUES {marks}',
+                                 [value for row in chunk for value in row])
 
 
 def _stored_entry(row: dict[str, Any]) -> Entry:
