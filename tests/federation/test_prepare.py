@@ -22,8 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+import snowballstemmer
 
-from content import render, search_document_of_text
+from content import render, search_document_of_text, stem
 from exchange.db import Database
 from exchange.models import Entry, Peer, Revision
 from exchange.topics import load_topic_rows
@@ -406,3 +407,11 @@ def test_collector_thresholds_are_raised_during_syncs_and_restored() -> None:
             assert gc.get_threshold() == SYNC_GC_THRESHOLD
         assert gc.get_threshold() == SYNC_GC_THRESHOLD  # the outer sync still runs
     assert gc.get_threshold() == before
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_numbers_stem_to_themselves(language: str) -> None:
+    """`content.stem` skips the stemmer for ASCII numbers (many in received titles): it agrees."""
+    stemmer = snowballstemmer.stemmer({"de": "german", "en": "english"}[language])
+    numbers = [str(n) for n in range(0, 100_000, 7)] + ["0000", "007", "3000000000", "1" * 40]
+    assert all(stemmer.stemWord(n) == n == stem(n, language) for n in numbers)
