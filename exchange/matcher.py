@@ -34,7 +34,7 @@ from exchange.matching import (
     topic_terms,
 )
 from exchange.models import Entry, Municipality
-from exchange.profiles import ProfileStore, has_actual_values, place_of
+from exchange.profiles import PUBLISHED, ProfileStore, has_actual_values, place_of
 
 LANGUAGES = ("de", "en")
 RELEVANT_PER_PEER = 3
@@ -162,7 +162,7 @@ class Matcher:
             "SELECT id, municipality_id, search_terms FROM ("
             " SELECT id, municipality_id, search_terms, ROW_NUMBER() OVER ("
             "  PARTITION BY municipality_id ORDER BY updated_at DESC, id DESC) AS newest_rank"
-            " FROM entry WHERE visibility = 'public' AND deleted = FALSE"
+            f" FROM entry WHERE {PUBLISHED}"
             f" AND municipality_id IN ({ids})) AS newest"
             f" WHERE newest_rank <= {ENTRIES_SCANNED}"
         )

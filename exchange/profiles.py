@@ -488,6 +488,13 @@ async def _topics_of(ids: list[int]) -> dict[int, frozenset[int]]:
     return _topic_sets(await EntryTopic.filter(entry_id__in=ids).values_list("entry_id", "topic_id"))
 
 
+# Public entries, in SQL that selects one or a few publishers: `visibility || ''` keeps
+# SQLite off the (visibility, deleted, updated_at, id) index, which it prefers without
+# statistics and which makes it walk every public entry (56 ms at 100,000 entries
+# instead of 2 ms through the municipality_id index).
+PUBLISHED = "visibility || '' = 'public' AND deleted = FALSE"
+
+
 async def _entries_of(place_id: int) -> tuple[list[dict[str, Any]], dict[int, frozenset[int]]]:
     """One publisher's public entries (the columns `load` reads, in id order) and their topics.
 
@@ -496,7 +503,7 @@ async def _entries_of(place_id: int) -> tuple[list[dict[str, Any]], dict[int, fr
     conversions cost more than the query. `goals` is decoded only where an
     indicator may have an actual value.
     """
-    where = f"municipality_id = {int(place_id)} AND visibility = 'public' AND deleted = FALSE"
+    where = f"municipality_id = {int(place_id)} AND {PUBLISHED}"
     connection = current_connection()
     rows = await connection.execute_query_dict(
         f"SELECT id, kind, status, goals, search_terms FROM entry WHERE {where} ORDER BY id")
