@@ -5,7 +5,10 @@ signed "withdrawn" tombstone that replaces a version of one of our own
 entries that dropped from `public`/`network` to `local` or `draft`
 (`withdrawn_tombstone`): it carries nothing but id, kind and version, so no
 local content leaves the node, yet peers that hold an older public copy
-remove it. In: how a verified envelope turns into the column values of an
+remove it. A version that dropped from `public` to `network` reaches
+non-members that held the public copy as a withdrawal marked `network`
+(`withdrawn_tombstone(envelope, for_non_members=True)`), which ranks below
+the live version of the same number (see `merge`), so members keep theirs. In: how a verified envelope turns into the column values of an
 `Entry` row (`entry_values`), trusting nothing about its shape beyond what the
 wire format checked: wrong types become `ContentError`, which the sync keeps
 as a pending envelope with the reason instead of refusing the whole batch.
@@ -63,26 +66,29 @@ def feed_action(visibility: str, *, own: bool, member: bool, shown_before: bool)
     """What the feed answers a peer for one change row.
 
     `shown_before`: an earlier version of the entry was visible to this peer.
-    Only our own entries can be withdrawn (only we can sign for them); a
-    `network` version is never turned into a tombstone for non-members, since
-    members hold it as a live entry at the same version.
+    Only our own entries can be withdrawn (only we can sign for them). A
+    `network` version withdraws from a non-member what it was shown; that
+    withdrawal is marked `network` and ranks below the live version, so that
+    members who get it relayed keep their copy.
     """
     if visible_to(visibility, member):
         return FeedAction.SEND
-    if own and visibility in ("local", "draft") and shown_before:
+    if own and visibility in ("local", "draft", "network") and shown_before:
         return FeedAction.WITHDRAW
     return FeedAction.SKIP
 
 
-def withdrawn_tombstone(envelope: dict[str, Any]) -> dict[str, Any]:
-    """The tombstone that stands for a local or draft version of our own entry."""
+
+def withdrawn_tombstone(envelope: dict[str, Any], *, for_non_members: bool = False) -> dict[str, Any]:
+    """The tombstone that stands for a local or draft version of our own entry, or, for
+    non-members, for a network version."""
     body = envelope.get("entry") or {}
     return {
         "type": "tombstone",
         "id": envelope["id"],
         "origin": envelope["origin"],
         "version": envelope["version"],
-        "visibility": "public",
+        "visibility": "network" if for_non_members else "public",
         "updatedAt": envelope["updatedAt"],
         "entry": {"kind": body.get("kind"), "withdrawn": True},
     }

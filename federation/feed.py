@@ -7,7 +7,8 @@ one page after an opaque cursor: rows in sequence order, each the stored
 envelope with its origin's signature, `public` to every peer, `network` to
 members, `local` and drafts never; a version of our own entry that dropped
 to `local` or `draft` goes out as a signed withdrawn tombstone, so peers
-remove the copy they hold. Rows a peer may not see still advance its cursor.
+remove the copy they hold, and one that dropped from `public` to `network`
+goes to non-members that were shown it as a withdrawal marked `network`. Rows a peer may not see still advance its cursor.
 It also says how many rows remain and vouches for the keys of the relayed
 origins in the page.
 """
@@ -100,7 +101,8 @@ class Feed:
                 row["visibility"], own=row["origin_node"] == own, member=bool(peer.member),
                 shown_before=False,
             )
-            if action is FeedAction.SKIP and row["origin_node"] == own and row["visibility"] in ("local", "draft"):
+            if action is FeedAction.SKIP and row["origin_node"] == own and row["visibility"] in (
+                    "local", "draft", "network"):
                 action = feed_action(
                     row["visibility"], own=True, member=bool(peer.member),
                     shown_before=await self._shown_before(row["entry_uid"], row["seq"], bool(peer.member)),
@@ -110,7 +112,7 @@ class Feed:
             envelope = _json(row["envelope"])
             signature = str(row["signature"])
             if action is FeedAction.WITHDRAW:
-                envelope = withdrawn_tombstone(envelope)
+                envelope = withdrawn_tombstone(envelope, for_non_members=row["visibility"] == "network")
                 signature = self.key.sign(canonical_json(envelope))
             items.append(ChangeItem(int(row["seq"]), SignedEnvelope(envelope, signature)))
             if envelope["origin"] != own:

@@ -2,10 +2,13 @@
 
 The decision depends only on what we hold for the entry id (`Held`, or None),
 the incoming `SignedEnvelope` and our own node URL. Versions are ordered per
-entry by the pair (version, is_tombstone): a higher version always wins (a
+entry by the pair (version, kind): a higher version always wins (a
 tombstone deletes, an entry after a tombstone is a resurrection by the origin),
 and at the same version a tombstone beats an entry, so a tombstone at v beats
-an entry at v or below. A rank equal to what we hold with equal content is a
+an entry at v or below; a withdrawal for non-members (a version that became
+`network`) ranks below the entry of its version, so it removes an older
+public copy but never the live copy members hold, whatever order they get
+both in. A rank equal to what we hold with equal content is a
 duplicate (SKIP_SAME, which makes re-applying a batch a no-op); equal rank with
 different content means the origin (or a thief of its key) signed two
 different things under one version: REFUSE_CONFLICT. An entry id never changes
@@ -19,11 +22,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from federation.protocol import SignedEnvelope
 
-__all__ = ["Action", "Decision", "Held", "decide", "merge_batch"]
+__all__ = ["Action", "Decision", "Held", "decide", "is_network_withdrawal", "merge_batch"]
 
 
 class Action(enum.Enum):
@@ -39,21 +42,38 @@ class Action(enum.Enum):
         return self.name.startswith("REFUSE_")
 
 
+def is_network_withdrawal(envelope: Mapping[str, Any]) -> bool:
+    """A withdrawal meant for non-members only (members hold the live version): a bare
+    tombstone marked `withdrawn`, with visibility `network`."""
+    body = envelope.get("entry")
+    return (envelope.get("type") == "tombstone" and envelope.get("visibility") == "network"
+            and isinstance(body, dict) and body.get("withdrawn") is True)
+
+
 class Held(NamedTuple):
-    """What we store for an entry id: its origin, version, kind and content digest."""
+    """What we store for an entry id: its origin, version, kind and content digest.
+
+    `kind` orders what can stand at one version: 0 a withdrawal for non-members
+    (members hold the live version), 1 the entry, 2 a tombstone.
+    """
 
     origin: str
     version: int
-    is_tombstone: bool
+    kind: int
     digest: str
 
     @classmethod
     def of(cls, signed: SignedEnvelope) -> Held:
-        return cls(signed.origin, signed.version, signed.is_tombstone, signed.digest)
+        kind = 0 if is_network_withdrawal(signed.envelope) else 2 if signed.is_tombstone else 1
+        return cls(signed.origin, signed.version, kind, signed.digest)
 
     @property
-    def rank(self) -> tuple[int, bool]:
-        return (self.version, self.is_tombstone)
+    def is_tombstone(self) -> bool:
+        return self.kind != 1
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return (self.version, self.kind)
 
 
 @dataclass(frozen=True)
@@ -69,8 +89,8 @@ class Decision:
         return self.envelope.entry_id
 
 
-def _describe(rank: tuple[int, bool]) -> str:
-    return f"{'tombstone' if rank[1] else 'version'} {rank[0]}"
+def _describe(rank: tuple[int, int]) -> str:
+    return f"{('withdrawal for non-members', 'version', 'tombstone')[rank[1]]} {rank[0]}"
 
 
 def decide(held: Held | None, incoming: SignedEnvelope, own_url: str) -> Decision:

@@ -178,6 +178,9 @@ async def own_digests(versions: list[tuple[str, int]], own_url: str) -> set[str]
         digests.add(envelope_digest(envelope))
         if envelope.get("visibility") not in ("public", "network"):
             digests.add(envelope_digest(withdrawn_tombstone(envelope)))
+        elif envelope.get("visibility") == "network" and envelope.get("type") == "entry":
+            # what non-members got instead, relayed back to us
+            digests.add(envelope_digest(withdrawn_tombstone(envelope, for_non_members=True)))
     return digests
 
 

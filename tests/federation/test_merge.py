@@ -40,6 +40,13 @@ def held(version: int, tomb: bool = False, origin: str = PEER, text: str = "") -
     return Held.of(env(version, tomb, origin, text=text))
 
 
+def withdrawal(version: int, origin: str = PEER) -> SignedEnvelope:
+    """What non-members get when a public entry becomes `network` at `version`."""
+    signed = env(version, True, origin)
+    return SignedEnvelope({**signed.envelope, "visibility": "network",
+                           "entry": {"kind": "project", "withdrawn": True}}, "signature")
+
+
 A = Action
 CASES = [
     # what we hold, what arrives, decision
@@ -60,6 +67,13 @@ CASES = [
     pytest.param(held(2, tomb=True), env(3), A.APPLY, id="resurrection-by-origin"),
     pytest.param(held(2, tomb=True), env(2, tomb=True), A.SKIP_SAME, id="duplicate-tombstone"),
     pytest.param(held(2, tomb=True), env(1, tomb=True), A.SKIP_OLDER, id="older-tombstone"),
+    pytest.param(held(1), withdrawal(2), A.APPLY, id="withdrawal-removes-older-public-copy"),
+    pytest.param(held(2), withdrawal(2), A.SKIP_OLDER, id="withdrawal-below-live-version"),
+    pytest.param(Held.of(withdrawal(2)), env(2), A.APPLY, id="live-version-beats-withdrawal"),
+    pytest.param(Held.of(withdrawal(2)), env(2, tomb=True), A.APPLY, id="tombstone-beats-withdrawal"),
+    pytest.param(held(2, tomb=True), withdrawal(2), A.SKIP_OLDER, id="withdrawal-below-tombstone"),
+    pytest.param(Held.of(withdrawal(2)), withdrawal(2), A.SKIP_SAME, id="duplicate-withdrawal"),
+    pytest.param(Held.of(withdrawal(2)), env(3), A.APPLY, id="newer-version-after-withdrawal"),
     pytest.param(held(1, origin=THIRD), env(2), A.REFUSE_ORIGIN_MISMATCH, id="origin-changes"),
     pytest.param(held(3, origin=THIRD), env(1), A.REFUSE_ORIGIN_MISMATCH, id="origin-changes-old"),
     pytest.param(held(1, origin=OWN), env(2), A.REFUSE_ORIGIN_MISMATCH, id="peer-claims-ours"),
@@ -124,7 +138,7 @@ def _apply(state: dict[str, Held], batch: list[SignedEnvelope]) -> int:
 
 
 versions = st.lists(
-    st.tuples(st.sampled_from(["e-1", "e-2", "e-3"]), st.integers(1, 6), st.booleans()),
+    st.tuples(st.sampled_from(["e-1", "e-2", "e-3"]), st.integers(1, 6), st.sampled_from([0, 1, 2])),
     min_size=1,
     max_size=25,
 )
@@ -133,9 +147,15 @@ versions = st.lists(
 @settings(max_examples=200, deadline=None)
 @given(items=versions, data=st.data())
 def test_any_order_converges_and_batches_are_idempotent(
-    items: list[tuple[str, int, bool]], data: st.DataObject
+    items: list[tuple[str, int, int]], data: st.DataObject
 ) -> None:
-    envelopes = [env(v, tomb, entry_id=entry_id) for entry_id, v, tomb in items]
+    def make(entry_id: str, version: int, kind: int) -> SignedEnvelope:
+        """kind 0: a withdrawal for non-members, 1: the entry, 2: a tombstone"""
+        if kind == 0:
+            signed = withdrawal(version)
+            return SignedEnvelope({**signed.envelope, "id": entry_id}, "signature")
+        return env(version, kind == 2, entry_id=entry_id)
+    envelopes = [make(entry_id, v, kind) for entry_id, v, kind in items]
     expected = {
         entry_id: max(
             (Held.of(e) for e in envelopes if e.entry_id == entry_id), key=lambda h: h.rank

@@ -210,3 +210,49 @@ async def test_peer_state_after_success(pair: tuple[FedNode, FedNode]) -> None:
     peer = await a.run(state)
     assert peer.last_success is not None and peer.failures == 0 and peer.last_error == ""
     assert peer.cursor and peer.entries_behind == 0 and peer.applied_total == 1
+
+
+async def test_a_public_entry_turned_network_is_withdrawn_from_non_members(tmp_path: Path) -> None:
+    a, b, c = await make_nodes(tmp_path, "abc")
+    await connect(a, b, member=True)
+    await connect(c, b, member=False)
+    uid = await b.publish("Erst offen")
+    await a.pull(b)
+    await c.pull(b)
+    assert (await c.entries())[uid] == (1, False, "Erst offen")
+    await b.revise(uid, visibility="network", title="Nur im Verbund")
+    await a.pull(b)
+    await c.pull(b)
+    assert (await a.entries())[uid] == (2, False, "Nur im Verbund")
+    assert (await c.entries())[uid][:2] == (2, True)  # withdrawn, nothing of version 2 learned
+
+    async def body() -> dict[str, object]:
+        entry = await Entry.get(uid=uuid.UUID(uid))
+        return (await Revision.get(entry_id=entry.id, version=2)).envelope
+    envelope = await c.run(body)
+    assert envelope["entry"] == {"kind": "project", "withdrawn": True} and envelope["visibility"] == "network"
+    assert "Nur im Verbund" not in str(await c.run(lambda: Entry.all().values_list("title", "summary")))
+
+    # relayed onwards, the withdrawal never removes a member's live copy, nor upsets the origin
+    await connect(a, c, member=True, trust_relayed=True)
+    await b.add_peer(c, member=True)
+    await c.add_peer(b, member=True)
+    report = await a.pull(c)
+    assert report.ok and (await a.entries())[uid] == (2, False, "Nur im Verbund")
+    report = await b.pull(c)
+    assert report.ok and report.applied == 0
+    # public again: non-members get it back
+    await b.revise(uid, visibility="public", title="Wieder offen")
+    await c.pull(b)
+    assert (await c.entries())[uid] == (3, False, "Wieder offen")
+    await close_all(a, b, c)
+
+
+async def test_a_network_entry_never_shown_is_not_withdrawn(tmp_path: Path) -> None:
+    a, b = await make_nodes(tmp_path, "ab")
+    await connect(a, b, member=False)
+    uid = await b.publish("Im Verbund", visibility="network")
+    await b.revise(uid, title="Im Verbund, neu")
+    report = await a.pull(b)
+    assert report.ok and uid not in await a.entries()
+    await close_all(a, b)
