@@ -150,9 +150,6 @@ class Entry(Model):
         table = "entry"
         indexes = (
             Index(fields=("updated_at", "id")),
-            # What a reader may see, newest first: the page walks it in order, and totalCount
-            # counts it as a covering index instead of reading every (wide) row
-            Index(fields=("visibility", "deleted", "updated_at", "id")),
             Index(fields=("kind", "updated_at")),
             Index(fields=("municipality_id",)),
             Index(fields=("organisation_id",)),
