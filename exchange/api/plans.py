@@ -28,6 +28,7 @@ from typing import Any
 
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from graphql import (
     GraphQLAbstractType,
@@ -58,6 +59,12 @@ class Unplannable(Exception):
 def plannable_resolver(resolve: Any) -> bool:
     """True for the resolvers `execution.prepare_schema` installs: getattr or a direct sync call."""
     return hasattr(resolve, "_exchange_attribute") or getattr(resolve, "_exchange_fast", False)
+
+
+def _decided_by_class(function: Any, kind: str) -> bool:
+    """True for strawberry's own is_type_of / resolve_type, whose answer follows from the
+    value's class alone when the value is not `strawberry.cast` (checked per value)."""
+    return getattr(function, "__qualname__", "").startswith(f"GraphQLCoreConverter.{kind}.")
 
 
 def _dispose(value: Any) -> None:
@@ -190,18 +197,23 @@ class Planner:
             raise Unplannable("@defer")
         steps = [(key, self.compile_field(object_type, key, sub)) for key, sub in grouped.items()]
         is_type_of = object_type.is_type_of
+        by_class = _decided_by_class(is_type_of, "from_object")
+        passed: set[type] = set()  # classes strawberry's is_type_of accepted
         is_awaitable = self.is_awaitable
 
         def complete_object(value: Any, path: Any, make_info: Any) -> Any:
             if value is None:
                 return None
-            if is_type_of is not None:
+            if is_type_of is not None and not (
+                    type(value) in passed and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None):
                 ok = is_type_of(value, make_info(path))
                 if is_awaitable(ok):
                     _dispose(ok)
                     raise Bail("async is_type_of")
                 if not ok:
                     raise Bail("is_type_of")
+                if by_class and getattr(value, TYPE_CAST_ATTRIBUTE, None) is None:
+                    passed.add(type(value))
             return {key: step(value, path) for key, step in steps}
         return complete_object
 
@@ -209,11 +221,18 @@ class Planner:
         ex = self.executor
         resolve_type = abstract_type.resolve_type or ex.type_resolver
         by_runtime: dict[str, Complete] = {}
+        by_class = _decided_by_class(resolve_type, "from_interface")
+        known: dict[type, Complete] = {}  # classes strawberry's resolve_type answered
         is_awaitable = self.is_awaitable
 
         def complete_abstract(value: Any, path: Any, make_info: Any) -> Any:
             if value is None:
                 return None
+            uncast = getattr(value, TYPE_CAST_ATTRIBUTE, None) is None
+            if uncast:
+                complete = known.get(type(value))
+                if complete is not None:
+                    return complete(value, path, make_info)
             type_name = resolve_type(value, make_info(path), abstract_type)
             if not isinstance(type_name, str):
                 if is_awaitable(type_name):
@@ -228,5 +247,9 @@ class Planner:
                     complete = by_runtime[type_name] = self.compile_object(runtime, details)
                 except Unplannable:
                     raise Bail("runtime type not plannable") from None
+            definition = getattr(value, "__strawberry_definition__", None)
+            if by_class and uncast and definition is not None and not definition.is_graphql_generic \
+                    and definition.name == type_name:
+                known[type(value)] = complete
             return complete(value, path, make_info)
         return complete_abstract
