@@ -12,6 +12,7 @@ the transaction anywhere and show that nothing half-done survives.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,7 +50,6 @@ from federation.prepare import NOTHING, Prepared, entry_texts, text_input
 from federation.protocol import SignedEnvelope, envelope_digest
 
 Checkpoint = Callable[[str], None]
-_PG_MAX_PARAMETERS = 32_767
 
 
 def no_checkpoint(step: str) -> None:
@@ -260,11 +260,15 @@ def _with_defaults(model: type[Model], row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-async def _insert(model: type[Model], rows: list[dict[str, Any]]) -> None:
+async def _insert(model: type[Model], rows: list[dict[str, Any]], returning: str = "") -> list[dict[str, Any]]:
     """`model.bulk_create` for plain column values: one statement, the fields' own conversions,
-    but no model object per row (which cost more than the insert itself)."""
+    but no model object per row (which cost more than the insert itself).
+
+    `returning` names columns of the new rows to return; only PostgreSQL returns them
+    (SQLite's executemany cannot), so on SQLite the answer is empty.
+    """
     if not rows:
-        return
+        return []
     meta = model._meta
     columns = list(rows[0])
     fields = [meta.fields_map[name] for name in columns]
@@ -274,18 +278,19 @@ async def _insert(model: type[Model], rows: list[dict[str, Any]]) -> None:
     if dialect_of(conn) != "postgres":
         marks = ", ".join("?" * len(columns))
         await conn.execute_many(f'INSERT INTO "{meta.db_table}" ({names}) VALUES ({marks})', values)
-        return
-    # PostgreSQL: one statement per chunk, not one per row, so that statement triggers
-    # (entry_match) run once per chunk; a statement takes at most 32,767 parameters.
-    per = max(1, _PG_MAX_PARAMETERS // len(columns))
-    for start in range(0, len(values), per):
-        chunk = values[start:start + per]
-        marks = ", ".join(
-            "(" + ", ".join(f"${i * len(columns) + n}" for n in range(1, len(columns) + 1)) + ")"
-            for i in range(len(chunk))
-        )
-        await conn.execute_query(f'INSERT INTO "{meta.db_table}" ({names}) VALUES {marks}',
-                                 [value for row in chunk for value in row])
+        return []
+    # PostgreSQL: one statement for all rows, one array parameter per column (not one
+    # statement per row: statement triggers such as entry_match's ran per row; nor one
+    # parameter per value: parsing and planning those cost more than the insert). Arrays
+    # of text, not varchar(n): an explicit cast would cut an over-long value silently.
+    types = [f.get_for_dialect("postgres", "SQL_TYPE") for f in fields]
+    arrays = ", ".join(f"${n}::{'TEXT' if t.startswith('VARCHAR') else t}[]" for n, t in enumerate(types, 1))
+    back = f" RETURNING {returning}" if returning else ""
+    _, returned = await conn.execute_query(
+        f'INSERT INTO "{meta.db_table}" ({names}) SELECT * FROM unnest({arrays}){back}',
+        [list(column) for column in zip(*values, strict=True)],
+    )
+    return [dict(row) for row in returned] if returning else []
 
 
 def _stored_entry(row: dict[str, Any]) -> Entry:
@@ -333,8 +338,9 @@ async def _store_versions(
                 setattr(entry, name, value)
         topics_of[uid] = topics
     if created:
-        await _insert(Entry, list(created.values()))
-        ids = dict(await Entry.filter(uid__in=list(created)).values_list("uid", "id"))
+        returned = await _insert(Entry, list(created.values()), returning='"uid", "id"')
+        ids = ({uuid.UUID(str(r["uid"])): r["id"] for r in returned} if returned
+               else dict(await Entry.filter(uid__in=list(created)).values_list("uid", "id")))
         existing.update({uid: _stored_entry({"id": ids[uid], **row}) for uid, row in created.items()})
     entries = [existing[uid] for uid in uids]
     for entry in entries:
