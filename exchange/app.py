@@ -140,6 +140,7 @@ def create_app(
         try:
             yield
         finally:
+            gc.unfreeze()  # collectable again once the node stops (several nodes may share a process)
             for hook in node.extra.get("shutdown", []):
                 await hook()
             await node.database.close()
