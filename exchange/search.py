@@ -262,6 +262,7 @@ def build_query(
     first: int,
     after: tuple[Any, int] | None = None,
     top: bool = True,
+    leave_out: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Any]]:
     """SQL and parameters for one page (first + 1 rows, to know whether more follow).
 
@@ -273,7 +274,7 @@ def build_query(
     """
     if dialect == "postgres" and _levelled(q):
         level = TOP_LEVEL if after is None else int(after[0][0])
-        return build_level_query(q, actor, level=level, limit=first + 1, after=after)
+        return build_level_query(q, actor, level=level, limit=first + 1, after=after, leave_out=leave_out)
     p = _Params(dialect)
     # relevance needs the text join; the placeholder numbering follows the SQL text order
     order = q.effective_order
@@ -292,7 +293,7 @@ def build_query(
         conds.append(f"({expr} {op} {v1} OR ({expr} = {v2} AND e.id {op} {v3}))")
     key = f"{expr} AS sort_key"
     sql = (
-        f"SELECT {_entry_columns()}, {key} FROM {joins} WHERE {' AND '.join(conds)} "
+        f"SELECT {_entry_columns(leave_out)}, {key} FROM {joins} WHERE {' AND '.join(conds)} "
         f"ORDER BY {expr} {direction}, e.id {direction} LIMIT {p.add(first + 1)}"
     )
     return sql, p.values
@@ -367,6 +368,7 @@ def build_level_query(
     after: tuple[Any, int] | None = None,
     ids: list[int] | None = None,
     window: bool = False,
+    leave_out: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Any]]:
     """PostgreSQL: SQL for the newest `limit` entries of one relevance level, after a cursor.
 
@@ -396,7 +398,7 @@ def build_level_query(
     if after is not None:
         (_, when), last_id = after
         conds.append(f"(e.updated_at, e.id) < ({p.add(when)}, {p.add(last_id)})")
-    columns = f"{_entry_columns()}, e.updated_at AS sort_key"
+    columns = f"{_entry_columns(leave_out)}, e.updated_at AS sort_key"
     if window:
         inner = (
             f"SELECT e.id, e.updated_at, {text.exactly(level)} AS hit FROM entry e "
@@ -419,12 +421,22 @@ def build_level_query(
     ), p.values
 
 
-def _entry_columns() -> str:
-    """The model's columns of `entry e` (not `e.*`: PostgreSQL also stores the search vector)."""
+# Long texts a listing may leave out (read as ''): a page of 50 then moves ~17 KB, not ~340 KB
+LONG_TEXTS = frozenset({"body_markdown", "body_html", "search_terms", "what_worked", "what_did_not",
+                        "transfer_preconditions", "costs_staffing"})
+
+
+def _entry_columns(leave_out: frozenset[str] = frozenset()) -> str:
+    """The model's columns of `entry e` (not `e.*`: PostgreSQL also stores the search vector).
+
+    Columns in `leave_out` (some of `LONG_TEXTS`) are read as empty strings.
+    """
+    if not leave_out <= LONG_TEXTS:
+        raise ValueError(f"only long texts can be left out, not {sorted(leave_out - LONG_TEXTS)}")
     meta = Entry._meta
     sources = [meta.fields_map[name].source_field for name in meta.fk_fields]
     columns = set(meta.db_fields) | {source for source in sources if source}
-    return ", ".join(f"e.{column}" for column in sorted(columns))
+    return ", ".join(f"'' AS {column}" if column in leave_out else f"e.{column}" for column in sorted(columns))
 
 
 def build_count(q: EntryQuery, actor: Actor | None, *, dialect: str) -> tuple[str, list[Any]]:
@@ -501,9 +513,13 @@ def _param_value(value: Any, order: str, dialect: str) -> Any:
 
 
 async def find_entries(
-    q: EntryQuery, actor: Actor | None, *, first: int, after: tuple[Any, int] | None = None
+    q: EntryQuery, actor: Actor | None, *, first: int, after: tuple[Any, int] | None = None,
+    leave_out: frozenset[str] = frozenset(),
 ) -> Page:
-    """One page of entries, and the keyset position of each."""
+    """One page of entries, and the keyset position of each.
+
+    `leave_out`: long texts (`LONG_TEXTS`) the caller does not show, read as ''.
+    """
     if not 0 <= first <= MAX_PAGE:
         raise InvalidInputError(f"first must be between 0 and {MAX_PAGE}, not {first}")
     q = q.validated()
@@ -512,12 +528,13 @@ async def find_entries(
     if after is not None:
         after = (_param_value(after[0], q.effective_order, dialect), int(after[1]))
     if dialect == "postgres" and _levelled(q):
-        return await _find_by_level(q, actor, first=first, after=after)
-    sql, values = build_query(q, actor, dialect=dialect, first=first, after=after)
+        return await _find_by_level(q, actor, first=first, after=after, leave_out=leave_out)
+    sql, values = build_query(q, actor, dialect=dialect, first=first, after=after, leave_out=leave_out)
     _, rows = await conn.execute_query(sql, values)
     if len(rows) <= first and _topped(q, dialect):
         # the best matches were too few once filtered by visibility: rank them all
-        sql, values = build_query(q, actor, dialect=dialect, first=first, after=after, top=False)
+        sql, values = build_query(q, actor, dialect=dialect, first=first, after=after, top=False,
+                                  leave_out=leave_out)
         _, rows = await conn.execute_query(sql, values)
     rows = [dict(r) for r in rows]
     has_next = len(rows) > first
@@ -528,7 +545,8 @@ async def find_entries(
 
 
 async def _find_by_level(
-    q: EntryQuery, actor: Actor | None, *, first: int, after: tuple[Any, int] | None
+    q: EntryQuery, actor: Actor | None, *, first: int, after: tuple[Any, int] | None,
+    leave_out: frozenset[str] = frozenset(),
 ) -> Page:
     """PostgreSQL relevance: the levels from the cursor's down, until first + 1 rows are found.
 
@@ -551,13 +569,13 @@ async def _find_by_level(
         rows: Sequence[Any] = []
         if len(ids) > LEVEL_CAP:
             _, rows = await conn.execute_query(*build_level_query(
-                q, actor, level=level, limit=limit, after=cursor, window=True))
+                q, actor, level=level, limit=limit, after=cursor, window=True, leave_out=leave_out))
             if len(rows) < limit:  # too few in the window: all of the level's candidates
                 _, rows = await conn.execute_query(*build_level_query(
-                    q, actor, level=level, limit=limit, after=cursor))
+                    q, actor, level=level, limit=limit, after=cursor, leave_out=leave_out))
         elif ids:
             _, rows = await conn.execute_query(*build_level_query(
-                q, actor, level=level, limit=limit, after=cursor, ids=ids))
+                q, actor, level=level, limit=limit, after=cursor, ids=ids, leave_out=leave_out))
         found += [(level, dict(r)) for r in rows]
     has_next = len(found) > first
     found = found[:first]

@@ -77,11 +77,12 @@ async def entry_connection(
     codec = ctx.services.extra["cursors"]
     what = "entries:" + q.effective_order
     position = codec.decode(after, what) if after else None
-    page = await find_entries(q, ctx.actor, first=first, after=position)
+    wanted = selected_fields(info, "edges", "node")
+    page = await find_entries(q, ctx.actor, first=first, after=position, leave_out=unselected_texts(wanted))
     selected = selected_fields(info)
     nodes = [entry_of(e) for e in page.entries]
     if nodes:
-        await prefetch_page(info, page.entries, nodes, selected_fields(info, "edges", "node"))
+        await prefetch_page(info, page.entries, nodes, wanted)
     edges = [
         EntryEdge(cursor=codec.encode(what, value, ident), node=node)
         for node, (value, ident) in zip(nodes, page.keys)
@@ -100,6 +101,17 @@ async def entry_connection(
         ),
         _count=await count() if "totalCount" in selected else count,
     )
+
+
+# The GraphQL fields that show each long text of an entry (search_terms none: it is internal)
+_TEXT_FIELDS = {"body_markdown": "bodyMarkdown", "body_html": "bodyHtml", "what_worked": "whatWorked",
+                "what_did_not": "whatDidNot", "transfer_preconditions": "transferPreconditions",
+                "costs_staffing": "costsStaffing", "search_terms": None}
+
+
+def unselected_texts(wanted: set[str]) -> frozenset[str]:
+    """The long texts of entries a page need not read: those whose field is not selected."""
+    return frozenset(column for column, field in _TEXT_FIELDS.items() if field not in wanted)
 
 
 def selected_fields(info: Info, *path: str) -> set[str]:

@@ -179,3 +179,35 @@ async def test_plans_answer_as_graphql_core_when_things_go_wrong(kind: str, skip
         assert not errors and data["shapes"][1]["d"] == 3
     else:
         assert errors  # the general path reported it, with its path
+
+
+# ------------------------------------------------------------------ long texts read only when selected
+
+async def test_a_page_reads_long_texts_only_when_a_field_shows_them(demo_node: DemoNode) -> None:
+    from exchange.api.queries import unselected_texts
+    from exchange.search import LONG_TEXTS
+
+    assert unselected_texts({"id", "title"}) == LONG_TEXTS
+    assert unselected_texts({"bodyHtml", "whatWorked"}) == LONG_TEXTS - {"body_html", "what_worked"}
+    page = await demo_node.gql("""{ entries(first: 50) { edges { node { id bodyHtml bodyMarkdown
+        ... on LessonLearned { whatWorked whatDidNot transferPreconditions costsStaffing } } } } }""")
+    nodes = [e["node"] for e in page["data"]["entries"]["edges"]]
+    lessons = [n for n in nodes if "whatWorked" in n]
+    assert nodes and lessons and all(n["bodyHtml"] and n["bodyMarkdown"] for n in nodes)
+    for node in nodes[:12] + lessons[:4]:
+        one = await demo_node.gql("""query($id: ID!) { entry(id: $id) { id bodyHtml bodyMarkdown
+            ... on LessonLearned { whatWorked whatDidNot transferPreconditions costsStaffing } } }""",
+                                  {"id": node["id"]})
+        assert one["data"]["entry"] == node
+    # an alias or a fragment still counts as showing the text
+    aliased = await demo_node.gql("""{ entries(first: 3) { edges { node { text: bodyMarkdown
+        ...F } } } } fragment F on Entry { html: bodyHtml }""")
+    assert all(e["node"]["text"] and e["node"]["html"] for e in aliased["data"]["entries"]["edges"])
+
+
+async def test_only_long_texts_can_be_left_out() -> None:
+    from exchange.search import _entry_columns
+
+    assert "'' AS body_html" in _entry_columns(frozenset({"body_html"}))
+    with pytest.raises(ValueError, match="only long texts"):
+        _entry_columns(frozenset({"title"}))
