@@ -28,7 +28,7 @@ from exchange.errors import (
     UnauthenticatedError,
 )
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITIES, Entry, Topic
-from exchange.search import EntryQuery, find_entries
+from exchange.search import LONG_TEXTS, EntryQuery, find_entries
 from exchange.web import views
 from exchange.web.forms import COOKIE, MAX_AGE, Session, sign_in, split_list
 from exchange.web.render import body_html
@@ -82,7 +82,7 @@ async def publish_home(web: Web, request: Request) -> Response:
         return _page(web, request, "signin.html", {"failed": False})
     p = actor.publisher
     query = EntryQuery(publisher=(p.kind, p.id), include_deleted=False)
-    page = await find_entries(query, actor, first=50)
+    page = await find_entries(query, actor, first=50, leave_out=LONG_TEXTS)
     return _page(web, request, "publish.html", {"entries": await views.cards(page.entries),
                                                 "saved": request.query_params.get("saved")})
 

@@ -26,7 +26,7 @@ from content import render_markdown
 from exchange.auth import ANONYMOUS, Actor, find_publisher
 from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
 from exchange.models import Topic
-from exchange.search import LAENDER, SIZE_CLASSES, EntryQuery, find_entries
+from exchange.search import LAENDER, LONG_TEXTS, SIZE_CLASSES, EntryQuery, find_entries
 from exchange.web import views
 from exchange.web.charts import indicator_charts, peer_map
 from exchange.web.facets import FacetCache
@@ -85,7 +85,7 @@ def actor_of_request(request: Request) -> Actor:
 
 
 async def home(web: Web, request: Request) -> Response:
-    page = await find_entries(EntryQuery(), actor_of_request(request), first=8)
+    page = await find_entries(EntryQuery(), actor_of_request(request), first=8, leave_out=LONG_TEXTS)
     topics = await views.topic_counts(web.topic_cache)
     return web.page(request, "index.html", {
         "newest": await views.cards(page.entries),
@@ -106,7 +106,7 @@ async def search(web: Web, request: Request) -> Response:
         query = EntryQuery(**{**query.__dict__, "publisher": (publisher.kind, publisher.id)})
     what = f"web:{query.effective_order}"
     after = web.cursors.decode(params.after, what) if params.after else None
-    page = await find_entries(query, actor, first=params.first, after=after)
+    page = await find_entries(query, actor, first=params.first, after=after, leave_out=LONG_TEXTS)
     facets = await web.facets.facets(query, actor)
     base = search_items(params)
     next_href = None
@@ -152,7 +152,7 @@ async def municipalities(web: Web, request: Request) -> Response:
 async def municipality(web: Web, request: Request) -> Response:
     muni = await views.municipality_by_key(request.path_params["key"])
     actor = actor_of_request(request)
-    page = await find_entries(EntryQuery(publisher=("municipality", muni.id)), actor, first=20)
+    page = await find_entries(EntryQuery(publisher=("municipality", muni.id)), actor, first=20, leave_out=LONG_TEXTS)
     locale = web.renderer.locale(request)
     peers = await views.peers_of(web.node.services.matcher, muni, locale)
     gettext = web.renderer.gettext(request)
@@ -169,7 +169,7 @@ async def topic(web: Web, request: Request) -> Response:
         raise NotFoundError(f"no topic {slug!r}")
     after_raw = request.query_params.get("after")
     after = web.cursors.decode(after_raw, "web:topic") if after_raw else None
-    page = await find_entries(EntryQuery(topics=(slug,)), actor_of_request(request), first=20, after=after)
+    page = await find_entries(EntryQuery(topics=(slug,)), actor_of_request(request), first=20, after=after, leave_out=LONG_TEXTS)
     next_href = None
     if page.has_next and page.keys:
         value, ident = page.keys[-1]
