@@ -76,7 +76,7 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
         signer=key, max_body_bytes=settings.max_body_bytes, default_license=settings.default_license
     )
     secret = settings.secret.encode() if settings.secret else key.derive_secret("cursors")
-    matcher = Matcher.from_settings(settings.matching_weights)
+    matcher = Matcher.from_settings(settings.matching_weights, own_origin=key.node_url)
     catalogue.listeners.append(matcher.on_entry)  # profiles follow every write
     services = Services(
         catalogue=catalogue, counts=CountCache(), node_name=settings.node_name,
@@ -84,6 +84,7 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
     node.extra.setdefault("startup", []).append(matcher.startup)
+    node.extra.setdefault("shutdown", []).append(matcher.shutdown)
     facet_index = node.extra["facet_index"] = FacetIndex()  # the search page's facet counts
     node.extra["startup"].append(facet_index.startup)
     return node

@@ -5,12 +5,18 @@ functions of `exchange.matching` over the in-memory profiles of
 `exchange.profiles`, then reads, in two batched queries, the entries of the
 matched peers that the reasons and `relevantEntries` name. The GraphQL API
 and the `exchange match` command both call it; the catalogue calls
-`on_entry` after every write so that profiles stay current.
+`on_entry` after every write so that profiles stay current: at once for the
+node's own entries, and for entries received from peers once the sync has
+been quiet for a moment, each publisher once (a first sync brings thousands of
+publishers: their profiles are then rebuilt in one pass instead of one
+publisher per received entry).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +42,11 @@ from exchange.matching import (
 from exchange.models import Entry, Municipality
 from exchange.profiles import PUBLISHED, ProfileStore, has_actual_values, place_of
 
+log = logging.getLogger("exchange.matcher")
+
 LANGUAGES = ("de", "en")
+RECEIVED_QUIET = 2.0  # seconds without received entries before they are folded into the profiles
+RELOAD_ABOVE = 200  # more publishers waiting than this: rebuild every profile in one pass
 RELEVANT_PER_PEER = 3
 ENTRIES_SCANNED = 100  # newest entries of a peer searched for relevant ones
 EXPERIENCE_SHOWN = 8  # experience entries read for the reasons of one peer
@@ -63,15 +73,23 @@ def _year(row: Mapping[str, Any]) -> str | None:
 class Matcher:
     """Peer matching of one node (lives in `node.services.matcher`)."""
 
-    def __init__(self, weights: Weights | None = None, store: ProfileStore | None = None) -> None:
+    def __init__(self, weights: Weights | None = None, store: ProfileStore | None = None,
+                 own_origin: str | None = None, quiet: float = RECEIVED_QUIET,
+                 reload_above: int = RELOAD_ABOVE) -> None:
         self.weights = weights or Weights()
         self.store = store or ProfileStore()
+        self.own_origin = own_origin  # entries from elsewhere are folded in later, in bulk
+        self.quiet = quiet
+        self.reload_above = reload_above
         self._labels: dict[int, frozenset[str]] = {}
         self._loading = asyncio.Lock()
+        self._waiting: set[int] = set()  # publishers with received entries not yet folded in
+        self._last_received = 0.0
+        self._folding: asyncio.Task[None] | None = None
 
     @classmethod
-    def from_settings(cls, weights: Mapping[str, float]) -> Matcher:
-        return cls(Weights.from_mapping(weights))
+    def from_settings(cls, weights: Mapping[str, float], own_origin: str | None = None) -> Matcher:
+        return cls(Weights.from_mapping(weights), own_origin=own_origin)
 
     async def startup(self) -> None:
         """Build every profile once (a startup hook of the node)."""
@@ -88,7 +106,53 @@ class Matcher:
 
     async def on_entry(self, entry: Entry) -> None:
         """Catalogue listener: keep the publisher's profile current."""
+        if entry.municipality_id is None or not self.store.loaded:
+            return
+        received = self.own_origin is not None and entry.origin_node != self.own_origin
+        if received or self._folding is not None:
+            # (an own write while received ones are being folded in is refreshed after them:
+            # a reload that read its publisher earlier would otherwise drop it)
+            self._waiting.add(entry.municipality_id)
+            self._last_received = asyncio.get_running_loop().time()
+            if self._folding is None:
+                self._folding = asyncio.ensure_future(self._fold_received())
+            if received:
+                return
         await self.store.on_entry(entry)
+
+    async def _fold_received(self) -> None:
+        """Once no entry has arrived for `quiet` seconds: refresh the waiting publishers."""
+        loop = asyncio.get_running_loop()
+        try:
+            while self._waiting:
+                while (left := self._last_received + self.quiet - loop.time()) > 0:
+                    await asyncio.sleep(left)
+                waiting, self._waiting = self._waiting, set()
+                if len(waiting) > self.reload_above:
+                    async with self._loading:
+                        await self.store.load()
+                        self._labels = topic_terms(self.store.index)
+                else:
+                    for place_id in sorted(waiting):
+                        await self.store.refresh(place_id)
+        except Exception:  # the next received entry tries again; matching keeps answering
+            log.exception("folding received entries into the matching profiles failed")
+        finally:
+            self._folding = None
+
+    async def settle(self) -> None:
+        """Fold in what was received now, without waiting for quiet (tests, shutdown)."""
+        self._last_received = 0.0
+        while self._folding is not None:
+            await asyncio.shield(self._folding)
+
+    async def shutdown(self) -> None:
+        """Stop folding in received entries (a shutdown hook of the node)."""
+        task, self._folding = self._folding, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def method(self) -> dict[str, Any]:
         """What the matcher uses, for `matchingMethod` and the /matching page."""

@@ -117,3 +117,33 @@ async def test_updates_through_the_catalogue_equal_a_fresh_load(db: Database, ca
     assert snapshot(index) == snapshot(fresh)
     for pid, profile in index.profiles.items():
         assert profile.norm == pytest.approx(fresh.profiles[pid].norm, rel=1e-12)
+
+
+@pytest.mark.parametrize("reload_above", [100, 1])  # publisher by publisher, and one reload of all
+async def test_received_entries_are_folded_in_once_the_sync_is_quiet(
+        db: Database, catalogue: Catalogue, reload_above: int) -> None:
+    """Entries from another origin do not rebuild a profile each: after a quiet moment every
+    waiting publisher is refreshed once (or all profiles reloaded), equal to a fresh load."""
+    await seed(db)
+    matcher = Matcher(own_origin="http://elsewhere.test", quiet=0.05, reload_above=reload_above)
+    catalogue.listeners.append(matcher.on_entry)  # the catalogue's entries are "received" here
+    await matcher.startup()
+    for i, key in enumerate([KISSELBACH, FLENSBURG, KISSELBACH, WIGGENSBACH]):
+        await catalogue.publish(await actor(key), lesson(f"Parkplatzsensoren mit LoRaWAN {i}"))
+    assert matcher.store.index.publishers == 0  # nothing yet: the sync is still busy
+    await matcher.settle()
+    assert matcher.store.index.publishers == 3
+    assert snapshot(matcher.store.index) == snapshot(await ProfileStore().load())
+    _, results = await matcher.peers(WIGGENSBACH, about="Parkplatzsensoren", first=2)
+    assert {r.municipality.official_key for r in results} == {KISSELBACH, FLENSBURG}
+    await matcher.shutdown()
+
+
+async def test_own_entries_still_update_at_once_while_received_ones_wait(db: Database, catalogue: Catalogue) -> None:
+    await seed(db)
+    matcher = Matcher(own_origin="http://node-a.test", quiet=60)
+    catalogue.listeners.append(matcher.on_entry)
+    await matcher.startup()
+    await catalogue.publish(await actor(KISSELBACH), lesson("Parkplatzsensoren mit LoRaWAN"))
+    assert matcher.store.index.publishers == 1
+    await matcher.shutdown()
