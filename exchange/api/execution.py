@@ -32,7 +32,7 @@ from graphql.execution.incremental.incremental_executor import IncrementalExecut
 from graphql.pyutils import Undefined
 from strawberry.types.info import Info as StrawberryInfo
 
-from exchange.api.plans import Planner, Unplannable, plannable_resolver
+from exchange.api.plans import PlanCache, plannable_resolver
 from graphql import (
     GraphQLEnumType,
     GraphQLList,
@@ -47,6 +47,8 @@ _AWAITABLE_TYPES: dict[type, bool] = {}
 _SCALARS = (str, int, float, bool)
 # (object type name, field name) -> (attribute, serialize) for leaf fields read by getattr
 _LEAVES: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {}
+# id(schema) -> (schema, its plans across requests); the schema is kept so that its id stays its own
+_PLAN_CACHES: dict[int, tuple[GraphQLSchema, PlanCache]] = {}
 
 
 def _named(kind: Any) -> Any:
@@ -117,6 +119,7 @@ def prepare_schema(schema: GraphQLSchema) -> GraphQLSchema:
             leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             if attribute is not None and isinstance(leaf, (GraphQLScalarType, GraphQLEnumType)) and not field.args:
                 _LEAVES[(gql_type.name, name)] = (attribute, leaf.serialize)
+    _PLAN_CACHES.setdefault(id(schema), (schema, PlanCache(is_awaitable)))
     return schema
 
 
@@ -124,32 +127,17 @@ class FastExecutor(IncrementalExecutor):
     """graphql-core's executor with a short path for leaf fields read by getattr, and plans
     (`plans.Planner`) for the list and object subtrees of queries that are plain data."""
 
-    _planner: Planner | None = None
-    _plans: dict[tuple[str, int], tuple[Any, Any]]
 
     def _plan(self, parent_type: GraphQLObjectType, field_details_list: Any, response_name: str) -> Any:
-        """The plan of this field, None when it has none; made once per execution."""
-        planner = self._planner
-        if planner is None:
-            if self.operation.operation != OperationType.QUERY or self.middleware_manager is not None:
-                return None
-            planner = self._planner = Planner(self, self.is_awaitable)
-            self._plans = {}
-        key = (parent_type.name, id(field_details_list))
-        known = self._plans.get(key)
-        if known is not None:
-            return known[1]
-        step = None
+        """The plan of this field, None when it has none (plans are made for queries only)."""
+        plans = _PLAN_CACHES.get(id(self.schema))
+        if plans is None or self.operation.operation != OperationType.QUERY or self.middleware_manager is not None:
+            return None
         field = parent_type.fields.get(field_details_list[0].node.name.value)
-        if field is not None and not isinstance(_named(field.type), (GraphQLScalarType, GraphQLEnumType)) \
-                and plannable_resolver(field.resolve):
-            try:
-                step = planner.compile_field(parent_type, response_name, field_details_list)
-            except Unplannable:
-                step = None
-        # the list is kept with its plan so that its id cannot be reused during the execution
-        self._plans[key] = (field_details_list, step)
-        return step
+        if field is None or isinstance(_named(field.type), (GraphQLScalarType, GraphQLEnumType)) \
+                or not plannable_resolver(field.resolve):
+            return None
+        return plans[1].step(self, parent_type, field_details_list, response_name)
 
     def execute_field(
         self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any,

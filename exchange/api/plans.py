@@ -18,10 +18,19 @@ check) raises `Bail`, and the executor completes that field again the normal
 way, so errors, paths and null propagation are exactly graphql-core's. Plans
 are used for queries only: a resolver may run twice after a bail, which is
 harmless for reads and not acceptable for writes.
+
+`PlanCache` keeps plans from one request to the next. The endpoint caches
+parsed documents by their text, so the nodes of a query are the same objects
+each time; a plan is keyed by them and by the values of the variables its
+subtree refers to (a Catalogue page's `after` cursor does not make a new plan
+for its edges). A running plan reads the current request's executor from its
+planner, set just before it runs: a plan runs synchronously, so no other
+request can come in between.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from types import CoroutineType
 from typing import Any
@@ -31,6 +40,8 @@ from graphql.pyutils import Path, Undefined
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
 from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
     GraphQLAbstractType,
     GraphQLEnumType,
     GraphQLField,
@@ -42,6 +53,8 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLUnionType,
+    Node,
+    VariableNode,
 )
 
 Step = Callable[[Any, Any], Any]  # (source, parent path) -> completed value
@@ -73,9 +86,9 @@ def _dispose(value: Any) -> None:
 
 
 class Planner:
-    """Plans for one execution (`executor` is a graphql-core executor with our resolvers)."""
+    """Makes plans; `executor` is the graphql-core executor of the request being answered."""
 
-    def __init__(self, executor: Any, is_awaitable: Callable[[Any], bool]) -> None:
+    def __init__(self, is_awaitable: Callable[[Any], bool], executor: Any = None) -> None:
         self.executor = executor
         self.is_awaitable = is_awaitable
 
@@ -106,9 +119,11 @@ class Planner:
         return_type = field_def.type
         complete, needs_path = self.compile_type(return_type, details)
         is_awaitable = self.is_awaitable
+        planner = self
 
         def make_info(path: Any) -> GraphQLResolveInfo:
-            return ex.build_resolve_info(field_def, nodes, parent_type, path)  # type: ignore[no-any-return]
+            return planner.executor.build_resolve_info(  # type: ignore[no-any-return]
+                field_def, nodes, parent_type, path)
 
         attribute = getattr(resolve, "_exchange_attribute", None)
         if attribute is not None and not args:
@@ -218,8 +233,7 @@ class Planner:
         return complete_object
 
     def compile_abstract(self, abstract_type: GraphQLAbstractType, details: Any) -> Complete:
-        ex = self.executor
-        resolve_type = abstract_type.resolve_type or ex.type_resolver
+        resolve_type = abstract_type.resolve_type or self.executor.type_resolver
         by_runtime: dict[str, Complete] = {}
         by_class = _decided_by_class(resolve_type, "from_interface")
         known: dict[type, Complete] = {}  # classes strawberry's resolve_type answered
@@ -240,8 +254,9 @@ class Planner:
                 raise Bail("resolve_type")
             complete = by_runtime.get(type_name)
             if complete is None:
-                runtime = ex.schema.get_type(type_name)
-                if not isinstance(runtime, GraphQLObjectType) or not ex.schema.is_sub_type(abstract_type, runtime):
+                schema = self.executor.schema
+                runtime = schema.get_type(type_name)
+                if not isinstance(runtime, GraphQLObjectType) or not schema.is_sub_type(abstract_type, runtime):
                     raise Bail("runtime type")
                 try:
                     complete = by_runtime[type_name] = self.compile_object(runtime, details)
@@ -253,3 +268,70 @@ class Planner:
                 known[type(value)] = complete
             return complete(value, path, make_info)
         return complete_abstract
+
+
+def _variables_of(nodes: Iterable[Node], fragments: Any) -> frozenset[str]:
+    """Names of the variables used anywhere below `nodes` (fragments followed)."""
+    names: set[str] = set()
+    seen: set[str] = set()
+    stack: list[Any] = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, VariableNode):
+            names.add(node.name.value)
+        elif isinstance(node, FragmentSpreadNode) and node.name.value not in seen:
+            seen.add(node.name.value)
+            fragment = fragments.get(node.name.value) if fragments else None
+            if fragment is not None:
+                stack.append(getattr(fragment, "definition", fragment))
+        if isinstance(node, Node):
+            for key in node.keys:
+                value = getattr(node, key, None)
+                if isinstance(value, Node):
+                    stack.append(value)
+                elif isinstance(value, (list, tuple)):
+                    stack.extend(v for v in value if isinstance(v, Node))
+    return frozenset(names)
+
+
+class PlanCache:
+    """Plans kept across requests (see the module's docstring), the most recent `size` of them."""
+
+    def __init__(self, is_awaitable: Callable[[Any], bool], size: int = 512) -> None:
+        self.planner = Planner(is_awaitable)
+        self.size = size
+        self._plans: OrderedDict[tuple[Any, ...], tuple[tuple[FieldNode, ...], Step | None]] = OrderedDict()
+        self._names: OrderedDict[tuple[int, ...], tuple[tuple[FieldNode, ...], frozenset[str]]] = OrderedDict()
+
+    def step(self, executor: Any, parent_type: GraphQLObjectType, details: Any, response_name: str) -> Step | None:
+        """The plan of this field for this request (made now if new), None when it has none."""
+        self.planner.executor = executor
+        if any(d.fragment_variable_values is not None for d in details):
+            return self._compile(parent_type, details, response_name)  # fragment arguments: not kept
+        nodes = tuple(d.node for d in details)
+        ids = tuple(map(id, nodes))
+        known = self._names.get(ids)
+        if known is None or any(a is not b for a, b in zip(known[0], nodes, strict=True)):
+            known = self._remember(self._names, ids, (nodes, _variables_of(nodes, executor.fragments)))
+        coerced = executor.variable_values.coerced if executor.variable_values is not None else {}
+        key = (parent_type.name, response_name, ids, repr([(n, coerced.get(n, Undefined)) for n in sorted(known[1])]))
+        plan = self._plans.get(key)
+        if plan is None or any(a is not b for a, b in zip(plan[0], nodes, strict=True)):
+            plan = self._remember(self._plans, key, (nodes, self._compile(parent_type, details, response_name)))
+        else:
+            self._plans.move_to_end(key)
+        return plan[1]
+
+    def _compile(self, parent_type: GraphQLObjectType, details: Any, response_name: str) -> Step | None:
+        try:
+            return self.planner.compile_field(parent_type, response_name, details)
+        except Unplannable:
+            return None
+
+    def _remember(self, cache: OrderedDict[Any, Any], key: Any, value: Any) -> Any:
+        # the nodes are kept with the entry: their ids cannot be reused while it lives
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self.size:
+            cache.popitem(last=False)
+        return value

@@ -211,3 +211,43 @@ async def test_only_long_texts_can_be_left_out() -> None:
     assert "'' AS body_html" in _entry_columns(frozenset({"body_html"}))
     with pytest.raises(ValueError, match="only long texts"):
         _entry_columns(frozenset({"title"}))
+
+
+# ------------------------------------------------------------------ plans kept across requests
+
+async def test_kept_plans_follow_the_variables_their_subtree_uses(demo_node: DemoNode) -> None:
+    """One parsed document, as the endpoint caches it, run with changing variables: each answer
+    equals graphql-core's; a variable outside the subtree (the cursor) makes no new plan."""
+    from graphql import DocumentNode
+
+    from exchange.api.execution import _PLAN_CACHES
+
+    schema = prepare_schema(strawberry_schema._schema)
+    document: DocumentNode = parse("""query($lang: String!, $withTopics: Boolean!, $after: String) {
+      entries(first: 5, after: $after) { pageInfo { endCursor } edges { node { id title
+        topics @include(if: $withTopics) { slug label(language: $lang) } } } } }""")
+
+    async def both(variables: dict[str, Any]) -> Any:
+        answers = []
+        for executor in (FastExecutor, IncrementalExecutor):
+            outcome = execute(schema, document, context_value=Context(actor=None, services=demo_node.node.services),  # type: ignore[arg-type]
+                              variable_values=variables, is_awaitable=is_awaitable, executor_class=executor)
+            answers.append(await outcome if asyncio.iscoroutine(outcome) else outcome)
+        assert answers[0].data == answers[1].data and not answers[0].errors and not answers[1].errors
+        return answers[0].data
+
+    with demo_node.db.bound():
+        de = await both({"lang": "de", "withTopics": True})
+        en = await both({"lang": "en", "withTopics": True})
+        bare = await both({"lang": "en", "withTopics": False})
+        again = await both({"lang": "de", "withTopics": True})
+        labels = [t["label"] for e in de["entries"]["edges"] for t in e["node"]["topics"]]
+        assert labels != [t["label"] for e in en["entries"]["edges"] for t in e["node"]["topics"]]
+        assert again == de and "topics" not in bare["entries"]["edges"][0]["node"]
+        plans = _PLAN_CACHES[id(schema)][1]
+        before = len(plans._plans)
+        cursor = de["entries"]["pageInfo"]["endCursor"]
+        for _ in range(3):
+            page = await both({"lang": "de", "withTopics": True, "after": cursor})
+            cursor = page["entries"]["pageInfo"]["endCursor"]
+        assert len(plans._plans) == before
