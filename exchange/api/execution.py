@@ -14,7 +14,10 @@ returns:
   enums, timestamps) with one getattr and the type's own `serialize`, and
   `__typename` with the type's name; anything else, and any null or error,
   takes graphql-core's normal path, so error handling is unchanged;
-- `is_awaitable` answers graphql-core's awaitable check once per type.
+- `is_awaitable` answers graphql-core's awaitable check once per type;
+- list and object subtrees of queries that are plain data are completed
+  from plans (`exchange.api.plans`), graphql-core answering again whenever
+  anything is unusual.
 
 Measured on a page of 50 entries, this and the per-page prefetch in
 `queries.prefetch_page` halve the CPU time of a Catalogue request
@@ -125,8 +128,8 @@ def prepare_schema(schema: GraphQLSchema) -> GraphQLSchema:
 
 class FastExecutor(IncrementalExecutor):
     """graphql-core's executor with a short path for leaf fields read by getattr, and plans
-    (`plans.Planner`) for the list and object subtrees of queries that are plain data."""
-
+    (`plans.PlanCache`, one per prepared schema) for the list and object subtrees of queries
+    that are plain data."""
 
     def _plan(self, parent_type: GraphQLObjectType, field_details_list: Any, response_name: str) -> Any:
         """The plan of this field, None when it has none (plans are made for queries only)."""
