@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import frontmatter
@@ -40,14 +40,14 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from content import search_document  # noqa: E402
-from exchange import search_index  # noqa: E402
-from exchange.api.loaders import _municipalities, _organisations, _topics_by_entry  # noqa: E402
-from exchange.db import Database  # noqa: E402
-from exchange.models import Entry, EntryTopic, Municipality, Topic  # noqa: E402
-from exchange.registry import import_register, load_snapshot  # noqa: E402
-from exchange.search import EntryQuery, find_entries  # noqa: E402
-from exchange.topics import import_topics  # noqa: E402
+from content import search_document
+from exchange import search_index
+from exchange.api.loaders import _municipalities, _organisations, _topics_by_entry
+from exchange.db import Database
+from exchange.models import Entry, EntryTopic, Municipality, Topic
+from exchange.registry import import_register, load_snapshot
+from exchange.search import EntryQuery, find_entries
+from exchange.topics import import_topics
 
 QUERIES = ["Bürgerbeteiligung", "LoRaWAN Sensoren", "digitales Rathaus", "open data", "Schule Tablets",
            "Förderung", "Straßenbeleuchtung", "car sharing", "Hochwasser", "Wärmeplanung"]
@@ -81,7 +81,7 @@ async def generate(n: int, seed: int = 7) -> None:
     munis = await Municipality.filter(level="gemeinde", active=True).values_list("id", "population")
     small = [m for m, p in munis if (p or 0) < 20_000]
     large = [m for m, p in munis if (p or 0) >= 20_000]
-    base = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2024, 1, 1, tzinfo=UTC)
     places = ["Nord", "Süd", "Ost", "West", "Mitte", "Dorf", "Stadt", "Kreis", "Region", "Amt"]
     chunk = 2000
     for start in range(0, n, chunk):

@@ -168,8 +168,8 @@ async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target
                profile: str | None = None) -> dict[str, Any]:
     """Build B with `entries`, start it, connect A; returns timings."""
     source = Source(tmp, f"{name}-b", source_db)
-    subprocess.run([sys.executable, "-m", "exchange", "migrate"], env=source.env(), check=True,
-                   capture_output=True)
+    await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "exchange", "migrate"],
+                            env=source.env(), check=True, capture_output=True)
     b_db = Database(source.db_url)
     await b_db.open()
     b_key = NodeKey.load_or_create(source.key_file, source.url)

@@ -24,9 +24,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exchange import __version__
+from exchange.api.assets import asset_routes
 from exchange.api.context import Services
 from exchange.api.cursors import CursorCodec
-from exchange.api.assets import asset_routes
 from exchange.api.graphiql import graphiql_page, graphiql_routes
 from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
@@ -96,7 +96,7 @@ async def healthz(request: Request) -> Response:
         seq = await latest_seq()
         pending = await node.database.pending_migrations()
         db_state = "ok" if not pending else "migrations pending"
-    except Exception as exc:  # the database is down: say so, do not crash
+    except Exception as exc:  # noqa: BLE001 - the database is down: say so, do not crash
         log.warning("health check: database unavailable: %s", exc)
         return JSONResponse({"status": "error", "database": "unavailable"}, status_code=503)
     body: dict[str, Any] = {

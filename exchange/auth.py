@@ -14,7 +14,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from exchange.errors import InvalidInputError, NotFoundError, PermissionDeniedError, UnauthenticatedError
+from exchange.errors import (
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+)
 from exchange.models import ApiToken, Municipality, Organisation
 
 SCOPES = ("publish", "curate", "admin")

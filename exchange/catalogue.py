@@ -12,15 +12,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from content import render, search_document_of_text
 from exchange import search_index
-from exchange.db import current_connection, dialect_of
 from exchange.auth import Actor, Publisher, find_publisher, require
+from exchange.db import current_connection, dialect_of
 from exchange.envelope import Signer, canonical_json
 from exchange.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from exchange.models import (
@@ -43,7 +43,7 @@ FEDERATING = ("public", "network")
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -43,7 +43,7 @@ def run(coro_fn: Callable[[Database, Settings], Awaitable[T]], *, migrate: bool 
         db = Database(settings.database_url)
         try:
             await db.open(create=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any driver error becomes one line
             raise click.ClickException(f"cannot open the database {settings.database_url}: {exc}") from None
         try:
             with db.bound():

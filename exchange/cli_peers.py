@@ -135,7 +135,7 @@ def sync(peer_url: str | None) -> None:
                 progress, update = progress_bar(f"Pulling from {peer.url}")
                 with progress:
                     report = await syncer.sync_peer(
-                        peer, lambda done, remaining: update(done, done + (remaining or 0)))
+                        peer, lambda done, remaining, update=update: update(done, done + (remaining or 0)))
                 if report.ok:
                     text = (f"{peer.url}: {report.applied} applied, {report.skipped} already held, "
                             f"{report.pending} held back, {report.released} released from pending")

@@ -146,8 +146,8 @@ def _sort(order: str, dialect: str) -> tuple[str, str]:
         return "f.score", "DESC"
     if order == "endorsed":
         return (
-            "(SELECT count(*) FROM endorsement en WHERE en.entry_uid = e.uid "
-            f"AND en.deleted = {_false(dialect)})", "DESC",
+            ("(SELECT count(*) FROM endorsement en WHERE en.entry_uid = e.uid "
+             f"AND en.deleted = {_false(dialect)})"), "DESC",
         )
     return "e.updated_at", "DESC"
 

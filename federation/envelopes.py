@@ -22,7 +22,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from exchange.catalogue import ENTRY_KINDS
+from exchange.models import ENTRY_KINDS
 
 __all__ = [
     "ContentError",
@@ -126,10 +126,8 @@ class PublisherRef:
 
 def _time(value: object, name: str) -> datetime:
     try:
-        if not isinstance(value, str):
-            raise ValueError
-        moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
         raise ContentError(f"{name} is not an ISO 8601 time") from None
     if moment.tzinfo is None:
         raise ContentError(f"{name} has no offset")

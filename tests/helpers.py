@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +15,19 @@ from exchange.models import Municipality, Organisation
 from exchange.settings import Settings
 from exchange.topics import import_topics
 
-NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 
 # Real register rows (Destatis GV100AD 30.11.2025; coordinates from the GV-ISys extract 2020).
 MUNICIPALITIES: list[dict[str, Any]] = [
-    dict(official_key="010010000000", ags="01001000", name="Flensburg, Stadt", land_code="01",
-         land_name="Schleswig-Holstein", kreis_key="01001", kreis_name="Flensburg, Stadt",
-         population=96326, size_class="Mittelstadt", latitude=54.78252, longitude=9.43751),
-    dict(official_key="097800146146", ags="09780146", name="Wiggensbach, M", land_code="09",
-         land_name="Bayern", kreis_key="09780", kreis_name="Oberallgäu",
-         population=5065, size_class="Kleinstadt", latitude=47.745013, longitude=10.231536),
-    dict(official_key="071405008068", ags="07140068", name="Kisselbach", land_code="07",
-         land_name="Rheinland-Pfalz", kreis_key="07140", kreis_name="Rhein-Hunsrück-Kreis",
-         population=602, size_class="Landgemeinde", latitude=50.05099, longitude=7.610701),
+    {"official_key": "010010000000", "ags": "01001000", "name": "Flensburg, Stadt", "land_code": "01",
+         "land_name": "Schleswig-Holstein", "kreis_key": "01001", "kreis_name": "Flensburg, Stadt",
+         "population": 96326, "size_class": "Mittelstadt", "latitude": 54.78252, "longitude": 9.43751},
+    {"official_key": "097800146146", "ags": "09780146", "name": "Wiggensbach, M", "land_code": "09",
+         "land_name": "Bayern", "kreis_key": "09780", "kreis_name": "Oberallgäu",
+         "population": 5065, "size_class": "Kleinstadt", "latitude": 47.745013, "longitude": 10.231536},
+    {"official_key": "071405008068", "ags": "07140068", "name": "Kisselbach", "land_code": "07",
+         "land_name": "Rheinland-Pfalz", "kreis_key": "07140", "kreis_name": "Rhein-Hunsrück-Kreis",
+         "population": 602, "size_class": "Landgemeinde", "latitude": 50.05099, "longitude": 7.610701},
 ]
 
 

@@ -60,8 +60,8 @@ class PeerState:
 
 
 def _public_url(node_url: str, request: Any) -> str:
-    query = request.url.query
-    return node_url + request.url.path + (f"?{query}" if query else "")
+    query = str(request.url.query)
+    return node_url + str(request.url.path) + (f"?{query}" if query else "")
 
 
 @strawberry.type

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
 from strawberry import Info
@@ -63,7 +63,7 @@ class Mutation:
 
     @strawberry.mutation(description="Unpublish an entry: a signed tombstone replaces it across the network.")
     async def unpublish_entry(
-        self, info: Info, id: strawberry.ID, expected_version: Optional[int] = None
+        self, info: Info, id: strawberry.ID, expected_version: int | None = None
     ) -> EntryPayload:
         ctx = info.context
         entry = await ctx.catalogue.unpublish(ctx.actor, str(id), expected_version)

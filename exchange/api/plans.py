@@ -58,7 +58,7 @@ from graphql import (
 )
 
 Step = Callable[[Any, Any], Any]  # (source, parent path) -> completed value
-Complete = Callable[[Any, Any, Callable[[Any], GraphQLResolveInfo]], Any]  # (value, path, make_info)
+Complete = Callable[[Any, Any, Callable[[Any], GraphQLResolveInfo[Any]]], Any]  # (value, path, make_info)
 
 
 class Bail(Exception):
@@ -121,7 +121,7 @@ class Planner:
         is_awaitable = self.is_awaitable
         planner = self
 
-        def make_info(path: Any) -> GraphQLResolveInfo:
+        def make_info(path: Any) -> GraphQLResolveInfo[Any]:
             return planner.executor.build_resolve_info(  # type: ignore[no-any-return]
                 field_def, nodes, parent_type, path)
 

@@ -5,10 +5,9 @@ Resolvers stay thin: read the arguments, call a service, convert the rows.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import strawberry
-from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry import Info
 
 from exchange import models
@@ -32,6 +31,7 @@ from exchange.auth import find_municipality, find_publisher
 from exchange.catalogue import may_see, parse_uid
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.search import MAX_PAGE, EntryQuery, count_entries, find_entries, land_code
+from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 
 
 def _check_first(first: int) -> None:
@@ -39,7 +39,7 @@ def _check_first(first: int) -> None:
         raise InvalidInputError(f"first must be between 0 and {MAX_PAGE}, not {first}")
 
 
-async def entry_query(filter: Optional[EntryFilter], order: EntryOrder, publisher: tuple[str, int] | None) -> EntryQuery:
+async def entry_query(filter: EntryFilter | None, order: EntryOrder, publisher: tuple[str, int] | None) -> EntryQuery:
     f = filter or EntryFilter()
     if f.publisher:
         p = await find_publisher(f.publisher)
@@ -66,8 +66,8 @@ async def entry_connection(
     info: Info,
     *,
     first: int,
-    after: Optional[str],
-    filter: Optional[EntryFilter],
+    after: str | None,
+    filter: EntryFilter | None,
     order: EntryOrder = EntryOrder.NEWEST,
     publisher: tuple[str, int] | None = None,
 ) -> EntryConnection:
@@ -201,21 +201,21 @@ class Query:
         self,
         info: Info,
         first: int = 20,
-        after: Optional[str] = None,
-        filter: Optional[EntryFilter] = None,
+        after: str | None = None,
+        filter: EntryFilter | None = None,
         order_by: EntryOrder = EntryOrder.NEWEST,
     ) -> EntryConnection:
         return await entry_connection(info, first=first, after=after, filter=filter, order=order_by)
 
     @strawberry.field(description="One entry by id (null when unknown or not visible to you).")
-    async def entry(self, info: Info, id: strawberry.ID) -> Optional[Entry]:
+    async def entry(self, info: Info, id: strawberry.ID) -> Entry | None:
         row = await info.context.loaders.entry_by_uid.load(parse_uid(str(id)))
         if row is None or not may_see(row, info.context.actor):
             return None
         return entry_of(row)
 
     @strawberry.field(description="A municipality or Kreis by official key: 12-digit ARS, 8-digit AGS or 5-digit Kreis key.")
-    async def municipality(self, info: Info, official_key: str) -> Optional[Municipality]:
+    async def municipality(self, info: Info, official_key: str) -> Municipality | None:
         try:
             m = await find_municipality(official_key)
         except NotFoundError:
@@ -224,7 +224,7 @@ class Query:
 
     @strawberry.field(description="The municipality register, by name.")
     async def municipalities(
-        self, info: Info, first: int = 20, after: Optional[str] = None, filter: Optional[MunicipalityFilter] = None
+        self, info: Info, first: int = 20, after: str | None = None, filter: MunicipalityFilter | None = None
     ) -> MunicipalityConnection:
         _check_first(first)
         codec = info.context.services.extra["cursors"]
@@ -258,7 +258,7 @@ class Query:
         return [Organisation.from_model(o) for o in await models.Organisation.all().order_by("name")]
 
     @strawberry.field(description="An organisation by slug.")
-    async def organisation(self, slug: str) -> Optional[Organisation]:
+    async def organisation(self, slug: str) -> Organisation | None:
         o = await models.Organisation.get_or_none(slug=slug)
         return Organisation.from_model(o) if o else None
 
@@ -267,7 +267,7 @@ class Query:
         return [topic_of(t) for t in await models.Topic.all().order_by("position", "slug")]
 
     @strawberry.field(description="A topic by slug.")
-    async def topic(self, slug: str) -> Optional[Topic]:
+    async def topic(self, slug: str) -> Topic | None:
         t = await models.Topic.get_or_none(slug=slug)
         return topic_of(t) if t else None
 

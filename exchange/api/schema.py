@@ -10,9 +10,9 @@ import strawberry
 from strawberry.federation import Schema
 from strawberry.tools import merge_types
 
-from exchange.api.federation import Query as FederationQuery
 from exchange.api.curation import Mutation as CurationMutation
 from exchange.api.curation import Query as CurationQuery
+from exchange.api.federation import Query as FederationQuery
 from exchange.api.matching import Query as MatchingQuery
 from exchange.api.mutations import Mutation as CatalogueMutation
 from exchange.api.queries import Query as CatalogueQuery

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry import Info
@@ -22,6 +22,7 @@ from exchange import models
 
 if TYPE_CHECKING:
     from exchange.api.context import Context
+    from exchange.api.curation import Endorsement
     from exchange.api.inputs import EntryFilter
 
 
@@ -92,8 +93,8 @@ class Topic:
     label_de: str = strawberry.field(description="German label.")
     label_en: str = strawberry.field(description="English label.")
     scheme: str = strawberry.field(description="The vocabulary it comes from (mdk: Musterdatenkatalog).")
-    eu_theme: Optional[str] = strawberry.field(description="Code of the EU data theme it maps to (e.g. GOVE).")
-    _parent_id: strawberry.Private[Optional[int]]
+    eu_theme: str | None = strawberry.field(description="Code of the EU data theme it maps to (e.g. GOVE).")
+    _parent_id: strawberry.Private[int | None]
     _id: strawberry.Private[int]
 
     @strawberry.field(description="Label in the requested language (de or en).")
@@ -101,7 +102,7 @@ class Topic:
         return self.label_en if language == "en" else self.label_de
 
     @strawberry.field(description="The broader topic, if any.")
-    def parent(self, info: Info) -> Optional[Topic]:
+    def parent(self, info: Info) -> Topic | None:
         if self._parent_id is None:
             return None
         return _parent_topic(info, self._parent_id)  # type: ignore[return-value]
@@ -116,7 +117,7 @@ def topic_of(t: models.Topic) -> Topic:
     return Topic.from_model(t)
 
 
-async def _parent_topic(info: Info, parent_id: int) -> Optional[Topic]:
+async def _parent_topic(info: Info, parent_id: int) -> Topic | None:
     t = await _ctx(info).loaders.topic.load(parent_id)
     return topic_of(t) if t else None
 
@@ -124,16 +125,16 @@ async def _parent_topic(info: Info, parent_id: int) -> Optional[Topic]:
 @strawberry.type(description="A role address to contact about an entry (never a person's private data).")
 class Contact:
     role: str = strawberry.field(description="The office, e.g. 'Digitalisierungsbüro'.")
-    email: Optional[str] = strawberry.field(description="The office's address.")
+    email: str | None = strawberry.field(description="The office's address.")
 
 
 @strawberry.type(description="A measurable indicator of a project goal.")
 class Indicator:
     name: str = strawberry.field(description="What is measured.")
     unit: str = strawberry.field(description="Unit of the values (may be empty).")
-    baseline: Optional[float] = strawberry.field(description="Value before the project.")
-    target: Optional[float] = strawberry.field(description="Value the project aims for.")
-    actual: Optional[float] = strawberry.field(description="Value reached (null until evaluated).")
+    baseline: float | None = strawberry.field(description="Value before the project.")
+    target: float | None = strawberry.field(description="Value the project aims for.")
+    actual: float | None = strawberry.field(description="Value reached (null until evaluated).")
 
 
 @strawberry.type(description="A goal of a project with its indicators.")
@@ -148,7 +149,7 @@ class EntryLink:
     target_id: strawberry.ID = strawberry.field(description="Id of the linked entry.")
 
     @strawberry.field(description="The linked entry, when this node holds it.")
-    async def target(self, info: Info) -> Optional[Annotated["Entry", strawberry.lazy("exchange.api.types")]]:
+    async def target(self, info: Info) -> Annotated[Entry, strawberry.lazy("exchange.api.types")] | None:
         import uuid
 
         e = await _ctx(info).loaders.entry_by_uid.load(uuid.UUID(str(self.target_id)))
@@ -181,9 +182,9 @@ class Publisher:
         self,
         info: Info,
         first: int = 20,
-        after: Optional[str] = None,
-        filter: Optional[Annotated["EntryFilter", strawberry.lazy("exchange.api.inputs")]] = None,
-    ) -> Annotated["EntryConnection", strawberry.lazy("exchange.api.types")]:
+        after: str | None = None,
+        filter: Annotated[EntryFilter, strawberry.lazy("exchange.api.inputs")] | None = None,
+    ) -> Annotated[EntryConnection, strawberry.lazy("exchange.api.types")]:
         from exchange.api.queries import entry_connection
 
         kind = "municipality" if isinstance(self, Municipality) else "organisation"
@@ -202,19 +203,19 @@ class Kreis:
 )
 class Municipality(Publisher):
     official_key: str = strawberry.field(description="12-digit ARS (Gemeinde) or 5-digit key (Kreis).")
-    ags: Optional[str] = strawberry.field(description="8-digit AGS of a Gemeinde.")
+    ags: str | None = strawberry.field(description="8-digit AGS of a Gemeinde.")
     scheme: str = strawberry.field(description="The register: de-ars for Destatis keys.")
     level: str = strawberry.field(description="gemeinde or kreis.")
     type_label: str = strawberry.field(description="Type from the register, e.g. Stadt, Markt, Landkreis.")
     state: str = strawberry.field(description="The Land, e.g. Bayern.")
     state_code: str = strawberry.field(description="Two-digit code of the Land.")
-    kreis: Optional[Kreis] = strawberry.field(description="The Kreis it belongs to.")
-    association: Optional[str] = strawberry.field(description="Its Gemeindeverband (Amt, Verbandsgemeinde ...), if any.")
-    population: Optional[int] = strawberry.field(description="Inhabitants per the register.")
-    area_km2: Optional[float] = strawberry.field(description="Area in km².")
+    kreis: Kreis | None = strawberry.field(description="The Kreis it belongs to.")
+    association: str | None = strawberry.field(description="Its Gemeindeverband (Amt, Verbandsgemeinde ...), if any.")
+    population: int | None = strawberry.field(description="Inhabitants per the register.")
+    area_km2: float | None = strawberry.field(description="Area in km².")
     size_class: str = strawberry.field(description="BBSR size class: Landgemeinde, Kleinstadt, Mittelstadt, Großstadt.")
-    latitude: Optional[float] = strawberry.field(description="Latitude (WGS84) of its centre, where known.")
-    longitude: Optional[float] = strawberry.field(description="Longitude (WGS84) of its centre, where known.")
+    latitude: float | None = strawberry.field(description="Latitude (WGS84) of its centre, where known.")
+    longitude: float | None = strawberry.field(description="Longitude (WGS84) of its centre, where known.")
     active: bool = strawberry.field(description="False once the register no longer lists it (merged).")
     postcode: str = strawberry.field(description="Postcode of its seat.")
 
@@ -231,7 +232,7 @@ class Municipality(Publisher):
         )
 
     @classmethod
-    async def resolve_reference(cls, info: Info, **representation: Any) -> Optional[Municipality]:
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Municipality | None:
         """Federation: a representation carries the key as the schema spells it (`officialKey`)."""
         from exchange.auth import find_municipality
         from exchange.errors import NotFoundError
@@ -258,7 +259,7 @@ class Organisation(Publisher):
         return cls(_pk=o.id, name=o.name, slug=o.slug, kind=o.kind, website=o.website, description=o.description)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, slug: str) -> Optional[Organisation]:
+    async def resolve_reference(cls, info: Info, slug: str) -> Organisation | None:
         o = await models.Organisation.get_or_none(slug=slug)
         return cls.from_model(o) if o else None
 
@@ -280,13 +281,13 @@ class Entry:
     updated_at: datetime = strawberry.field(description="When this version was stored.")
     deleted: bool = strawberry.field(description="True when unpublished (a tombstone).")
     keywords: list[str] = strawberry.field(description="Free keywords.")
-    contact: Optional[Contact] = strawberry.field(description="A role address to ask about it.")
+    contact: Contact | None = strawberry.field(description="A role address to ask about it.")
     links: list[EntryLink] = strawberry.field(description="Links to other entries.")
     _row: strawberry.Private[models.Entry]
     # Relations fetched once for a whole page (queries.prefetch_page): when set, the
     # resolvers below answer synchronously and graphql-core completes the page without
     # a coroutine per field. Unset, they fall back to the request's DataLoaders.
-    _pre_topics: ClassVar[Optional[list[Topic]]] = None
+    _pre_topics: ClassVar[list[Topic] | None] = None
     _pre_publisher: ClassVar[Any] = None
 
     @strawberry.field(description="Controlled topics.")
@@ -298,7 +299,7 @@ class Entry:
 
     @strawberry.field(description="The municipality or organisation that published it.")
     @prefetched("_pre_publisher")
-    def publisher(self, info: Info) -> Optional[Publisher]:
+    def publisher(self, info: Info) -> Publisher | None:
         if self._pre_publisher is not None:
             return self._pre_publisher  # type: ignore[no-any-return]
         return _load_publisher(info, self._row)  # type: ignore[return-value]
@@ -316,17 +317,17 @@ class Entry:
     @strawberry.field(description="Organisations that endorse this entry, oldest first.")
     async def endorsements(
         self, info: Info
-    ) -> list[Annotated["Endorsement", strawberry.lazy("exchange.api.curation")]]:
+    ) -> list[Annotated[Endorsement, strawberry.lazy("exchange.api.curation")]]:
         from exchange.api.curation import endorsements_for
 
-        return await endorsements_for(info, self._row.uid)  # type: ignore[return-value]
+        return await endorsements_for(info, self._row.uid)
 
 
 async def _load_topics(info: Info, entry_id: int) -> list[Topic]:
     return [topic_of(t) for t in await _ctx(info).loaders.topics_by_entry.load(entry_id)]
 
 
-async def _load_publisher(info: Info, row: models.Entry) -> Optional[Publisher]:
+async def _load_publisher(info: Info, row: models.Entry) -> Publisher | None:
     loaders = _ctx(info).loaders
     if row.municipality_id is not None:
         m = await loaders.municipality.load(row.municipality_id)
@@ -337,7 +338,7 @@ async def _load_publisher(info: Info, row: models.Entry) -> Optional[Publisher]:
     return None
 
 
-def set_prefetched(entry: Entry, topics: Optional[list[Topic]], publisher: Optional[Publisher]) -> None:
+def set_prefetched(entry: Entry, topics: list[Topic] | None, publisher: Publisher | None) -> None:
     """Attach relations fetched for the whole page (None keeps the DataLoader path)."""
     if topics is not None:
         entry._pre_topics = topics  # type: ignore[misc]
@@ -362,20 +363,20 @@ def _entry_fields(e: models.Entry) -> dict[str, Any]:
                  directives=[Key(fields=FieldSet("id"))])
 class ProjectDescription(Entry):
     status: ProjectStatus = strawberry.field(description="planned, running, completed or stopped.")
-    period_start: Optional[str] = strawberry.field(description="Start (YYYY-MM or YYYY-MM-DD).")
-    period_end: Optional[str] = strawberry.field(description="End (YYYY-MM or YYYY-MM-DD).")
-    budget_eur: Optional[int] = strawberry.field(description="Budget in euros.")
+    period_start: str | None = strawberry.field(description="Start (YYYY-MM or YYYY-MM-DD).")
+    period_end: str | None = strawberry.field(description="End (YYYY-MM or YYYY-MM-DD).")
+    budget_eur: int | None = strawberry.field(description="Budget in euros.")
     funding_programme: str = strawberry.field(description="Funding programme, if any.")
     partners: list[str] = strawberry.field(description="Partners.")
     goals: list[Goal] = strawberry.field(description="Goals with indicators (baseline, target, actual).")
 
     @strawberry.field(description="Lessons learned from this project.")
-    async def lessons(self, info: Info) -> list[Annotated["LessonLearned", strawberry.lazy("exchange.api.types")]]:
+    async def lessons(self, info: Info) -> list[Annotated[LessonLearned, strawberry.lazy("exchange.api.types")]]:
         rows = await _ctx(info).loaders.lessons_by_project.load(self._row.uid)
         return [entry_of(r) for r in rows if _visible(info, r)]  # type: ignore[misc]
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional[Entry]:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Entry | None:
         return await _reference(info, id)
 
 
@@ -386,7 +387,7 @@ class Guide(Entry):
     review_state: ReviewState = strawberry.field(description="draft, in review, published or withdrawn.")
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional[Entry]:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Entry | None:
         return await _reference(info, id)
 
 
@@ -399,18 +400,18 @@ class LessonLearned(Entry):
     costs_staffing: str = strawberry.field(description="Costs and staffing it took.")
 
     @strawberry.field(description="The project it comes from.")
-    async def project(self, info: Info) -> Optional[ProjectDescription]:
+    async def project(self, info: Info) -> ProjectDescription | None:
         if self._row.project_uid is None:
             return None
         e = await _ctx(info).loaders.entry_by_uid.load(self._row.project_uid)
         return entry_of(e) if e is not None and _visible(info, e) else None  # type: ignore[return-value]
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Optional[Entry]:
+    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Entry | None:
         return await _reference(info, id)
 
 
-async def _reference(info: Info, id: strawberry.ID) -> Optional[Entry]:
+async def _reference(info: Info, id: strawberry.ID) -> Entry | None:
     from exchange.catalogue import parse_uid
 
     e = await _ctx(info).loaders.entry_by_uid.load(parse_uid(str(id)))
@@ -439,8 +440,8 @@ def entry_of(e: models.Entry) -> Entry:
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow.")
     has_previous_page: bool = strawberry.field(description="Items precede (an `after` cursor was given).")
-    start_cursor: Optional[str] = strawberry.field(description="Cursor of the first item.")
-    end_cursor: Optional[str] = strawberry.field(description="Cursor of the last item; pass as `after`.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass as `after`.")
 
 
 @strawberry.type(description="An entry and its cursor.")

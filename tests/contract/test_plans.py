@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 import strawberry
@@ -121,8 +121,8 @@ class PlanShape:
 @strawberry.type
 class PlanBox(PlanShape):
     size: int
-    colour: Optional[PlanColour]
-    maybe: Optional[str]
+    colour: PlanColour | None
+    maybe: str | None
     must: str
 
     @strawberry.field
@@ -158,7 +158,7 @@ class PlanQuery:
         return boxes
 
     @strawberry.field
-    def boxes(self) -> list[Optional[PlanBox]]:
+    def boxes(self) -> list[PlanBox | None]:
         return [PlanBox(name="x", size=1, colour=None, maybe="m", must="ok"), None]
 
 
@@ -218,9 +218,8 @@ async def test_only_long_texts_can_be_left_out() -> None:
 async def test_kept_plans_follow_the_variables_their_subtree_uses(demo_node: DemoNode) -> None:
     """One parsed document, as the endpoint caches it, run with changing variables: each answer
     equals graphql-core's; a variable outside the subtree (the cursor) makes no new plan."""
-    from graphql import DocumentNode
-
     from exchange.api.execution import _PLAN_CACHES
+    from graphql import DocumentNode
 
     schema = prepare_schema(strawberry_schema._schema)
     document: DocumentNode = parse("""query($lang: String!, $withTopics: Boolean!, $after: String) {

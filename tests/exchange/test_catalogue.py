@@ -11,6 +11,7 @@ import pytest
 from exchange.auth import Actor, authenticate, find_publisher
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
+from exchange.envelope import canonical_json
 from exchange.errors import (
     ConflictError,
     InvalidInputError,
@@ -21,7 +22,6 @@ from exchange.errors import (
 from exchange.models import Change, Entry, EntryTopic, Revision
 from exchange.search import EntryQuery, find_entries
 from federation.identity import NodeKey, verify
-from exchange.envelope import canonical_json
 from tests.helpers import NOW, seed, token_for
 
 SMALL = "071405008068"  # Kisselbach, a Landgemeinde
@@ -43,12 +43,12 @@ async def actor_for(key: str, scopes: tuple[str, ...] = ("publish",)) -> Actor:
 
 
 def project(**changes: object) -> EntryInput:
-    values: dict[str, object] = dict(
-        kind="project", title="Digitales Rathaus", summary="Zwölf Anträge online.",
-        body_markdown="## Ziel\n\nAlles online.", topics=["buergerservice"], language="de",
-        status="running", goals=[{"goal": "Online", "indicators": [
+    values: dict[str, object] = {
+        "kind": "project", "title": "Digitales Rathaus", "summary": "Zwölf Anträge online.",
+        "body_markdown": "## Ziel\n\nAlles online.", "topics": ["buergerservice"], "language": "de",
+        "status": "running", "goals": [{"goal": "Online", "indicators": [
             {"name": "Anträge online", "unit": "Anzahl", "baseline": 2, "target": 12, "actual": None}]}],
-    )
+    }
     values.update(changes)
     return EntryInput(**values)  # type: ignore[arg-type]
 
@@ -214,7 +214,7 @@ async def test_hostile_markdown_is_rendered_inert(db: Database, catalogue: Catal
     entry = await catalogue.publish(await actor_for(SMALL), project(body_markdown=body))
     html = entry.body_html.lower()
     tags = re.findall(r"<[a-z][^>]*>", html)  # real tags only; escaped text is inert
-    assert not any(t.startswith("<script") or t.startswith("<img") for t in tags)
+    assert not any(t.startswith(("<script", "<img")) for t in tags)
     assert not any(re.search(r"\son\w+=", t) for t in tags)
     assert not any("javascript:" in t or "data:" in t for t in tags)
     assert "<p>klick</p>" in html  # the link text survives, the link does not

@@ -18,7 +18,7 @@ def run(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.Complete
                EXCHANGE_NODE_URL="http://127.0.0.1:8999")
     env.pop("EXCHANGE_TEST_DATABASE_URL", None)
     return subprocess.run([sys.executable, "-m", "exchange", *args], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def test_migrate_then_nothing_left(tmp_path: Path) -> None:

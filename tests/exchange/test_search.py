@@ -48,7 +48,7 @@ async def actor(key: str) -> Actor:
 
 
 async def publish(catalogue: Catalogue, key: str, **values: object) -> None:
-    data = dict(kind="project", title="Titel", summary="Kurz.", language="de", topics=[])
+    data = {"kind": "project", "title": "Titel", "summary": "Kurz.", "language": "de", "topics": []}
     data.update(values)
     await catalogue.publish(await actor(key), EntryInput(**data))  # type: ignore[arg-type]
 

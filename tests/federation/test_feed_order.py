@@ -19,6 +19,7 @@ import pytest
 from exchange.app import build_node, create_app
 from exchange.settings import Settings
 from federation import store
+from federation.sync import Syncer
 from tests.conftest import PG_URL, make_database
 from tests.federation.fednodes import FedNode, close_all, connect, make_node
 from tests.helpers import seed
@@ -55,7 +56,7 @@ async def test_a_pulling_peer_misses_no_concurrent_publication(tmp_path: Path) -
             syncer = fed.syncer()
             syncer.page_size = 3
 
-            async def go() -> None:
+            async def go(syncer: Syncer = syncer) -> None:
                 await syncer.sync_peer(await store.get_peer(b.url))
             await a.run(go)
             await asyncio.sleep(0)

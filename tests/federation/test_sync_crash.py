@@ -57,7 +57,7 @@ async def test_a_crash_at_any_step_loses_and_doubles_nothing(tmp_path: Path) -> 
         before = await snapshot(a)
         syncer, _steps = crashing_syncer(a, k)
 
-        async def go() -> None:
+        async def go(syncer: Syncer = syncer) -> None:
             await syncer.sync_peer(await store.get_peer(b.url), max_batches=1)
         try:
             await a.run(go)
