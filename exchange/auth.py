@@ -4,7 +4,10 @@ A token belongs to exactly one publisher (a municipality or an organisation)
 and carries scopes. Only the SHA-256 of a token is stored; the token itself
 is shown once, when it is created. `authenticate` turns the bearer string of
 a request into an `Actor`, `require` checks that the actor may act for a
-publisher with a scope.
+publisher with a scope. A token that is unknown, revoked or expired is refused
+with a `TokenRefusedError` whose `reason` says which (the web sign-in form
+shows it in the page's language). Using a token stamps its `last_used_at`, at
+most once a minute, so that reads do not become writes.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from exchange.models import ApiToken, Municipality, Organisation
 
 SCOPES = ("publish", "curate", "admin")
 TOKEN_PREFIX = "exg_"
+USE_RESOLUTION = timedelta(minutes=1)  # how fresh `last_used_at` is kept
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,45 @@ async def create_token(
     return token, row
 
 
+class TokenRefusedError(UnauthenticatedError):
+    """A token that cannot be used; `reason` is unknown, revoked, expired or scope."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+async def check_token(token: str, *, now: datetime) -> ApiToken:
+    """The row of a usable token (with its publisher); raises TokenRefusedError."""
+    row = await ApiToken.get_or_none(token_hash=hash_token(token)).prefetch_related(
+        "municipality", "organisation"
+    )
+    if row is None:
+        raise TokenRefusedError("unknown", "the API token is not known to this node")
+    if row.revoked:
+        when = f" on {row.revoked_at:%Y-%m-%d}" if row.revoked_at else ""
+        raise TokenRefusedError("revoked", f"the API token was revoked{when}; ask the node's operator for a new one")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise TokenRefusedError(
+            "expired", f"the API token expired on {row.expires_at:%Y-%m-%d}; ask the node's operator for a new one"
+        )
+    await note_use(row, now)
+    return row
+
+
+async def note_use(row: ApiToken, now: datetime) -> None:
+    """Stamp `last_used_at`, at most once per USE_RESOLUTION."""
+    if row.last_used_at is None or now - row.last_used_at >= USE_RESOLUTION:
+        row.last_used_at = now
+        await ApiToken.filter(id=row.id).update(last_used_at=now)
+
+
+def actor_of_token(row: ApiToken) -> Actor:
+    """The actor a (checked) token row stands for; its publisher must be prefetched."""
+    return Actor(publisher=publisher_of(row.municipality, row.organisation),
+                 scopes=frozenset(row.scopes), token_id=row.id)
+
+
 async def authenticate(authorization: str | None, *, now: datetime) -> Actor:
     """The actor for an `Authorization` header value; anonymous when there is none."""
     if not authorization:
@@ -134,15 +177,7 @@ async def authenticate(authorization: str | None, *, now: datetime) -> Actor:
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
-    row = await ApiToken.get_or_none(token_hash=hash_token(token.strip())).prefetch_related(
-        "municipality", "organisation"
-    )
-    if row is None or row.revoked:
-        raise UnauthenticatedError("the API token is not valid (unknown or revoked)")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise UnauthenticatedError("the API token has expired")
-    publisher = publisher_of(row.municipality, row.organisation)
-    return Actor(publisher=publisher, scopes=frozenset(row.scopes), token_id=row.id)
+    return actor_of_token(await check_token(token.strip(), now=now))
 
 
 def require(actor: Actor, scope: str, publisher: Publisher | None = None) -> Publisher:

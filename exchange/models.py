@@ -225,9 +225,38 @@ class ApiToken(Model):
     created_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(null=True)
     revoked = fields.BooleanField(default=False)
+    revoked_at = fields.DatetimeField(null=True)
+    last_used_at = fields.DatetimeField(null=True)  # to the minute (see auth.USE_RESOLUTION)
 
     class Meta:
         table = "api_token"
+
+
+class WebSession(Model):
+    """A signed-in session of the web pages. Local to this node, never federated or exported.
+
+    The cookie carries the session id; only its SHA-256 is stored. A session
+    stands for whoever signed in: today an API token (`token`); a later
+    subject (a person) becomes one more nullable reference beside it.
+    `ended_at` is set when it is signed out, ended by a revoked token, or
+    found idle or past `expires_at`; an ended session never comes back.
+    """
+
+    id = fields.IntField(primary_key=True)
+    sid_hash = fields.CharField(max_length=64, unique=True)
+    token: fields.ForeignKeyNullableRelation[ApiToken] = fields.ForeignKeyField(
+        "models.ApiToken", related_name="sessions", null=True, on_delete=fields.CASCADE
+    )
+    token_id: int | None
+    created_at = fields.DatetimeField()
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    ended_at = fields.DatetimeField(null=True)
+    end_reason = fields.CharField(max_length=20, default="")
+
+    class Meta:
+        table = "web_session"
+        indexes = (Index(fields=("token_id",)), Index(fields=("expires_at",)))
 
 
 class NodeState(Model):

@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from content import render_markdown
-from exchange.auth import Actor
+from exchange.auth import Actor, TokenRefusedError
 from exchange.catalogue import EntryInput
 from exchange.errors import (
     ExchangeError,
@@ -29,6 +29,7 @@ from exchange.errors import (
 )
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITIES, Entry, Topic
 from exchange.search import LONG_TEXTS, EntryQuery, find_entries
+from exchange.sessions import end_session
 from exchange.web import views
 from exchange.web.forms import COOKIE, MAX_AGE, Session, sign_in, split_list
 from exchange.web.render import body_html
@@ -79,7 +80,7 @@ def _require(request: Request) -> Actor:
 async def publish_home(web: Web, request: Request) -> Response:
     actor = actor_of_request(request)
     if actor.publisher is None:
-        return _page(web, request, "signin.html", {"failed": False})
+        return _page(web, request, "signin.html", {"failed": ""})
     p = actor.publisher
     query = EntryQuery(publisher=(p.kind, p.id), include_deleted=False)
     page = await find_entries(query, actor, first=50, leave_out=LONG_TEXTS)
@@ -88,18 +89,21 @@ async def publish_home(web: Web, request: Request) -> Response:
 
 
 async def signin(web: Web, request: Request) -> Response:
-    form, _ = await _checked_form(web, request)
+    form, old = await _checked_form(web, request)
+    now = datetime.now(UTC)
     try:
-        _, session = await sign_in(str(form.get("token") or ""), now=datetime.now(UTC))
-    except UnauthenticatedError:
-        return _page(web, request, "signin.html", {"failed": True}, status=401)
+        _, session = await sign_in(str(form.get("token") or ""), now=now)
+    except TokenRefusedError as exc:
+        return _page(web, request, "signin.html", {"failed": exc.reason}, status=401)
+    await end_session(old.sid, now=now)  # signing in again replaces the session this browser had
     response = RedirectResponse("/publish", status_code=303)
     _session_cookie(web, response, session)
     return response
 
 
 async def signout(web: Web, request: Request) -> Response:
-    await _checked_form(web, request)
+    _, session = await _checked_form(web, request)
+    await end_session(session.sid, now=datetime.now(UTC))
     response = RedirectResponse("/", status_code=303)
     _session_cookie(web, response, Session.new())
     return response

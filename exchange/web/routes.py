@@ -27,11 +27,12 @@ from exchange.auth import ANONYMOUS, Actor, find_publisher
 from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
 from exchange.models import Topic
 from exchange.search import LAENDER, LONG_TEXTS, SIZE_CLASSES, EntryQuery, find_entries
+from exchange.sessions import resume_session
 from exchange.web import views
 from exchange.web.charts import indicator_charts, peer_map
 from exchange.web.facets import FacetCache
 from exchange.web.forms import COOKIE as SESSION_COOKIE
-from exchange.web.forms import Session, SessionCodec, actor_of
+from exchange.web.forms import Session, SessionCodec
 from exchange.web.params import href, parse_search, search_items, without
 from exchange.web.render import Renderer, body_html, safe
 
@@ -60,7 +61,7 @@ class Web:
         session = self.session(request)
         if session is None:
             return ANONYMOUS
-        return await actor_of(session, now=datetime.now(UTC))
+        return await resume_session(session.sid, now=datetime.now(UTC))
 
     def handle(self, fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         @functools.wraps(fn)
