@@ -42,6 +42,9 @@ SETTINGS: tuple[Setting, ...] = (
             "weights of the peer-matching signals (see /matching)"),
     Setting("EXCHANGE_SYNC_INTERVAL", "sync_interval", "300",
             "seconds between scheduled pulls from each peer; 0 turns the scheduler off"),
+    Setting("EXCHANGE_PEER_DEADLINE", "peer_deadline", "60",
+            "seconds one request to a peer (a feed page, a descriptor, a hint) may take in all; "
+            "a peer that answers more slowly counts as unreachable"),
     Setting("EXCHANGE_LOG_LEVEL", "log_level", "INFO", "log level (DEBUG, INFO, WARNING, ERROR)"),
     Setting("EXCHANGE_DCAT_CONTRIBUTOR_ID", "dcat_contributor_id", "",
             "the contributor id GovData assigned to this node's operator (dcatde:contributorID in /catalog)"),
@@ -61,6 +64,7 @@ class Settings:
         default_factory=lambda: {"topics": 0.5, "experience": 0.2, "structure": 0.3}
     )
     sync_interval: float = 300.0
+    peer_deadline: float = 60.0
     log_level: str = "INFO"
     dcat_contributor_id: str = ""
 
@@ -104,8 +108,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         max_body = int(raw["max_body_bytes"])
         interval = float(raw["sync_interval"])
+        deadline = float(raw["peer_deadline"])
     except ValueError as exc:
         raise InvalidInputError(f"a numeric setting is not a number: {exc}") from None
+    for name, value in (("EXCHANGE_PEER_DEADLINE", deadline),):
+        if not value > 0:
+            raise InvalidInputError(f"{name} must be a positive number of seconds, not {value:g}")
     url = raw["node_url"].rstrip("/")
     db_url = raw["database_url"]
     if db_url.startswith("postgresql://"):
@@ -120,6 +128,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=max_body,
         matching_weights=parse_weights(raw["matching_weights"]),
         sync_interval=interval,
+        peer_deadline=deadline,
         log_level=raw["log_level"].upper(),
         dcat_contributor_id=raw["dcat_contributor_id"].strip(),
     )

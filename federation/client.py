@@ -8,11 +8,16 @@ hostile peer). Every request to a peer's feed is signed with our node key
 request. Outside errors are translated here and only here: network errors,
 timeouts and 5xx become PeerUnreachableError, 401/403 and refusals in the
 GraphQL errors PeerRefusedError, anything that is not our wire format
-ProtocolMismatchError, too many bytes OversizedAnswerError.
+ProtocolMismatchError, too many bytes OversizedAnswerError. Every request
+has a total deadline (`deadline` seconds for connecting, sending and reading
+the whole answer), so a peer that trickles its answer byte by byte cannot
+hold a sync for longer; JSON nested deeper than `MAX_JSON_DEPTH` is not our
+wire format, and is refused without recursing into it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -36,6 +41,10 @@ __all__ = ["CHANGES_OPERATION", "HINT_PATH", "FeedAnswer", "PeerClient"]
 HINT_PATH = "/federation/hint"
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 MAX_DESCRIPTOR_BYTES = 64 * 1024
+# Seconds one request to a peer may take in all (a feed page included), whatever its pace.
+DEFAULT_DEADLINE = 60.0
+# Our wire format nests about eight levels deep; anything far deeper is not it.
+MAX_JSON_DEPTH = 64
 REFUSAL_CODES = frozenset({"UNKNOWN_PEER", "BAD_SIGNATURE", "FORBIDDEN", "UNAUTHENTICATED", "PEER_REFUSED"})
 
 
@@ -63,28 +72,35 @@ class PeerClient:
         key: NodeKey | None = None,
         clock: Callable[[], datetime] = _utcnow,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         self.http = http
         self.key = key
         self.clock = clock
         self.max_answer_bytes = max_answer_bytes
+        self.deadline = deadline
 
     async def _send(self, request: httpx.Request, limit: int) -> tuple[int, bytes]:
         if self.key is not None:
             sign_request(request, self.key, self.clock())
         where = f"{request.url.scheme}://{request.url.netloc.decode()}"
         try:
-            response = await self.http.send(request, stream=True)
-            try:
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > limit:
-                        raise OversizedAnswerError(
-                            f"{where} answered more than {limit} bytes; refused", field="answer"
-                        )
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(self.deadline):
+                response = await self.http.send(request, stream=True)
+                try:
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > limit:
+                            raise OversizedAnswerError(
+                                f"{where} answered more than {limit} bytes; refused", field="answer"
+                            )
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise PeerUnreachableError(
+                f"{where} did not complete its answer within {self.deadline:g} s; given up"
+            ) from None
         except httpx.TimeoutException as exc:
             raise PeerUnreachableError(f"{where} did not answer in time ({type(exc).__name__})") from None
         except httpx.HTTPError as exc:
@@ -153,14 +169,38 @@ class PeerClient:
 
 def _parse(body: bytes, where: str) -> Any:
     try:
-        return json.loads(body)
+        data = json.loads(body)
+        deep = too_deep(data, MAX_JSON_DEPTH)
     except ValueError:
         raise ProtocolMismatchError(f"{where} answered something that is not JSON", field="answer") from None
+    except RecursionError:  # the C parser's own guard, far beyond MAX_JSON_DEPTH
+        deep = True
+    if deep:
+        raise ProtocolMismatchError(
+            f"{where} answered JSON nested more than {MAX_JSON_DEPTH} levels deep", field="answer"
+        )
+    return data
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether lists and objects in `value` nest more than `limit` levels (no recursion)."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        inner: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                inner.extend(v for v in item.values() if isinstance(v, (dict, list)))
+            elif isinstance(item, list):
+                inner.extend(v for v in item if isinstance(v, (dict, list)))
+        if not inner:
+            return False
+        level = inner
+    return True
 
 
 def _message(body: bytes) -> str:
     try:
         data = json.loads(body)
         return str(data["errors"][0]["message"])[:300]
-    except (ValueError, KeyError, IndexError, TypeError):
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError):
         return body[:200].decode("utf-8", "replace")

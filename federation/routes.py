@@ -62,7 +62,7 @@ class Federation:
         return self._http
 
     def client(self) -> PeerClient:
-        return PeerClient(self.http, self.key, self.clock)
+        return PeerClient(self.http, self.key, self.clock, deadline=self.node.settings.peer_deadline)
 
     def syncer(self) -> Syncer:
         return Syncer(self.key, self.client(), listeners=self.node.catalogue.listeners,

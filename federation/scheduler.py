@@ -8,7 +8,11 @@ while it runs and that lapses when it dies (`LeaderLease`; a conditional
 UPDATE is atomic on SQLite and PostgreSQL alike). A peer's signed "I have
 news" hint (`wake`) makes the leader pull that peer at once; a process that
 is not the leader passes the hint on through the database (`next_attempt` =
-now), so the leader picks it up within a second.
+now), so the leader picks it up within a second. Peers are isolated: a pull
+records its own failures (`Syncer.sync_peer` never raises for a peer's
+fault), and should one raise all the same (its failure could not even be
+recorded), it is logged once, held back with the same backoff in memory,
+and the other peers of the round are pulled all the same.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -24,7 +29,7 @@ from tortoise.exceptions import IntegrityError
 
 from exchange.db import Database
 from exchange.models import NodeState, Peer
-from federation.sync import Syncer
+from federation.sync import Syncer, retry_delay
 
 log = logging.getLogger("exchange.federation")
 
@@ -90,6 +95,8 @@ class Scheduler:
         self.tick = tick
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # peer URL -> (no attempt before, failures in a row) for pulls that raised
+        self._held: dict[str, tuple[datetime, int]] = {}
         self.rounds = 0
 
     def start(self) -> None:
@@ -116,12 +123,21 @@ class Scheduler:
         if not await self.lease.acquire(now):
             return 0
         due = [p for p in await Peer.all().order_by("url")
-               if p.next_attempt is None or p.next_attempt <= now]
+               if (p.next_attempt is None or p.next_attempt <= now)
+               and self._held.get(p.url, (now, 0))[0] <= now]
         syncer = self.syncer()
         for peer in due:
-            report = await syncer.sync_peer(peer)
-            if report.ok and report.applied:
-                log.info("pulled %d entries from %s", report.applied, peer.url)
+            try:
+                report = await syncer.sync_peer(peer)
+            except Exception:  # not even its failure could be recorded: hold it back here
+                failures = self._held.get(peer.url, (now, 0))[1] + 1
+                delay = retry_delay(failures, self.interval, random.random())
+                self._held[peer.url] = (self.clock() + delay, failures)
+                log.exception("pulling %s failed; next attempt in %.0f s", peer.url, delay.total_seconds())
+            else:
+                self._held.pop(peer.url, None)
+                if report.ok and report.applied:
+                    log.info("pulled %d entries from %s", report.applied, peer.url)
             await self.lease.acquire(self.clock())
         self.rounds += 1
         return len(due)

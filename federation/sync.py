@@ -11,7 +11,9 @@ transaction. Anything wrong with a batch (a bad signature, a conflict, a
 changed copy of our own entry, a malformed or oversized answer) refuses the
 whole batch: nothing is stored, the error is recorded on the peer (with the
 next attempt after an exponential backoff with jitter) and reported, and the
-other peers are pulled all the same. Listeners of the catalogue hear about
+other peers are pulled all the same. Any other exception during a pull is
+that peer's failure in the same way (code `SYNC_FAILED`, logged once with
+its traceback): `sync_peer` raises for nothing but cancellation. Listeners of the catalogue hear about
 applied entries after the commit. When many rows are waiting, a helper
 process (`federation.prepare`) checks the signatures and renders the bodies
 of the next page while this one is written; the sync uses its answers only
@@ -52,6 +54,8 @@ MAX_BACKOFF = timedelta(hours=6)
 # From this many rows waiting at the peer, a helper process prepares the next page:
 # below it, starting the process (importing the parser there) costs more than it saves.
 OFFLOAD_FROM = 5_000
+# The error code recorded when a pull fails with anything but an ExchangeError.
+UNEXPECTED = "SYNC_FAILED"
 
 
 # While a sync runs, the cyclic collector runs after this many new container objects
@@ -190,12 +194,14 @@ class Syncer:
                 answer, jobs = await ahead
                 prepared = await jobs.collect() if jobs is not None else NOTHING
         except ExchangeError as exc:
-            now = self.clock()
-            report.error, report.error_code = exc.message, exc.code
-            delay = retry_delay(peer.failures + 1, self.interval, self.rand())
-            await store.record_failure(peer, exc.code, exc.message, now, now + delay)
+            delay = await self._failed(peer, report, exc.code, exc.message)
             log.warning("sync from %s refused: %s [%s]; next attempt in %.0f s",
                         peer.url, exc.message, exc.code, delay.total_seconds())
+        except Exception as exc:  # any fault of one peer is that peer's failure
+            message = f"sync failed unexpectedly: {type(exc).__name__}: {str(exc)[:300]}"
+            delay = await self._failed(peer, report, UNEXPECTED, message)
+            log.exception("sync from %s failed unexpectedly; next attempt in %.0f s",
+                          peer.url, delay.total_seconds())
         else:
             await Peer.filter(id=peer.id).update(next_attempt=self.clock() + timedelta(seconds=self.interval))
         finally:
@@ -203,6 +209,14 @@ class Syncer:
                 await helper.close()
         report.entries_behind = peer.entries_behind
         return report
+
+    async def _failed(self, peer: Peer, report: SyncReport, code: str, message: str) -> timedelta:
+        """Record a failed pull on the peer, with the next attempt after a backoff."""
+        now = self.clock()
+        report.error, report.error_code = message, code
+        delay = retry_delay(peer.failures + 1, self.interval, self.rand())
+        await store.record_failure(peer, code, message, now, now + delay)
+        return delay
 
     def _worth_a_helper(self, answer: FeedAnswer, max_batches: int | None) -> bool:
         if self.offload_from is None or not answer.batch.has_more or answer.remaining is None:

@@ -59,6 +59,8 @@ def test_environment_overrides_and_normalises() -> None:
         ({"EXCHANGE_MATCHING_WEIGHTS": "topics"}, "name=number"),
         ({"EXCHANGE_MATCHING_WEIGHTS": "topics=x"}, "not a number"),
         ({"EXCHANGE_MATCHING_WEIGHTS": "topics=-1"}, "negative"),
+        ({"EXCHANGE_PEER_DEADLINE": "0"}, "EXCHANGE_PEER_DEADLINE must be a positive number"),
+        ({"EXCHANGE_PEER_DEADLINE": "soon"}, "not a number"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
