@@ -13,16 +13,24 @@ summary, keywords, topic labels and language) and computes anything else
 itself: what the worker did can make a sync faster, never different. The
 inline path uses the same `entry_texts`. `Helper` owns the worker process:
 started on demand, and if it cannot start or fails, the sync goes on without
-it.
+it; the worker dies with the process that started it, even when that one is
+killed with SIGKILL (`die_with_parent`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import ctypes
 import gc
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,8 +234,39 @@ class Done(Jobs):
 WORKER_GC_THRESHOLD = (20_000, 50, 100)
 
 
-def _worker_started() -> None:
+def _worker_started(parent: int) -> None:
     gc.set_threshold(*WORKER_GC_THRESHOLD)
+    die_with_parent(parent)
+
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+PARENT_WATCH_SECONDS = 1.0
+
+
+def die_with_parent(parent: int, every: float = PARENT_WATCH_SECONDS, kernel: bool = True) -> None:
+    """End this (worker) process when `parent` dies, even by SIGKILL.
+
+    On Linux the kernel sends SIGKILL when the parent goes (prctl
+    PR_SET_PDEATHSIG; strictly, when the parent's thread that started us
+    ends: the sync starts the helper from the event loop's thread, and a
+    helper lost that way only makes the sync work in one process).
+    Everywhere (and alone with `kernel=False`), a daemon thread checks every
+    `every` seconds whether we were handed to another parent, and exits if
+    so. A parent gone before either was set up is caught at once.
+    """
+    if kernel and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class Helper:
@@ -250,7 +289,7 @@ class Helper:
         try:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context(self._start_method),
-                initializer=_worker_started,
+                initializer=_worker_started, initargs=(os.getpid(),),
             )
             self._warm = self._pool.submit(compute, Work())
         except Exception as exc:  # noqa: BLE001 - no process for us (limits, platform): work inline
