@@ -162,31 +162,6 @@ def import_municipalities(file: Path) -> None:
     )
 
 
-@main.group()
-def tokens() -> None:
-    """API tokens for publishers."""
-
-
-@tokens.command("create")
-@click.option("--publisher", required=True, help="Official key (ARS/AGS) of a municipality, or an organisation slug.")
-@click.option("--scope", "scopes", multiple=True, default=("publish",), show_default=True,
-              type=click.Choice(["publish", "curate", "admin"]), help="Scope; repeat for several.")
-@click.option("--label", default="", help="What the token is for.")
-@click.option("--days", type=click.IntRange(1, 3650), default=None, help="Expires after this many days.")
-def tokens_create(publisher: str, scopes: tuple[str, ...], label: str, days: int | None) -> None:
-    """Print a new API token (shown once; only its hash is stored)."""
-    from exchange.auth import create_token
-    from exchange.catalogue import utcnow
-    from exchange.demo import ensure_reference_data
-
-    async def go(db: Database, s: Settings) -> str:
-        await ensure_reference_data()
-        token, _ = await create_token(publisher, list(scopes), now=utcnow(), label=label, valid_days=days)
-        return token
-
-    click.echo(run(go))
-
-
 @main.command("export-schema")
 def export_schema() -> None:
     """Print the GraphQL schema (SDL), as graphql/schema.graphql holds it."""

@@ -1,4 +1,4 @@
-"""Commands that other parts of the node add to `exchange` (peers, sync, match, guides).
+"""Commands that other parts of the node add to `exchange` (peers, sync, match, tokens, guides).
 
 Each part keeps its commands in its own face module (`exchange/cli_*.py`);
 this list names them, so `exchange/cli.py` stays small.
@@ -17,6 +17,9 @@ def commands() -> list[click.Command]:
     from exchange.cli_peers import commands as federation_commands
 
     found.extend(federation_commands())
+    from exchange.cli_tokens import tokens
+
+    found.append(tokens)
     return found
 
 

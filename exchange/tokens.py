@@ -87,13 +87,13 @@ async def find_token(ref: str) -> ApiToken:
     return rows[0]
 
 
-async def revoke(row: ApiToken, *, now: datetime) -> TokenInfo:
-    """Revoke a token (again is a no-op) and end its web sessions."""
+async def revoke(row: ApiToken, *, now: datetime) -> tuple[TokenInfo, int]:
+    """Revoke a token (again is a no-op) and end its web sessions; returns how many ended."""
     if not row.revoked:
         await ApiToken.filter(id=row.id, revoked=False).update(revoked=True, revoked_at=now)
         row.revoked, row.revoked_at = True, now
-    await end_sessions_of_token(row.id, now=now)
-    return info_of(row)
+    ended = await end_sessions_of_token(row.id, now=now)
+    return info_of(row), ended
 
 
 async def revoke_as(actor: Actor, token_id: str, *, now: datetime) -> TokenInfo:
@@ -105,4 +105,5 @@ async def revoke_as(actor: Actor, token_id: str, *, now: datetime) -> TokenInfo:
     own = int(token_id) == actor.token_id
     if not own and "admin" not in actor.scopes:
         raise PermissionDeniedError("a token without the admin scope may revoke only itself")
-    return await revoke(await find_token(token_id), now=now)
+    info, _ = await revoke(await find_token(token_id), now=now)
+    return info

@@ -16,12 +16,16 @@ from exchange.api.federation import Query as FederationQuery
 from exchange.api.matching import Query as MatchingQuery
 from exchange.api.mutations import Mutation as CatalogueMutation
 from exchange.api.queries import Query as CatalogueQuery
+from exchange.api.tokens import Mutation as TokenMutation
+from exchange.api.tokens import Query as TokenQuery
 from exchange.api.types import Guide, LessonLearned, Municipality, Organisation, ProjectDescription
 
 QUERIES: tuple[type, ...] = (CatalogueQuery, FederationQuery, MatchingQuery)
 MUTATIONS: tuple[type, ...] = (CatalogueMutation,)
 QUERIES += (CurationQuery,)
 MUTATIONS += (CurationMutation,)
+QUERIES += (TokenQuery,)
+MUTATIONS += (TokenMutation,)
 TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Organisation]
 
 
