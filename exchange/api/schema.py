@@ -34,7 +34,8 @@ def build_schema() -> Schema:
     mutation = merge_types("Mutation", MUTATIONS)
     query.__strawberry_definition__.description = "Everything one can read from this node."  # type: ignore[attr-defined]
     mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
-        "Writes. Each needs `Authorization: Bearer <token>` with the publish scope."
+        "Writes. Each needs `Authorization: Bearer <token>`: with the publish scope for entries, "
+        "the curate scope for curation; revokeToken says who may revoke what."
     )
     return Schema(
         query=query,
