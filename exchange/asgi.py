@@ -2,6 +2,9 @@
 and for `exchange serve --workers N` (each worker process imports this)."""
 
 from exchange.app import create_app
+from exchange.server import GuardedProtocol, quiet_disconnects
 from exchange.settings import load_settings
 
-app = create_app(load_settings())
+settings = load_settings()
+GuardedProtocol.read_timeout = settings.read_timeout
+app = quiet_disconnects(create_app(settings))

@@ -115,12 +115,18 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
     run(prepare)
     console.print(f"serving {settings.node_name} at http://{host}:{port} (node id {settings.node_url})")
     logging.getLogger().setLevel(settings.log_level)
-    if workers > 1:
-        uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=settings.log_level.lower())
+    from exchange.server import GuardedProtocol, quiet_disconnects
+
+    GuardedProtocol.read_timeout = settings.read_timeout
+    level = settings.log_level.lower()
+    if workers > 1:  # each worker imports the protocol by name and sets its timeout in exchange.asgi
+        uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=level,
+                    http="exchange.server:GuardedProtocol")
     else:
         from exchange.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(quiet_disconnects(create_app(settings)), host=host, port=port, log_level=level,
+                    http=GuardedProtocol)
 
 
 @main.command()

@@ -45,6 +45,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_PEER_DEADLINE", "peer_deadline", "60",
             "seconds one request to a peer (a feed page, a descriptor, a hint) may take in all; "
             "a peer that answers more slowly counts as unreachable"),
+    Setting("EXCHANGE_READ_TIMEOUT", "read_timeout", "20",
+            "seconds a client may take to send a request's headers, and again its body, "
+            "before the server answers 408 and closes the connection"),
     Setting("EXCHANGE_LOG_LEVEL", "log_level", "INFO", "log level (DEBUG, INFO, WARNING, ERROR)"),
     Setting("EXCHANGE_DCAT_CONTRIBUTOR_ID", "dcat_contributor_id", "",
             "the contributor id GovData assigned to this node's operator (dcatde:contributorID in /catalog)"),
@@ -65,6 +68,7 @@ class Settings:
     )
     sync_interval: float = 300.0
     peer_deadline: float = 60.0
+    read_timeout: float = 20.0
     log_level: str = "INFO"
     dcat_contributor_id: str = ""
 
@@ -108,10 +112,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         max_body = int(raw["max_body_bytes"])
         interval = float(raw["sync_interval"])
-        deadline = float(raw["peer_deadline"])
+        deadline, read_timeout = float(raw["peer_deadline"]), float(raw["read_timeout"])
     except ValueError as exc:
         raise InvalidInputError(f"a numeric setting is not a number: {exc}") from None
-    for name, value in (("EXCHANGE_PEER_DEADLINE", deadline),):
+    for name, value in (("EXCHANGE_PEER_DEADLINE", deadline), ("EXCHANGE_READ_TIMEOUT", read_timeout)):
         if not value > 0:
             raise InvalidInputError(f"{name} must be a positive number of seconds, not {value:g}")
     url = raw["node_url"].rstrip("/")
@@ -129,6 +133,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         matching_weights=parse_weights(raw["matching_weights"]),
         sync_interval=interval,
         peer_deadline=deadline,
+        read_timeout=read_timeout,
         log_level=raw["log_level"].upper(),
         dcat_contributor_id=raw["dcat_contributor_id"].strip(),
     )
