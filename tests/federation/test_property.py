@@ -4,7 +4,9 @@ Hypothesis draws 3 to 5 nodes, a connected random topology (every node trusts
 its neighbours' relays), and a script of publishes, revisions, withdrawals to
 `local`, re-publications, unpublishes on random nodes, pulls along random
 edges, partitions (a node unreachable), and pulls that crash at a random step
-of their transaction. After healing, a bounded number of sync rounds along
+of their transaction, and pulls through a tampering proxy on the path to the
+pulled node (`hostile_path`, in one of `ADVERSARY` modes), each of which must
+be refused. After healing, a bounded number of sync rounds along
 the edges makes every node hold every entry at the same version, withdrawn or
 not in the same way, and nothing published was lost.
 """
@@ -22,8 +24,12 @@ from hypothesis import strategies as st
 
 from exchange.models import Entry
 from federation import store
-from federation.sync import Syncer
+from federation.sync import Syncer, SyncReport
 from tests.federation.fednodes import FedNode, Net, close_all, make_node
+from tests.federation.hostile_path import TamperingProxy
+
+# The proxy's modes the property draws from (trickle and hang only cost time here).
+ADVERSARY = ("flip", "deep", "oversized")
 
 
 class Crash(Exception):
@@ -43,6 +49,7 @@ ops = st.lists(st.one_of(
     st.builds(Op, st.sampled_from(["revise", "hide", "show", "unpublish"]), st.integers(0, 30)),
     st.builds(Op, st.just("pull"), st.integers(0, 4), st.integers(0, 4)),
     st.builds(Op, st.just("crash"), st.integers(0, 4), st.integers(0, 4), st.integers(1, 12)),
+    st.builds(Op, st.just("attack"), st.integers(0, 4), st.integers(0, 4), st.integers(0, len(ADVERSARY) - 1)),
     st.builds(Op, st.just("partition"), st.integers(0, 4)),
     st.builds(Op, st.just("heal"), st.just(0)),
 ), min_size=5, max_size=30)
@@ -66,7 +73,7 @@ async def view(node: FedNode) -> dict[str, tuple[int, bool]]:
     return await node.run(go)
 
 
-async def pull(x: FedNode, y: FedNode, crash_at: int = 0) -> None:
+async def pull(x: FedNode, y: FedNode, crash_at: int = 0) -> SyncReport | None:
     steps = [0]
 
     def checkpoint(step: str) -> None:
@@ -77,12 +84,12 @@ async def pull(x: FedNode, y: FedNode, crash_at: int = 0) -> None:
     syncer = Syncer(fed.key, fed.client(), clock=fed.clock, page_size=3,
                     checkpoint=checkpoint if crash_at else None)
 
-    async def go() -> None:
-        await syncer.sync_peer(await store.get_peer(y.url))
+    async def go() -> SyncReport:
+        return await syncer.sync_peer(await store.get_peer(y.url))
     try:
-        await x.run(go)
+        return await x.run(go)
     except Crash:
-        pass
+        return None
 
 
 async def scenario(topology: tuple[int, list[tuple[int, int]]], script: list[Op]) -> None:
@@ -94,6 +101,7 @@ async def scenario(topology: tuple[int, list[tuple[int, int]]], script: list[Op]
         for i, j in edges:
             await nodes[i].add_peer(nodes[j], trust_relayed=True)
             await nodes[j].add_peer(nodes[i], trust_relayed=True)
+        proxies = [TamperingProxy(net, f"{node.name}.test", victims={m.url for m in nodes}) for node in nodes]
         entries: list[tuple[str, int]] = []  # (uid, origin index)
         deleted: set[str] = set()
         for op in script:
@@ -116,6 +124,17 @@ async def scenario(topology: tuple[int, list[tuple[int, int]]], script: list[Op]
                 x, y = op.a % n, op.b % n
                 if (min(x, y), max(x, y)) in edges:
                     await pull(nodes[x], nodes[y], op.step if op.kind == "crash" else 0)
+            elif op.kind == "attack":
+                x, y = op.a % n, op.b % n
+                if (min(x, y), max(x, y)) in edges:
+                    proxy = proxies[y]
+                    proxy.mode, proxy.tampered = ADVERSARY[op.step], 0
+                    try:
+                        report = await pull(nodes[x], nodes[y])
+                    finally:
+                        proxy.mode = "honest"
+                    if proxy.tampered:
+                        assert report is not None and not report.ok, f"{ADVERSARY[op.step]} was taken as good"
             elif op.kind == "partition":
                 net.down.add(f"{'abcde'[op.a % n]}.test")
             elif op.kind == "heal":
