@@ -19,7 +19,9 @@ according to `mode`:
 
 `tampered` counts the answers it changed, so a test knows an attack was
 made (a mode that needs two items or a recorded page passes an answer on
-unchanged when it has none). `honest` mode changes nothing.
+unchanged when it has none); it changes at most `times` answers (1 unless
+set), so that a replayed page that claims more to come cannot keep a pull
+going round. `honest` mode changes nothing.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class TamperingProxy(httpx.AsyncBaseTransport):
     victims: set[str] = field(default_factory=set)
     mode: str = "honest"
     tampered: int = 0
+    times: int = 1
     # requester -> [(cursor asked, answer)], in the order they came
     pages: dict[str, list[tuple[str | None, Recorded]]] = field(default_factory=dict)
 
@@ -100,7 +103,8 @@ class TamperingProxy(httpx.AsyncBaseTransport):
         who = requester(request)
         if not is_feed(request) or who not in self.victims:
             return await self.inner.handle_async_request(request)
-        if self.mode == "hang":
+        attack = self.mode != "honest" and self.tampered < self.times
+        if attack and self.mode == "hang":
             self.tampered += 1
             await asyncio.Event().wait()
         response = await self.inner.handle_async_request(request)
@@ -108,7 +112,7 @@ class TamperingProxy(httpx.AsyncBaseTransport):
         asked = cursor(request)
         mine = self.pages.setdefault(who, [])
         mine.append((asked, answer))
-        changed = self._tamper(who, asked, answer)
+        changed = self._tamper(who, asked, answer) if attack else None
         if changed is None:
             return answer.response()
         self.tampered += 1

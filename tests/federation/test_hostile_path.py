@@ -25,7 +25,7 @@ from federation import store
 from federation.sync import Syncer, SyncReport
 from tests.conftest import PG_URL
 from tests.federation.fednodes import FedNode, Net, close_all, make_node
-from tests.federation.hostile_path import ROBUSTNESS, TamperingProxy
+from tests.federation.hostile_path import FORGER, ROBUSTNESS, TamperingProxy
 
 pytestmark = pytest.mark.skipif(bool(PG_URL), reason="the path, not the database, is under test: SQLite only")
 
@@ -174,3 +174,13 @@ async def test_the_path_keeps_no_state_between_attacks(world: World) -> None:
         await write_more(w)
         await refused(w, w.b, mode)
     await converged(w, w.b)
+
+
+@pytest.mark.parametrize("mode", ["reorder"])
+async def test_a_page_changed_or_replayed_on_the_way_is_refused(world: World, mode: str) -> None:
+    w = world
+    await converged(w, w.b)
+    await write_more(w)
+    await refused(w, w.b, mode)
+    await converged(w, w.b)
+    assert FORGER.public_key_b64 not in (await w.b.run(store.origin_keys)).values()
