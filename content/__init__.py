@@ -5,6 +5,7 @@ mdit-py-plugins, nh3, snowballstemmer and PyYAML. Other packages import from
 here, never from the modules directly.
 """
 
+from content.characters import ForbiddenCharacter, forbidden_character
 from content.guides import (
     Bundle,
     BundleError,
@@ -32,9 +33,11 @@ __all__ = [
     "Bundle",
     "BundleError",
     "BundleInvalidError",
+    "ForbiddenCharacter",
     "GuideDoc",
     "Rendered",
     "checklist_from_markdown",
+    "forbidden_character",
     "fts5_match",
     "load_bundle",
     "plain_text",

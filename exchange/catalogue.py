@@ -17,7 +17,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from content import render, search_document_of_text
+from content import forbidden_character, render, search_document_of_text
 from exchange import search_index
 from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.db import current_connection, dialect_of
@@ -209,6 +209,9 @@ class Catalogue:
         entry = await self._owned(actor, uid)
         if entry.deleted:
             raise ConflictError(f"entry {uid} was unpublished; it cannot be revised")
+        hit = forbidden_character(note)
+        if hit is not None:
+            raise InvalidInputError(hit.message("note"))
         if data.kind is not None and data.kind != entry.kind:
             raise InvalidInputError("the kind of an entry cannot change")
         topics = await self._apply(entry, data, creating=False)
@@ -268,6 +271,7 @@ class Catalogue:
 
     async def _apply(self, entry: Entry, data: EntryInput, *, creating: bool) -> list[Topic]:
         """Validate the input and copy it onto the entry; returns its topics."""
+        check_characters(data)
         for name in _PLAIN_FIELDS:
             value = getattr(data, name)
             if value is not None:
@@ -375,6 +379,15 @@ class Catalogue:
     async def _notify(self, entry: Entry) -> None:
         for listener in self.listeners:
             await listener(entry)
+
+
+def check_characters(data: EntryInput) -> None:
+    """InvalidInputError naming the field when a text holds a character XML 1.0 forbids
+    (feeds and exports of the entry, here and on every peer, would be unreadable)."""
+    for f in fields(EntryInput):
+        hit = forbidden_character(getattr(data, f.name))
+        if hit is not None:
+            raise InvalidInputError(hit.message(f.name))
 
 
 def _validate_links(links: list[dict[str, str]]) -> list[dict[str, str]]:

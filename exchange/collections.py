@@ -24,6 +24,7 @@ from typing import Any, cast
 import yaml
 from tortoise.transactions import in_transaction
 
+from content import forbidden_character
 from exchange.auth import Actor, require
 from exchange.catalogue import Catalogue, append_change, may_see, parse_uid
 from exchange.envelope import canonical_json
@@ -262,6 +263,8 @@ async def put_collection(
     """Create or change a collection of the actor's organisation; unchanged content stores nothing."""
     org = await Organisation.get(id=_curator(actor))
     title, summary = title.strip(), summary.strip()
+    for name, value in (("title", title), ("summary", summary), ("items", [n for _, n in items])):
+        _check_characters(name, value)
     if not title or len(title) > 300:
         raise InvalidInputError("a collection needs a title of 1 to 300 characters")
     if (
@@ -370,6 +373,12 @@ async def collection_entries(
     ]
 
 
+def _check_characters(name: str, value: object) -> None:
+    hit = forbidden_character(value)
+    if hit is not None:
+        raise InvalidInputError(hit.message(name))
+
+
 # -- endorsements -------------------------------------------------------------------
 
 
@@ -377,6 +386,7 @@ async def endorse(catalogue: Catalogue, actor: Actor, entry_uid: str, note: str)
     """The actor's organisation endorses an entry this node holds (its own or received)."""
     org = await Organisation.get(id=_curator(actor))
     note = note.strip()
+    _check_characters("note", note)
     if len(note) > MAX_NOTE:
         raise InvalidInputError(f"the note is {len(note)} characters long; at most {MAX_NOTE}")
     entry = await Entry.get_or_none(uid=parse_uid(entry_uid), deleted=False)

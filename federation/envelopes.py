@@ -22,12 +22,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from content import forbidden_character
 from exchange.models import ENTRY_KINDS
 
 __all__ = [
     "ContentError",
     "FeedAction",
     "PublisherRef",
+    "character_problem",
     "entry_values",
     "feed_action",
     "parse_entry_uid",
@@ -92,6 +94,15 @@ def withdrawn_tombstone(envelope: dict[str, Any], *, for_non_members: bool = Fal
         "updatedAt": envelope["updatedAt"],
         "entry": {"kind": body.get("kind"), "withdrawn": True},
     }
+
+
+def character_problem(envelope: dict[str, Any]) -> str | None:
+    """Why a received envelope cannot be stored as text, or None: a character XML 1.0
+    forbids (NUL, other control characters, unpaired surrogates, U+FFFE/U+FFFF) anywhere
+    in it would make this node's feeds and exports unreadable. The sync holds such an
+    envelope back with this reason (refused and reported), like any content it cannot store."""
+    hit = forbidden_character(envelope, "envelope")
+    return None if hit is None else hit.message("")
 
 
 def parse_entry_uid(value: str) -> uuid.UUID:

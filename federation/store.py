@@ -40,6 +40,7 @@ from exchange.models import (
 from federation.envelopes import (
     ContentError,
     PublisherRef,
+    character_problem,
     entry_values,
     parse_entry_uid,
     withdrawn_tombstone,
@@ -424,6 +425,10 @@ async def apply_batch(
         columns: list[dict[str, Any]] = []
         known: dict[str, bool] = {}
         for signed in to_apply:
+            problem = character_problem(signed.envelope)
+            if problem is not None:
+                result.pending.append(Pending(signed, problem))
+                continue
             if is_curation_envelope(signed.envelope):  # a collection or endorsement
                 try:
                     await apply_received(signed.envelope, signed.signature)
