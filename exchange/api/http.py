@@ -28,6 +28,7 @@ from exchange.api.execution import FastExecutor, is_awaitable, prepare_schema
 from exchange.api.limits import QueryTooComplex, check_limits
 from exchange.auth import authenticate
 from exchange.errors import ExchangeError
+from federation.client import too_deep
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -48,6 +49,8 @@ JSON = "application/json"
 MAX_REQUEST_BYTES = 1_000_000
 MAX_TOKENS = 5_000
 EXECUTION_TIMEOUT = 15.0
+# How deep lists and objects may nest in a request (variables of real queries: a few levels).
+MAX_JSON_DEPTH = 64
 
 
 class _RequestError(Exception):
@@ -150,6 +153,21 @@ def format_error(error: GraphQLError, default_code: str = "INTERNAL_SERVER_ERROR
     return out
 
 
+def _loads(text: str | bytes, what: str) -> Any:
+    """Parsed JSON of a request, or a 400 naming the problem (never a RecursionError)."""
+    try:
+        value = json.loads(text)
+        deep = too_deep(value, MAX_JSON_DEPTH)
+    except RecursionError:  # the C parser's own guard, far beyond MAX_JSON_DEPTH
+        deep = True
+    except ValueError:
+        raise _RequestError(f"{what} is not valid JSON", "BAD_REQUEST") from None
+    if deep:
+        raise _RequestError(f"{what} nests lists and objects more than {MAX_JSON_DEPTH} levels deep",
+                            "BAD_REQUEST")
+    return value
+
+
 class GraphQLEndpoint:
     """The `/graphql` endpoint of a node (framework-independent logic, Starlette I/O)."""
 
@@ -191,10 +209,7 @@ class GraphQLEndpoint:
             raw: dict[str, Any] = dict(request.query_params)
             for key in ("variables", "extensions"):
                 if raw.get(key):
-                    try:
-                        raw[key] = json.loads(raw[key])
-                    except ValueError:
-                        raise _RequestError(f"the {key} parameter is not valid JSON", "BAD_REQUEST") from None
+                    raw[key] = _loads(raw[key], f"the {key} parameter")
                 else:
                     raw.pop(key, None)
         else:
@@ -211,10 +226,7 @@ class GraphQLEndpoint:
                 body += chunk
                 if len(body) > MAX_REQUEST_BYTES:
                     raise _RequestError(f"the request body exceeds {MAX_REQUEST_BYTES} bytes", "PAYLOAD_TOO_LARGE", 413)
-            try:
-                raw = json.loads(body)
-            except ValueError:
-                raise _RequestError("the request body is not valid JSON", "BAD_REQUEST") from None
+            raw = _loads(body, "the request body")
             if not isinstance(raw, dict):
                 raise _RequestError("the request body must be a JSON object", "BAD_REQUEST")
         query = raw.get("query")
