@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,8 +31,10 @@ from exchange.api.cursors import CursorCodec
 from exchange.api.graphiql import graphiql_page, graphiql_routes
 from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
+from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
 from exchange.db import Database
+from exchange.errors import ExchangeError
 from exchange.facets import FacetIndex
 from exchange.matcher import Matcher
 from exchange.search import CountCache, latest_seq
@@ -91,7 +94,17 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
 
 
 async def healthz(request: Request) -> Response:
+    """Status and database for anyone; providers (peers) add aggregate health, and
+    details (peer URLs, their errors) only for an operator: an API token with the admin scope."""
     node: Node = request.app.state.node
+    operator = False
+    if request.headers.get("authorization"):
+        try:
+            actor = await authenticate(request.headers["authorization"], now=datetime.now(UTC))
+        except ExchangeError as exc:
+            return JSONResponse({"errors": [{"message": exc.message, "extensions": {"code": exc.code}}]},
+                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        operator = "admin" in actor.scopes
     try:
         seq = await latest_seq()
         pending = await node.database.pending_migrations()
@@ -108,8 +121,8 @@ async def healthz(request: Request) -> Response:
         "changeSeq": seq,
         "uptimeSeconds": round(time.monotonic() - node.started, 1),
     }
-    for name, provider in node.extra.get("health", {}).items():
-        body[name] = await provider()
+    for provider in node.extra.get("health", {}).values():
+        body.update(await provider(operator))
     return JSONResponse(body, status_code=200 if db_state == "ok" else 503)
 
 

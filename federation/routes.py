@@ -3,10 +3,11 @@
 `federation_routes(node)` is called by `exchange.app.create_app`. It builds the
 node's `Federation` (feed, peer client, syncer, scheduler), makes it reachable
 for the GraphQL `changes` field (`node.services.extra["federation"]`), hooks
-the scheduler into the app's startup and shutdown, adds per-peer lag to
-`/healthz`, and serves two routes: the node's descriptor at
-`WELL_KNOWN_PATH`, and `POST /federation/hint`, where a known peer says,
-with a signed request, that it has news, so that we pull from it at once.
+the scheduler into the app's startup and shutdown, adds peer health to
+`/healthz` (in aggregate; per peer for operators), and serves two routes:
+the node's descriptor at `WELL_KNOWN_PATH`, and `POST /federation/hint`,
+where a known peer says, with a signed request, that it has news, so that
+we pull from it at once.
 The HTTP client for peers can be passed in as `node.extra["federation_http"]`
 (tests wire nodes together through ASGI transports that way).
 """
@@ -77,12 +78,14 @@ class Federation:
     async def shutdown(self) -> None:
         await self.scheduler.stop()
 
-    async def health(self) -> dict[str, Any]:
+    async def health(self, operator: bool = False) -> dict[str, Any]:
+        """`/healthz`'s part: peers in aggregate for anyone; each peer's URL, lag and last
+        error (`peerStates`) for operators only."""
         now = self.clock()
         pending = await pending_counts()
-        peers = {}
+        states = {}
         for peer in await Peer.all().order_by("url"):
-            peers[peer.url] = {
+            states[peer.url] = {
                 "entriesBehind": peer.entries_behind,
                 "lastSuccess": peer.last_success.isoformat() if peer.last_success else None,
                 "secondsSinceSuccess": round((now - peer.last_success).total_seconds())
@@ -91,7 +94,13 @@ class Federation:
                 "lastError": peer.last_error or None,
                 "pending": pending.get(peer.url, 0),
             }
-        return peers
+        summary = {
+            "count": len(states),
+            "failing": sum(1 for s in states.values() if s["failures"]),
+            "entriesBehind": sum(s["entriesBehind"] or 0 for s in states.values()),
+            "pending": sum(pending.values()),
+        }
+        return {"peers": summary, "peerStates": states} if operator else {"peers": summary}
 
 
 def federation_routes(node: Any) -> list[BaseRoute]:

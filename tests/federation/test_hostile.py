@@ -26,9 +26,10 @@ from federation.protocol import ChangeBatch, ChangeItem, SignedEnvelope
 from federation.signing import sign_envelope
 from federation.sync import Syncer, retry_delay
 from tests.conftest import make_database
-from tests.helpers import seed
+from tests.helpers import MUNICIPALITIES, seed, token_for
 
 PEER = "http://hostile.test"
+SMALL = MUNICIPALITIES[2]["official_key"]
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -208,4 +209,7 @@ async def test_the_node_keeps_serving_while_its_peer_misbehaves(setup: Setup, tm
         assert r.json()["data"]["entries"]["totalCount"] == 0
         health = (await client.get("/healthz")).json()
         assert health["status"] == "ok"
-        assert health["peers"][PEER]["lastError"] and health["peers"][PEER]["failures"] == 1
+        assert health["peers"]["failing"] == 1 and "peerStates" not in health
+        admin = {"authorization": f"Bearer {await token_for(SMALL, ('admin',))}"}
+        health = (await client.get("/healthz", headers=admin)).json()
+        assert health["peerStates"][PEER]["lastError"] and health["peerStates"][PEER]["failures"] == 1

@@ -19,7 +19,8 @@ from federation.protocol import SignedEnvelope, validate_envelope
 from federation.scheduler import LEASE_KEY, LeaderLease
 from federation.signing import verify_envelope
 from graphql import parse, validate
-from tests.federation.fednodes import close_all, connect, make_nodes
+from tests.federation.fednodes import KISSELBACH, close_all, connect, make_nodes
+from tests.helpers import token_for
 
 
 def test_changes_operation_validates_against_the_schema() -> None:
@@ -146,8 +147,35 @@ async def test_healthz_shows_lag_per_peer(tmp_path: Path) -> None:
     async def one_page() -> None:
         await syncer.sync_peer(await Peer.get(url=b.url), max_batches=1)
     await a.run(one_page)
-    health = (await a.node.extra["federation"].http.get(a.url + "/healthz")).json()
-    assert health["peers"][b.url]["entriesBehind"] == 2
+    admin = await a.run(lambda: token_for(KISSELBACH, ("admin",)))
+    health = (await a.node.extra["federation"].http.get(
+        a.url + "/healthz", headers={"authorization": f"Bearer {admin}"})).json()
+    assert health["peerStates"][b.url]["entriesBehind"] == 2
+    assert health["peers"] == {"count": 1, "failing": 0, "entriesBehind": 2, "pending": 0}
+    await close_all(a, b)
+
+
+async def test_healthz_shows_peer_urls_and_errors_to_operators_only(tmp_path: Path) -> None:
+    a, b = await make_nodes(tmp_path, "ab")
+    await connect(a, b)
+    a.net.down.add("b.test")
+    report = await a.pull(b)
+    assert report.error_code
+    http = a.node.extra["federation"].http
+    r = await http.get(a.url + "/healthz")
+    assert r.status_code == 200
+    health = r.json()
+    assert (health["status"], health["database"]) == ("ok", "ok")
+    assert health["peers"] == {"count": 1, "failing": 1, "entriesBehind": 0, "pending": 0}
+    assert "b.test" not in r.text and "down" not in r.text and "peerStates" not in health
+    publisher = await a.run(lambda: token_for(KISSELBACH, ("publish",)))
+    r = await http.get(a.url + "/healthz", headers={"authorization": f"Bearer {publisher}"})
+    assert "b.test" not in r.text  # a publisher is no operator
+    r = await http.get(a.url + "/healthz", headers={"authorization": "Bearer exg_unknown"})
+    assert r.status_code == 401 and r.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    admin = await a.run(lambda: token_for(KISSELBACH, ("admin",)))
+    r = await http.get(a.url + "/healthz", headers={"authorization": f"Bearer {admin}"})
+    assert "b.test is down" in r.json()["peerStates"][b.url]["lastError"]
     await close_all(a, b)
 
 
