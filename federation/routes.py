@@ -83,8 +83,9 @@ class Federation:
         error (`peerStates`) for operators only."""
         now = self.clock()
         pending = await pending_counts()
-        states = {}
-        for peer in await Peer.all().order_by("url"):
+        peers = list(await Peer.all().order_by("url"))
+        states: dict[str, dict[str, Any]] = {}
+        for peer in peers:
             states[peer.url] = {
                 "entriesBehind": peer.entries_behind,
                 "lastSuccess": peer.last_success.isoformat() if peer.last_success else None,
@@ -95,9 +96,9 @@ class Federation:
                 "pending": pending.get(peer.url, 0),
             }
         summary = {
-            "count": len(states),
-            "failing": sum(1 for s in states.values() if s["failures"]),
-            "entriesBehind": sum(s["entriesBehind"] or 0 for s in states.values()),
+            "count": len(peers),
+            "failing": sum(1 for p in peers if p.failures),
+            "entriesBehind": sum(p.entries_behind or 0 for p in peers),
             "pending": sum(pending.values()),
         }
         return {"peers": summary, "peerStates": states} if operator else {"peers": summary}
