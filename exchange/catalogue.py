@@ -411,17 +411,29 @@ def parse_uid(value: str | uuid.UUID) -> uuid.UUID:
 
 def may_see(entry: Entry, actor: Actor | None) -> bool:
     """Who sees what on this node: public to all, network and local to signed-in members,
-    drafts to their publisher only."""
-    if entry.visibility == "public":
+    drafts to their publisher only (`search.visibility_clause` is the same rule in SQL)."""
+    return may_see_version(entry, entry.visibility, actor)
+
+
+def may_see_version(entry: Entry, visibility: object, actor: Actor | None) -> bool:
+    """Whether the actor may see a version of `entry` that was stored with `visibility`:
+    the rule of `may_see`, judged for that version (an entry once local and now public
+    keeps its local versions from anonymous readers)."""
+    if visibility == "public":
         return True
     if actor is None or actor.publisher is None:
         return False
-    if entry.visibility in ("network", "local"):
+    if visibility in ("network", "local"):
         return True
     p = actor.publisher
     return (p.kind == "municipality" and entry.municipality_id == p.id) or (
         p.kind == "organisation" and entry.organisation_id == p.id
     )
+
+
+def visible_revisions(entry: Entry, revisions: Sequence[Revision], actor: Actor | None) -> list[Revision]:
+    """The stored versions of `entry` the actor may see, each judged by its own visibility."""
+    return [r for r in revisions if may_see_version(entry, r.envelope.get("visibility"), actor)]
 
 
 async def publisher_of_entry(entry: Entry) -> Publisher:

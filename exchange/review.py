@@ -18,7 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from exchange.auth import Actor, require
-from exchange.catalogue import Catalogue, EntryInput, parse_uid, publisher_of_entry
+from exchange.catalogue import (
+    Catalogue,
+    EntryInput,
+    parse_uid,
+    publisher_of_entry,
+    visible_revisions,
+)
 from exchange.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from exchange.models import REVIEW_STATES, ChecklistProgress, Entry, ReviewEvent, Revision
 
@@ -133,12 +139,13 @@ class VersionDiff:
     removed: int
 
 
-async def diff_versions(entry: Entry, from_version: int, to_version: int) -> VersionDiff:
-    """The diff between two stored versions of an entry."""
-    rows = {
-        r.version: r
-        for r in await Revision.filter(entry_id=entry.id, version__in=[from_version, to_version])
-    }
+async def diff_versions(
+    entry: Entry, from_version: int, to_version: int, actor: Actor | None
+) -> VersionDiff:
+    """The diff between two stored versions of an entry, both visible to the actor
+    (each judged by the visibility it was stored with; a hidden one is as unknown)."""
+    stored = await Revision.filter(entry_id=entry.id, version__in=[from_version, to_version])
+    rows = {r.version: r for r in visible_revisions(entry, stored, actor)}
     for version in (from_version, to_version):
         if version not in rows:
             raise NotFoundError(f"entry {entry.uid} has no stored version {version}")

@@ -210,14 +210,15 @@ class Query:
         )
         return collection_of(c) if c else None
 
-    @strawberry.field(description="The diff between two stored versions of an entry.")
+    @strawberry.field(description="The diff between two stored versions of an entry, both of "
+                      "which the caller could see when they were stored.")
     async def entry_diff(
         self, info: Info, id: strawberry.ID, from_version: int, to_version: int
     ) -> VersionDiff:
         entry = await models.Entry.get_or_none(uid=parse_uid(str(id)))
         if entry is None or not may_see(entry, info.context.actor):
             raise NotFoundError(f"no entry with id {id}")
-        d = await review.diff_versions(entry, from_version, to_version)
+        d = await review.diff_versions(entry, from_version, to_version, info.context.actor)
         return VersionDiff(
             from_version=d.from_version,
             to_version=d.to_version,

@@ -304,9 +304,14 @@ class Entry:
             return self._pre_publisher  # type: ignore[no-any-return]
         return _load_publisher(info, self._row)  # type: ignore[return-value]
 
-    @strawberry.field(description="Earlier versions, newest first.")
+    @strawberry.field(description="Stored versions, newest first: those the caller could see "
+                      "when each was stored (a version stored as local or draft stays hidden "
+                      "from whoever may not see local or draft entries).")
     async def revisions(self, info: Info) -> list[Revision]:
-        revs = await _ctx(info).loaders.revisions.load(self._row.id)
+        from exchange.catalogue import visible_revisions
+
+        revs = visible_revisions(self._row, await _ctx(info).loaders.revisions.load(self._row.id),
+                                 _ctx(info).actor)
         return [
             Revision(version=r.version, created_at=r.created_at, author=r.author, note=r.note,
                      title=str(r.envelope.get("entry", {}).get("title", "")),

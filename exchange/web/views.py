@@ -18,7 +18,7 @@ from typing import Any
 
 from content import terms
 from exchange.auth import Actor, find_municipality
-from exchange.catalogue import may_see, parse_uid
+from exchange.catalogue import may_see, parse_uid, visible_revisions
 from exchange.db import current_connection, dialect_of
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.matcher import Matcher
@@ -103,7 +103,8 @@ async def entry_page(uid: str, actor: Actor | None) -> EntryPage:
     linked_rows = {e.uid: e for e in await Entry.filter(uid__in=targets, deleted=False)} if targets else {}
     linked = [(link["relation"], linked_rows[parse_uid(link["target"])]) for link in entry.links or []
               if parse_uid(link["target"]) in linked_rows and may_see(linked_rows[parse_uid(link["target"])], actor)]
-    revisions = list(await Revision.filter(entry_id=entry.id).order_by("-version").limit(20))
+    revisions = visible_revisions(
+        entry, await Revision.filter(entry_id=entry.id).order_by("-version").limit(20), actor)
     similar = await similar_entries(entry, [t.id for t in topics], actor)
     return EntryPage(entry, muni, org, topics, lessons, project, revisions, similar, linked)
 
