@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from exchange.db import Database
 from exchange.errors import ExchangeError
-from exchange.settings import SETTINGS, Settings, load_settings
+from exchange.settings import SETTINGS, Settings, configuration
 
 T = TypeVar("T")
 console = Console(stderr=True)
@@ -29,17 +29,30 @@ ENV_HELP = "\n".join(f"  {s.env:<28} {s.help} (default: {s.default or '-'})" for
 
 
 def settings_from_env() -> Settings:
+    """The node's settings: the environment over exchange.toml (exchange.settings.configuration)."""
     try:
-        return load_settings()
+        return configuration()
     except ExchangeError as exc:
         raise click.ClickException(exc.message) from None
 
 
-def run(coro_fn: Callable[[Database, Settings], Awaitable[T]], *, migrate: bool = True) -> T:
-    """Open the node's database (migrated), run `coro_fn`, close; errors become one line."""
-    settings = settings_from_env()
+async def checked_database(settings: Settings) -> None:
+    """Check the database first (exchange.preflight): one line within seconds when unusable."""
+    from exchange.preflight import check_database
+
+    state = await check_database(settings)
+    if state.created or settings.database_relative:
+        console.print(f"database: {state.description}" + (" (new, created now)" if state.created else ""),
+                      highlight=False, soft_wrap=True)
+
+
+def run(coro_fn: Callable[[Database, Settings], Awaitable[T]], *, migrate: bool = True,
+        settings: Settings | None = None) -> T:
+    """Check and open the node's database (migrated), run `coro_fn`, close; errors become one line."""
+    settings = settings or settings_from_env()
 
     async def main() -> T:
+        await checked_database(settings)
         db = Database(settings.database_url)
         try:
             await db.open(create=True)
@@ -83,17 +96,23 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--node-url", default=None,
+              help="The node's public URL, when none is configured (recorded in exchange.toml).")
 @click.option("--demo", is_flag=True, help="Load the bundled register, topics and demo content into an empty node.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
-def serve(host: str, port: int, demo: bool, workers: int) -> None:
-    """Serve web pages, /graphql and /healthz (migrates the database first)."""
+def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int) -> None:
+    """Serve web pages, /graphql and /healthz (checks and migrates the database first)."""
     import uvicorn
 
     from exchange.app import build_node
+    from exchange.settings import record_node_url, served_node_url
 
     settings = settings_from_env()
-    if "EXCHANGE_NODE_URL" not in __import__("os").environ and (host, port) != ("127.0.0.1", 8000):
-        settings = settings.with_(node_url=f"http://{host}:{port}")
+    try:
+        url, record = served_node_url(settings, host, port, node_url)
+    except ExchangeError as exc:
+        raise click.ClickException(exc.message) from None
+    settings = settings.with_(node_url=url)
 
     async def prepare(db: Database, s: Settings) -> None:
         node = build_node(settings, database=db)
@@ -112,8 +131,13 @@ def serve(host: str, port: int, demo: bool, workers: int) -> None:
 
             await ensure_reference_data()
 
-    run(prepare)
-    console.print(f"serving {settings.node_name} at http://{host}:{port} (node id {settings.node_url})")
+    run(prepare, settings=settings)
+    if record:
+        path = record_node_url(settings, url)
+        console.print(f"node URL {url} recorded in {path}: commands sign as this node",
+                      highlight=False, soft_wrap=True)
+    console.print(f"serving {settings.node_name} at http://{host}:{port} (node id {settings.node_url})",
+                  highlight=False, soft_wrap=True)
     logging.getLogger().setLevel(settings.log_level)
     from exchange.server import GuardedProtocol, quiet_disconnects
 

@@ -11,6 +11,9 @@ import click
 
 def commands() -> list[click.Command]:
     found: list[click.Command] = []
+    from exchange.cli_init import init
+
+    found.append(init)
     from exchange.cli_match import match
 
     found.append(match)

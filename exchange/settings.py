@@ -1,16 +1,26 @@
-"""Settings of one node, read once from the environment.
+"""Settings of one node: the environment over an optional `exchange.toml`.
 
-One table (`SETTINGS`) names every variable, its default and its meaning; it
-feeds `exchange --help`, the README and `load_settings`. Tests build
-`Settings(...)` directly instead of touching the environment.
+This module is the one place that reads configuration. One table
+(`SETTINGS`) names every variable, its default and its meaning; it feeds
+`exchange --help`, the README (`markdown_table`) and `load_settings`. The
+server and every command read the same settings (`configuration()`): the
+environment first, then `exchange.toml` (written by `exchange init`, found by
+`EXCHANGE_CONFIG`, else beside the SQLite database, else in the current
+folder), then the defaults; so the id a command signs with is the id the
+server serves. A relative SQLite path is resolved against the folder it was
+given in. Tests build `Settings(...)` directly instead of touching the
+environment.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from exchange.errors import InvalidInputError
 
@@ -26,12 +36,18 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_DATABASE_URL", "database_url", "sqlite://exchange.db",
             "tortoise URL of the database; postgres://user:pw@host/db for PostgreSQL"),
+    Setting("EXCHANGE_CONFIG", "config_file", "",
+            "the configuration file (TOML, the names below in lower case without EXCHANGE_); "
+            "default: exchange.toml beside the SQLite database, else in the current folder"),
     Setting("EXCHANGE_NODE_URL", "node_url", "http://127.0.0.1:8000",
             "this node's public base URL, its id in the network"),
     Setting("EXCHANGE_NODE_NAME", "node_name", "Exchange node", "shown to people and peers"),
     Setting("EXCHANGE_KEY_FILE", "key_file", "",
             "the node's Ed25519 private key (created if missing, mode 0600); "
             "default: next to the SQLite file, or exchange-node.key"),
+    Setting("EXCHANGE_DATABASE_WAIT", "database_wait", "0",
+            "seconds to wait at start for a database that is not ready yet (PostgreSQL starting), "
+            "retrying every 2 s; 0 fails at once"),
     Setting("EXCHANGE_DEFAULT_LICENSE", "default_license", "CC-BY-4.0",
             "licence of entries published without one (SPDX id)"),
     Setting("EXCHANGE_SECRET", "secret", "",
@@ -53,6 +69,8 @@ SETTINGS: tuple[Setting, ...] = (
             "the contributor id GovData assigned to this node's operator (dcatde:contributorID in /catalog)"),
 )
 
+SETTINGS_BY_ATTR = {s.attr: s for s in SETTINGS}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -71,6 +89,15 @@ class Settings:
     read_timeout: float = 20.0
     log_level: str = "INFO"
     dcat_contributor_id: str = ""
+    database_wait: float = 0.0
+    config_file: str = ""
+    # Where each value came from (setting attr -> "EXCHANGE_X" or the file), for messages.
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False)
+    database_relative: bool = field(default=False, compare=False)  # given as a relative SQLite path
+
+    def origin(self, attr: str) -> str:
+        """The variable or file line that set `attr`, to name in an error ('default' if none)."""
+        return self.origins.get(attr, "default")
 
     @property
     def resolved_key_file(self) -> Path:
@@ -105,28 +132,75 @@ def parse_weights(text: str) -> dict[str, float]:
     return weights
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
-    """Build settings from the environment (default: `os.environ`)."""
+CONFIG_NAME = "exchange.toml"
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file path of a SQLite URL (as written), None for other databases and `:memory:`."""
+    if not url.startswith("sqlite://"):
+        return None
+    path = url.removeprefix("sqlite://").split("?", 1)[0]
+    return path if path and path != ":memory:" else None
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    path = sqlite_path(url)
+    if path is None or Path(path).is_absolute():
+        return url
+    query = url.partition("?")[2]
+    return f"sqlite://{(base / path).resolve()}" + (f"?{query}" if query else "")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    file_values: Mapping[str, object] | None = None,
+    *,
+    file_path: Path | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Build settings from the environment (default: `os.environ`) over a file's values.
+
+    Relative paths (a SQLite file, the key file) are resolved against the folder
+    they were given in: the current one for the environment, the file's for the file.
+    """
     env = os.environ if environ is None else environ
-    raw = {s.attr: env.get(s.env, s.default) for s in SETTINGS}
+    here = cwd or Path.cwd()
+    raw: dict[str, str] = {}
+    origins: dict[str, str] = {}
+    bases: dict[str, Path] = {}
+    for s in SETTINGS:
+        if s.env in env:
+            raw[s.attr], origins[s.attr], bases[s.attr] = env[s.env], s.env, here
+        elif file_values is not None and s.attr in file_values and file_path is not None:
+            raw[s.attr] = str(file_values[s.attr])
+            origins[s.attr] = f"{s.attr} in {file_path}"
+            bases[s.attr] = file_path.parent
+        else:
+            raw[s.attr], bases[s.attr] = s.default, here
     try:
         max_body = int(raw["max_body_bytes"])
         interval = float(raw["sync_interval"])
         deadline, read_timeout = float(raw["peer_deadline"]), float(raw["read_timeout"])
+        wait = float(raw["database_wait"])
     except ValueError as exc:
         raise InvalidInputError(f"a numeric setting is not a number: {exc}") from None
     for name, value in (("EXCHANGE_PEER_DEADLINE", deadline), ("EXCHANGE_READ_TIMEOUT", read_timeout)):
         if not value > 0:
             raise InvalidInputError(f"{name} must be a positive number of seconds, not {value:g}")
+    if wait < 0:
+        raise InvalidInputError(f"EXCHANGE_DATABASE_WAIT must be 0 or more seconds, not {wait:g}")
     url = raw["node_url"].rstrip("/")
     db_url = raw["database_url"]
     if db_url.startswith("postgresql://"):
         db_url = "postgres://" + db_url.removeprefix("postgresql://")
+    key_file = raw["key_file"]
+    if key_file and not Path(key_file).is_absolute():
+        key_file = str(bases["key_file"] / key_file)
     return Settings(
-        database_url=db_url,
+        database_url=_resolve_sqlite(db_url, bases["database_url"]),
         node_url=url,
         node_name=raw["node_name"],
-        key_file=raw["key_file"],
+        key_file=key_file,
         default_license=raw["default_license"],
         secret=raw["secret"],
         max_body_bytes=max_body,
@@ -136,4 +210,118 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         read_timeout=read_timeout,
         log_level=raw["log_level"].upper(),
         dcat_contributor_id=raw["dcat_contributor_id"].strip(),
+        database_wait=wait,
+        config_file=str(file_path) if file_path else "",
+        origins=origins,
+        database_relative=not Path(sqlite_path(db_url) or "/").is_absolute(),
     )
+
+
+def find_config_file(environ: Mapping[str, str], cwd: Path) -> Path | None:
+    """`EXCHANGE_CONFIG`, else exchange.toml beside the SQLite database, else in `cwd`."""
+    named = environ.get("EXCHANGE_CONFIG", "").strip()
+    if named:
+        path = cwd / named
+        if not path.is_file():
+            raise InvalidInputError(f"EXCHANGE_CONFIG names {path}, which is not a file")
+        return path
+    db_path = sqlite_path(environ.get("EXCHANGE_DATABASE_URL", SETTINGS_BY_ATTR["database_url"].default))
+    candidates = [(cwd / db_path).parent / CONFIG_NAME] if db_path else []
+    candidates.append(cwd / CONFIG_NAME)
+    return next((c.resolve() for c in candidates if c.is_file()), None)
+
+
+def read_config_file(path: Path) -> dict[str, object]:
+    """The values of an exchange.toml; unknown names and unreadable files are named."""
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInputError(f"{path} is not valid TOML: {exc}") from None
+    known = set(SETTINGS_BY_ATTR) - {"config_file"}
+    for name, value in values.items():
+        if name not in known:
+            raise InvalidInputError(f"{path}: unknown setting {name!r} (known: {', '.join(sorted(known))})")
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise InvalidInputError(f"{path}: {name} must be a string or a number")
+    return values
+
+
+def write_config_file(path: Path, values: Mapping[str, str]) -> None:
+    """Write (or rewrite) an exchange.toml with `values` (setting attr -> text)."""
+    lines = ["# Settings of this node, read by `exchange serve` and every other command.",
+             "# The environment (EXCHANGE_*) overrides them; see `exchange --help`."]
+    lines += [f"{name} = {json.dumps(value)}" for name, value in values.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def configuration(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Settings:
+    """The settings the server and every command use: environment over exchange.toml."""
+    env = os.environ if environ is None else environ
+    here = cwd or Path.cwd()
+    path = find_config_file(env, here)
+    values = read_config_file(path) if path else None
+    return load_settings(env, values, file_path=path, cwd=here)
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def served_node_url(settings: Settings, host: str, port: int, explicit: str | None = None) -> tuple[str, bool]:
+    """The node URL `exchange serve --host H --port P [--node-url U]` serves, and whether to record it.
+
+    A configured URL (environment or exchange.toml) is the node's id and stays
+    so: when it names this machine on another port, or `--node-url` differs
+    from it, serving refuses rather than guess (commands would sign with the
+    configured id and be refused by peers). Nothing configured: the URL is
+    `--node-url` or http://H:P, recorded in exchange.toml so commands use it too.
+    """
+    configured = settings.origin("node_url") != "default"
+    where = settings.origin("node_url")
+    if explicit:
+        url = explicit.rstrip("/")
+        if configured and url != settings.node_url:
+            raise InvalidInputError(
+                f"--node-url {url} differs from the configured node URL {settings.node_url} ({where}); "
+                f"commands sign with the configured one: change it there instead")
+        return url, not configured
+    if configured:
+        parts = urlsplit(settings.node_url)
+        own = parts.hostname in LOCAL_HOSTS or parts.hostname == host
+        default_port = 443 if parts.scheme == "https" else 80
+        if own and (parts.port or default_port) != port:
+            raise InvalidInputError(
+                f"the configured node URL {settings.node_url} ({where}) names this machine on another port "
+                f"than --port {port}: set it to http://{parts.hostname}:{port} there, or serve on "
+                f"port {parts.port or default_port}")
+        return settings.node_url, False
+    if host in {"0.0.0.0", "::", ""}:
+        raise InvalidInputError(
+            f"--host {host or '(all)'} listens on every address and says nothing about the node's public URL: "
+            "pass --node-url, or set node_url with `exchange init --node-url URL`")
+    netloc = f"[{host}]" if ":" in host else host
+    return f"http://{netloc}:{port}", True
+
+
+def record_node_url(settings: Settings, url: str) -> Path:
+    """Write `node_url` into the node's exchange.toml (made beside the SQLite database when missing)."""
+    path = Path(settings.config_file) if settings.config_file else config_home(settings) / CONFIG_NAME
+    values = {k: str(v) for k, v in read_config_file(path).items()} if path.is_file() else {}
+    values["node_url"] = url
+    write_config_file(path, values)
+    return path
+
+
+def config_home(settings: Settings) -> Path:
+    """Where `exchange init` puts exchange.toml: beside the SQLite database, else the current folder."""
+    path = sqlite_path(settings.database_url)
+    return Path(path).parent if path else Path.cwd()
+
+
+def markdown_table() -> str:
+    """The README's table of settings, generated from `SETTINGS`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.env}` | {f'`{s.default}`' if s.default else '–'} | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows) + "\n"

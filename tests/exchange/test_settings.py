@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from exchange.cli import main
 from exchange.errors import InvalidInputError
-from exchange.settings import SETTINGS, Settings, load_settings, parse_weights
+from exchange.settings import SETTINGS, Settings, load_settings, markdown_table, parse_weights
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -17,6 +17,11 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def readme_table() -> str:
     text = README.read_text(encoding="utf-8")
     return text.split("<!-- settings-table -->")[1].split("<!-- /settings-table -->")[0]
+
+
+def test_the_readme_table_is_the_generated_one() -> None:
+    assert readme_table().strip() == markdown_table().strip(), (
+        "README's settings table differs from exchange.settings.markdown_table(); paste its output")
 
 
 def test_every_setting_is_documented_in_the_readme_with_its_default() -> None:
@@ -36,7 +41,7 @@ def test_help_lists_every_setting() -> None:
 
 
 def test_defaults_match_the_dataclass() -> None:
-    assert load_settings({}) == Settings()
+    assert load_settings({}, cwd=Path("/srv/node")) == Settings(database_url="sqlite:///srv/node/exchange.db")
 
 
 def test_environment_overrides_and_normalises() -> None:
