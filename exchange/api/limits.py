@@ -4,6 +4,11 @@ Pure functions over the parsed document (and the variables, for page
 sizes). A query whose nested pages could return more objects than
 `max_cost` is refused before it runs: `entries(first: 100) { ... publisher {
 entries(first: 100) } }` asks for up to 10,100 entries.
+
+Introspection (`__schema`, `__type`) reads the schema, never data, and its
+standard query (GraphiQL's, graphql-js' `getIntrospectionQuery`) nests a type
+reference nine `ofType` levels deep: below an introspection field the depth
+bound is `max_introspection_depth` instead, generous but still finite.
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ from graphql import (
 )
 
 PAGED_FIELDS = {"entries": 20, "municipalities": 20, "changes": 100, "peerMatches": 10}
+INTROSPECTION_FIELDS = {"__schema", "__type"}
+
+
+# a selection set, its depth, the page multiplier, fragments on the path, below introspection
+_Frame = tuple[SelectionSetNode, int, int, frozenset[str], bool]
 
 
 class QueryTooComplex(Exception):
@@ -51,6 +61,7 @@ def check_limits(
     max_depth: int = 12,
     max_aliases: int = 30,
     max_cost: int = 5_000,
+    max_introspection_depth: int = 30,
 ) -> None:
     """Raise QueryTooComplex when the chosen operation is too deep, aliased or costly."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
@@ -59,11 +70,14 @@ def check_limits(
     variables = variables or {}
     aliases = 0
     for op in chosen[:1]:
-        stack: list[tuple[SelectionSetNode, int, int, frozenset[str]]] = [(op.selection_set, 1, 1, frozenset())]
+        stack: list[_Frame] = [(op.selection_set, 1, 1, frozenset(), False)]
         cost = 0
         while stack:
-            selection_set, depth, multiplier, seen = stack.pop()
-            if depth > max_depth:
+            selection_set, depth, multiplier, seen, schema = stack.pop()
+            if schema and depth > max_introspection_depth:
+                raise QueryTooComplex(f"the introspection query is nested deeper than {max_introspection_depth} "
+                                      "levels")
+            if not schema and depth > max_depth:
                 raise QueryTooComplex(f"the query is nested deeper than {max_depth} levels")
             for sel in selection_set.selections:
                 if isinstance(sel, FieldNode):
@@ -82,11 +96,11 @@ def check_limits(
                                 "are allowed (ask for smaller pages, or fewer nested lists)"
                             )
                     if sel.selection_set is not None:
-                        stack.append((sel.selection_set, depth + 1, m, seen))
+                        stack.append((sel.selection_set, depth + 1, m, seen, schema or name in INTROSPECTION_FIELDS))
                 elif isinstance(sel, InlineFragmentNode):
-                    stack.append((sel.selection_set, depth, multiplier, seen))
+                    stack.append((sel.selection_set, depth, multiplier, seen, schema))
                 elif isinstance(sel, FragmentSpreadNode):
                     name = sel.name.value
                     if name in seen or name not in fragments:
                         continue  # cycles and unknown fragments are the validator's business
-                    stack.append((fragments[name].selection_set, depth, multiplier, seen | {name}))
+                    stack.append((fragments[name].selection_set, depth, multiplier, seen | {name}, schema))

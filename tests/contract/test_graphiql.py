@@ -47,3 +47,29 @@ async def test_queries_still_answer_json_for_api_clients(db: Database, tmp_path:
                              headers={"Accept": "text/html, application/json"})
         assert r.status_code == 200
         assert r.json()["data"]["node"]["name"] == "Test node"
+
+
+async def test_the_standard_introspection_query_is_answered(db: Database, tmp_path: Path) -> None:
+    from graphql import get_introspection_query
+
+    query = get_introspection_query(descriptions=True, specified_by_url=True, directive_is_repeatable=True,
+                                    schema_description=True, input_value_deprecation=True)
+    async with client_for(db, tmp_path) as client:
+        r = await client.post("/graphql", json={"query": query, "operationName": "IntrospectionQuery"})
+        assert r.status_code == 200
+        body = r.json()
+        assert "errors" not in body, body.get("errors")
+        assert {"Query", "Entry"} <= {t["name"] for t in body["data"]["__schema"]["types"]}
+
+
+async def test_introspection_is_bounded_and_data_queries_keep_their_depth(db: Database, tmp_path: Path) -> None:
+    deep_types = "{ __schema { types { " + "ofType { " * 40 + "name" + " }" * 40 + " } } }"
+    deep_data = "{ entries(first: 1) { edges { node { " + "publisher { entries(first: 1) { edges { node { " * 3 + "id" + " } } } }" * 3 \
+        + " } } } }"
+    async with client_for(db, tmp_path) as client:
+        for query, message in ((deep_types, "introspection query is nested deeper than 30"),
+                               (deep_data, "nested deeper than 12 levels")):
+            r = await client.post("/graphql", json={"query": query})
+            errors = r.json()["errors"]
+            assert errors[0]["extensions"]["code"] == "QUERY_TOO_COMPLEX", errors
+            assert message in errors[0]["message"]
