@@ -1,11 +1,13 @@
-"""`exchange peers add|list|remove` and `exchange sync`: operating federation.
+"""`exchange peers add|list|remove|vouched|forget-key` and `exchange sync`: operating federation.
 
 `peers add URL` fetches the node's descriptor and pins its key (a changed key
 is refused until `--confirm-key-change`); `--member` lets it receive
 `network` entries, `--trust-relayed` accepts the origin keys it vouches for.
 `peers list` shows per peer: last success, entries behind, last error, next
-attempt, envelopes held back and why. `sync` pulls now, with a progress bar,
-and exits with status 1 when any peer failed.
+attempt, envelopes held back and why. `peers vouched` lists the origin keys
+peers vouched for (and whether that peer is trusted to relay now);
+`peers forget-key ORIGIN` drops them. `sync` pulls now, with a progress
+bar, and exits with status 1 when any peer failed.
 """
 
 from __future__ import annotations
@@ -108,6 +110,51 @@ def peers_remove(url: str) -> None:
 
     run(go)
     click.echo(f"peer {url} removed")
+
+
+@peers.command("vouched")
+def peers_vouched() -> None:
+    """Origin keys that peers vouched for: origin, key id, who vouched, since when, trusted now."""
+    from federation import store
+    from federation.identity import key_id_for
+
+    async def go(db: Database, settings: Settings) -> list[str]:
+        pinned = await store.pinned_keys()
+        trusted = await store.trusted_vouchers()
+        lines = []
+        for row in await store.vouched_keys():
+            if row.origin in pinned:
+                state = "not used: the origin is a peer, its own key is pinned"
+            elif row.vouched_by in trusted:
+                state = "trusted"
+            else:
+                state = "not used: the peer is not trusted to relay"
+            lines.append(f"{row.origin}  key {key_id_for(row.public_key)}  vouched by {row.vouched_by} "
+                         f"since {_when(row.created_at)}  [{state}]")
+        return lines or ["no vouched keys"]
+
+    click.echo("\n".join(run(go)))
+
+
+@peers.command("forget-key")
+@click.argument("origin")
+def peers_forget_key(origin: str) -> None:
+    """Drop the keys vouched for ORIGIN (its held-back entries wait for the next vouching peer)."""
+    from federation import store
+    from federation.identity import normalize_node_url
+
+    async def go(db: Database, settings: Settings) -> int:
+        try:
+            canonical = normalize_node_url(origin.strip())
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        dropped = await store.forget_vouched_key(canonical)
+        if not dropped:
+            raise click.ClickException(f"no key is vouched for {canonical} (see: exchange peers vouched)")
+        return dropped
+
+    dropped = run(go)
+    click.echo(f"{dropped} vouched key(s) for {origin} dropped")
 
 
 @click.command()

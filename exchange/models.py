@@ -294,17 +294,22 @@ class Peer(Model):
         table = "peer"
 
 
-class KnownOrigin(Model):
-    """The public key of a node whose entries reach us through a relaying peer."""
+class VouchedKey(Model):
+    """The public key a peer vouched for, for an origin whose entries it relays (one row per voucher).
+
+    Used only while that peer is trusted to relay, never in place of a key
+    pinned directly (a peer's own, or this node's).
+    """
 
     id = fields.IntField(primary_key=True)
-    url = fields.CharField(max_length=300, unique=True)
+    origin = fields.CharField(max_length=300)
     public_key = fields.CharField(max_length=64)
     vouched_by = fields.CharField(max_length=300)
     created_at = fields.DatetimeField()
 
     class Meta:
-        table = "known_origin"
+        table = "vouched_key"
+        unique_together = (("origin", "vouched_by"),)
 
 
 class PendingEnvelope(Model):

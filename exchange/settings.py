@@ -67,6 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_LOG_LEVEL", "log_level", "INFO", "log level (DEBUG, INFO, WARNING, ERROR)"),
     Setting("EXCHANGE_DCAT_CONTRIBUTOR_ID", "dcat_contributor_id", "",
             "the contributor id GovData assigned to this node's operator (dcatde:contributorID in /catalog)"),
+    Setting("EXCHANGE_ALLOW_PLAIN_HTTP", "allow_plain_http", "false",
+            "true: talk to peers outside loopback over plain http:// (only inside a closed network); "
+            "otherwise HTTPS only"),
 )
 
 SETTINGS_BY_ATTR = {s.attr: s for s in SETTINGS}
@@ -98,6 +101,7 @@ class Settings:
     def origin(self, attr: str) -> str:
         """The variable or file line that set `attr`, to name in an error ('default' if none)."""
         return self.origins.get(attr, "default")
+    allow_plain_http: bool = False
 
     @property
     def resolved_key_file(self) -> Path:
@@ -130,6 +134,16 @@ def parse_weights(text: str) -> dict[str, float]:
         if weights[name.strip()] < 0:
             raise InvalidInputError(f"matching weight {name.strip()!r} is negative")
     return weights
+
+
+def parse_flag(name: str, text: str) -> bool:
+    """`true`/`false` (also 1/0, yes/no, on/off) into a bool; anything else is refused."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off", ""):
+        return False
+    raise InvalidInputError(f"{name} must be true or false, not {text!r}")
 
 
 CONFIG_NAME = "exchange.toml"
@@ -214,6 +228,7 @@ def load_settings(
         config_file=str(file_path) if file_path else "",
         origins=origins,
         database_relative=not Path(sqlite_path(db_url) or "/").is_absolute(),
+        allow_plain_http=parse_flag("EXCHANGE_ALLOW_PLAIN_HTTP", raw["allow_plain_http"]),
     )
 
 

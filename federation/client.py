@@ -5,7 +5,11 @@ one, an ASGI transport to an in-process node, or a `MockTransport` playing a
 hostile peer). Every request to a peer's feed is signed with our node key
 (RFC 9421) and sent as a GraphQL GET with the operation in
 `graphql/operations/Changes.graphql`, so the signature covers the whole
-request. Outside errors are translated here and only here: network errors,
+request; the page that comes back must carry the peer's signature bound to
+that request (`httpsig.verify_response`), checked with the key pinned for the
+peer before anything of it is used. Requests to a peer outside loopback go
+over HTTPS only, unless plain HTTP is allowed for a closed network
+(InsecureTransportError). Outside errors are translated here and only here: network errors,
 timeouts and 5xx become PeerUnreachableError, 401/403 and refusals in the
 GraphQL errors PeerRefusedError, anything that is not our wire format
 ProtocolMismatchError, too many bytes OversizedAnswerError. Every request
@@ -18,6 +22,7 @@ wire format, and is refused without recursing into it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,16 +32,17 @@ from typing import Any
 import httpx
 
 from federation.errors import (
+    InsecureTransportError,
     OversizedAnswerError,
     PeerRefusedError,
     PeerUnreachableError,
     ProtocolMismatchError,
 )
-from federation.httpsig import sign_request
+from federation.httpsig import sign_request, verify_response
 from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey, normalize_node_url
 from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch
 
-__all__ = ["CHANGES_OPERATION", "HINT_PATH", "FeedAnswer", "PeerClient"]
+__all__ = ["CHANGES_OPERATION", "HINT_PATH", "FeedAnswer", "PeerClient", "check_transport"]
 
 HINT_PATH = "/federation/hint"
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
@@ -63,6 +69,26 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(url: str, allow_plain_http: bool) -> None:
+    """InsecureTransportError unless `url` is https, loopback, or plain HTTP is allowed."""
+    parts = httpx.URL(url)
+    if parts.scheme == "https" or allow_plain_http or _loopback(parts.host):
+        return
+    raise InsecureTransportError(
+        f"{parts.scheme}://{parts.host}: plain HTTP to a node outside loopback is refused; use its "
+        "https:// URL, or set EXCHANGE_ALLOW_PLAIN_HTTP=true for peers inside a closed network"
+    )
+
+
 class PeerClient:
     """One node's HTTP conversations with its peers."""
 
@@ -73,14 +99,17 @@ class PeerClient:
         clock: Callable[[], datetime] = _utcnow,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
         deadline: float = DEFAULT_DEADLINE,
+        allow_plain_http: bool = False,
     ) -> None:
         self.http = http
         self.key = key
         self.clock = clock
         self.max_answer_bytes = max_answer_bytes
         self.deadline = deadline
+        self.allow_plain_http = allow_plain_http
 
-    async def _send(self, request: httpx.Request, limit: int) -> tuple[int, bytes]:
+    async def _send(self, request: httpx.Request, limit: int) -> tuple[int, bytes, httpx.Headers]:
+        check_transport(str(request.url), self.allow_plain_http)
         if self.key is not None:
             sign_request(request, self.key, self.clock())
         where = f"{request.url.scheme}://{request.url.netloc.decode()}"
@@ -110,12 +139,12 @@ class PeerClient:
             raise PeerUnreachableError(f"{where} failed with HTTP {status}")
         if status in (401, 403):
             raise PeerRefusedError(f"{where} refused us with HTTP {status}: {_message(bytes(body))}")
-        return status, bytes(body)
+        return status, bytes(body), response.headers
 
     async def descriptor(self, url: str) -> Descriptor:
         """Fetch and check a node's descriptor; its id must be the URL we asked."""
         base = normalize_node_url(url)
-        status, body = await self._send(httpx.Request("GET", base + WELL_KNOWN_PATH), MAX_DESCRIPTOR_BYTES)
+        status, body, _ = await self._send(httpx.Request("GET", base + WELL_KNOWN_PATH), MAX_DESCRIPTOR_BYTES)
         if status != 200:
             raise ProtocolMismatchError(f"{base}{WELL_KNOWN_PATH} answered HTTP {status}", field="descriptor")
         descriptor = Descriptor.from_json(_parse(body, base))
@@ -125,8 +154,10 @@ class PeerClient:
             )
         return descriptor
 
-    async def changes(self, peer_url: str, cursor: str | None, first: int = MAX_BATCH_ITEMS) -> FeedAnswer:
-        """One page of a peer's change feed after `cursor`."""
+    async def changes(
+        self, peer_url: str, cursor: str | None, first: int = MAX_BATCH_ITEMS, *, peer_key: str
+    ) -> FeedAnswer:
+        """One page of a peer's change feed after `cursor`, signed by the peer (`peer_key`) for this request."""
         variables: dict[str, Any] = {"after": cursor, "first": first}
         request = httpx.Request(
             "GET", peer_url + "/graphql",
@@ -134,7 +165,7 @@ class PeerClient:
                     "variables": json.dumps(variables, separators=(",", ":"))},
             headers={"Accept": "application/graphql-response+json, application/json"},
         )
-        status, body = await self._send(request, self.max_answer_bytes)
+        status, body, headers = await self._send(request, self.max_answer_bytes)
         data = _parse(body, peer_url)
         errors = data.get("errors") if isinstance(data, dict) else None
         if errors:
@@ -146,6 +177,8 @@ class PeerClient:
             raise ProtocolMismatchError(f"{peer_url} answered an error: {message[:300]} [{code}]", field="errors")
         if status != 200:
             raise ProtocolMismatchError(f"{peer_url} answered HTTP {status}", field="status")
+        # An error above applies nothing, so it may come unsigned; a page must be signed.
+        verify_response(status, headers, body, request, peer_url, peer_key, self.clock())
         try:
             raw = dict(data["data"]["changes"])
         except (KeyError, TypeError, ValueError):
@@ -162,7 +195,7 @@ class PeerClient:
         body = json.dumps({"node": self.key.node_url}).encode()
         request = httpx.Request("POST", peer_url + HINT_PATH, content=body,
                                 headers={"Content-Type": "application/json"})
-        status, answer = await self._send(request, MAX_DESCRIPTOR_BYTES)
+        status, answer, _ = await self._send(request, MAX_DESCRIPTOR_BYTES)
         if status >= 400:
             raise PeerRefusedError(f"{peer_url} refused our hint with HTTP {status}: {_message(answer)}")
 

@@ -9,6 +9,11 @@ refused with InvalidInputError (BAD_USER_INPUT) saying so. Change-feed cursors
 carry a sequence number; keyset cursors for Relay connections carry the
 position `(timestamp, id)` of the last row and a fingerprint of the filters, so
 a cursor taken under one filter cannot page through another.
+
+Change-feed cursors of protocol 2 (`encode_feed_cursor`) are encrypted as
+well (AES-GCM under a key derived from the node's, with a synthetic nonce):
+a peer learns nothing from them, not even how far the feed moved between
+two of its pages, and each is bound to the peer it was issued to.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from exchange.envelope import canonical_json
 from exchange.errors import InvalidInputError
 from federation.identity import b64url_decode, b64url_encode
@@ -27,8 +35,10 @@ from federation.identity import b64url_decode, b64url_encode
 __all__ = [
     "CURSOR_FORMAT_VERSION",
     "KeysetPosition",
+    "decode_feed_cursor",
     "decode_keyset_cursor",
     "decode_seq_cursor",
+    "encode_feed_cursor",
     "encode_keyset_cursor",
     "encode_seq_cursor",
     "filter_fingerprint",
@@ -39,6 +49,9 @@ MAX_CURSOR_LENGTH = 512
 _TAG_BYTES = 16
 _SEQ = "s"
 _KEYSET = "k"
+FEED_CURSOR_VERSION = 2
+_FEED_AAD = b"exchange/feed-cursor"
+_NONCE_BYTES = 12
 
 
 class KeysetPosition(NamedTuple):
@@ -137,3 +150,49 @@ def decode_keyset_cursor(cursor: str, key: bytes, fingerprint: str) -> KeysetPos
     if values[0] != fingerprint:
         raise _refuse(cursor, "was issued for different filters or ordering")
     return KeysetPosition(values[1], values[2])
+
+
+def _peer_tag(peer: str) -> str:
+    return hashlib.sha256(peer.encode("utf-8")).hexdigest()[:16]
+
+
+def encode_feed_cursor(seq: int, peer: str, key: bytes) -> str:
+    """An encrypted change-feed cursor 'after sequence number `seq`' for `peer` only."""
+    if type(seq) is not int or seq < 0:
+        raise ValueError("sequence number must be a non-negative integer")
+    if len(key) != 32:
+        raise ValueError("feed cursor key must be 32 bytes")
+    plain = canonical_json([seq, _peer_tag(peer)])
+    # A synthetic nonce (a MAC of the plaintext): one position, one cursor, so an unchanged
+    # feed hands back the cursor it was given; distinct plaintexts never share a nonce.
+    nonce = hmac.new(key, b"nonce/" + plain, hashlib.sha256).digest()[:_NONCE_BYTES]
+    sealed = AESGCM(key).encrypt(nonce, plain, _FEED_AAD)
+    return b64url_encode(bytes([FEED_CURSOR_VERSION]) + nonce + sealed)
+
+
+def is_feed_cursor(cursor: str) -> bool:
+    """Whether `cursor` looks like an encrypted feed cursor (else: an older HMAC cursor)."""
+    try:
+        raw = b64url_decode(cursor)
+    except ValueError:
+        return False
+    return bool(raw) and raw[0] == FEED_CURSOR_VERSION
+
+
+def decode_feed_cursor(cursor: object, peer: str, key: bytes) -> int:
+    """The sequence number in a feed cursor we issued to `peer`; InvalidInputError otherwise."""
+    if not isinstance(cursor, str):
+        raise InvalidInputError("cursor must be a string")
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
+        raise _refuse(cursor, "was not issued by this node")
+    try:
+        raw = b64url_decode(cursor)
+        plain = AESGCM(key).decrypt(raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :], _FEED_AAD)
+    except (ValueError, InvalidTag):
+        raise _refuse(cursor, "was not issued by this node") from None
+    values = json.loads(plain)  # we sealed it, so it is our JSON
+    if not isinstance(values, list) or len(values) != 2 or type(values[0]) is not int or values[0] < 0:
+        raise _refuse(cursor, "is malformed")
+    if values[1] != _peer_tag(peer):
+        raise _refuse(cursor, "was issued to another peer")
+    return int(values[0])

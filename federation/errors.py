@@ -7,6 +7,7 @@
     │   └── UnknownPeerError                   UNKNOWN_PEER       (key id not among our peers)
     ├── ProtocolMismatchError                  PROTOCOL_MISMATCH  (.field names what was wrong)
     │   └── OversizedAnswerError               OVERSIZED_ANSWER   (too many items, too many bytes)
+    ├── InsecureTransportError                 INSECURE_TRANSPORT (plain HTTP outside loopback)
     └── KeyFileError                           BAD_KEY_FILE       (the node's own key file)
 
 `BadSignatureError.reason` is a stable lower-case word (`missing`, `malformed`,
@@ -23,6 +24,7 @@ from exchange.errors import FederationError
 __all__ = [
     "BadSignatureError",
     "FederationError",
+    "InsecureTransportError",
     "KeyFileError",
     "OversizedAnswerError",
     "PeerRefusedError",
@@ -77,6 +79,12 @@ class OversizedAnswerError(ProtocolMismatchError):
     """An answer exceeds our limits (items per batch, bytes per envelope)."""
 
     code = "OVERSIZED_ANSWER"
+
+
+class InsecureTransportError(FederationError):
+    """A peer URL is plain HTTP outside loopback, and plain HTTP is not allowed."""
+
+    code = "INSECURE_TRANSPORT"
 
 
 class KeyFileError(FederationError):

@@ -9,12 +9,24 @@ resolves the key id to a peer's public key, checks the time window against the
 which peer is talking. Both halves work on plain values, so the Starlette side
 calls `verify_request(request.method, url, request.headers, body, ...)`; behind
 a reverse proxy it must pass the public URL (node URL + path + query), since
-that is what the client signed. Replays inside the time window are not
-detected here: the feed is read-only, so a replay only repeats an answer.
+that is what the client signed. Each request carries a fresh signed `nonce`,
+so no two requests have the same signature. Replays of a request inside the
+time window are not detected here: the feed is read-only, so a replay only
+repeats an answer.
+
+Feed pages are signed too (`sign_response` / `verify_response`): the
+answering node signs `@status`, the response's `content-digest` (RFC 9530,
+SHA-256 of the body) and, with the `req` flag of RFC 9421 section 2.4, the
+request's `@method`, `@target-uri` (which holds the cursor `after` and
+`first`), `signature` and `signature-input` (which name the requesting peer
+and carry its nonce), with `tag` = `PAGE_TAG` and `keyid` = its node URL. A
+page thus cannot be moved to another request, another cursor or another
+peer, nor changed, without the puller noticing.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,12 +46,26 @@ from http_message_signatures import (
 from federation.errors import BadSignatureError, ProtocolMismatchError, UnknownPeerError
 from federation.identity import NodeKey, decode_public_key
 
-__all__ = ["MAX_SKEW", "SIGNATURE_LIFETIME", "SIGNATURE_TAG", "sign_request", "verify_request"]
+__all__ = [
+    "MAX_SKEW",
+    "PAGE_TAG",
+    "SIGNATURE_LIFETIME",
+    "SIGNATURE_TAG",
+    "sign_request",
+    "sign_response",
+    "verify_request",
+    "verify_response",
+]
 
 SIGNATURE_TAG = "exchange-node"
+PAGE_TAG = "exchange-feed-page"
 SIGNATURE_LIFETIME = timedelta(seconds=300)
 MAX_SKEW = timedelta(seconds=300)
 COVERED_COMPONENTS = ("@method", "@target-uri", "content-digest")
+PAGE_COMPONENTS = (
+    "@status", "content-digest", '"@method";req', '"@target-uri";req', '"signature";req',
+    '"signature-input";req',
+)
 
 
 class _HeaderSource(Protocol):
@@ -67,6 +93,13 @@ class _Message:
     method: str
     url: str
     headers: Any
+
+
+@dataclass
+class _Response:
+    status_code: int
+    headers: Any
+    request: _Message
 
 
 class _Refused(InvalidSignature):
@@ -163,6 +196,7 @@ def sign_request(
         key_id=key.node_url,
         created=created,
         expires=created + lifetime,
+        nonce=secrets.token_urlsafe(16),
         tag=SIGNATURE_TAG,
         covered_component_ids=COVERED_COMPONENTS[:2],
         body=request.content,
@@ -228,3 +262,86 @@ def verify_request(
             reason="digest_mismatch",
         ) from None
     return str(results[0].parameters["keyid"])
+
+
+def sign_response(
+    status: int,
+    body: bytes,
+    request_method: str,
+    request_url: str,
+    request_headers: Mapping[str, str] | _HeaderSource,
+    key: NodeKey,
+    now: datetime,
+    lifetime: timedelta = SIGNATURE_LIFETIME,
+) -> dict[str, str]:
+    """The headers that sign a response to the given (already verified) request.
+
+    Returns Content-Digest, Signature-Input and Signature for the caller to add.
+    `request_url` is the URL the requester signed (the public URL).
+    """
+    created = _aware(now)
+    headers: dict[str, str] = {}
+    request = _Message(request_method, request_url, _Headers(_lines(request_headers)))
+    signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519, key_resolver=_Keys(key))
+    signer.sign(
+        _Response(status, headers, request),
+        key_id=key.node_url,
+        created=created,
+        expires=created + lifetime,
+        tag=PAGE_TAG,
+        covered_component_ids=PAGE_COMPONENTS[:1] + PAGE_COMPONENTS[2:],
+        body=body,
+    )
+    return headers
+
+
+def verify_response(
+    status: int,
+    headers: Mapping[str, str] | _HeaderSource,
+    body: bytes,
+    request: httpx.Request,
+    signer_url: str,
+    public_key: str,
+    now: datetime,
+    max_skew: timedelta = MAX_SKEW,
+) -> None:
+    """Check that `signer_url` signed this answer to exactly `request`; BadSignatureError otherwise.
+
+    `request` is the signed request as sent. Reasons: missing, malformed,
+    in_future, too_old, expired, digest_mismatch, invalid.
+    """
+    lines = _lines(headers)
+    names = {name.lower() for name, _ in lines}
+    if "signature" not in names or "signature-input" not in names:
+        raise BadSignatureError(
+            f"{signer_url} sent a feed page without a signature (it may run an older version)",
+            reason="missing",
+        )
+    asked = _Message(request.method, str(request.url), _Headers(_lines(request.headers)))
+    message = _Response(status, _Headers(lines), asked)
+    keys = _Keys(resolve=lambda key_id: public_key if key_id == signer_url else None)
+    verifier = _Verifier(keys, _aware(now), max_skew)
+    try:
+        results = verifier.verify(
+            message, max_age=None, expect_tag=PAGE_TAG, require_components=PAGE_COMPONENTS
+        )
+    except _Refused as refused:
+        error = refused.error
+        raise BadSignatureError(f"feed page refused: {error.message}", reason=error.reason) from None
+    except InvalidSignature as exc:
+        text = str(exc) or "the signature does not match the page, the request or the key"
+        raise BadSignatureError(
+            f"feed page signature refused (not this peer's answer to this request): {text}",
+            reason=_reason(text),
+        ) from None
+    except HTTPMessageSignaturesException as exc:
+        raise BadSignatureError(f"feed page signature refused: {exc}", reason="malformed") from None
+    if len(results) != 1:
+        raise BadSignatureError("feed page carries more than one signature", reason="malformed")
+    try:
+        ContentDigest.verify_components(results[0].covered_components, body)
+    except HTTPMessageSignaturesException as exc:
+        raise BadSignatureError(
+            f"feed page does not match its signed Content-Digest (changed on the way): {exc}",
+            reason="digest_mismatch",
+        ) from None

@@ -34,7 +34,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from federation.errors import KeyFileError, ProtocolMismatchError
 
-PROTOCOL_VERSION = 1
+# 2: feed pages are signed and bound to the request; encrypted, peer-bound cursors;
+# items carry their position in the page. Version 1 pages (unsigned) are not accepted.
+PROTOCOL_VERSION = 2
 SUPPORTED_PROTOCOL_VERSIONS: frozenset[int] = frozenset({PROTOCOL_VERSION})
 WELL_KNOWN_PATH = "/.well-known/exchange-node"
 
@@ -244,7 +246,9 @@ class Descriptor:
         return cls(key.node_url, name, key.public_key_b64, key.key_id, software_version)
 
     def to_json(self) -> dict[str, Any]:
-        return {wire: getattr(self, attr) for wire, attr in _DESCRIPTOR_FIELDS.items()}
+        data: dict[str, Any] = {wire: getattr(self, attr) for wire, attr in _DESCRIPTOR_FIELDS.items()}
+        data["versions"] = sorted(SUPPORTED_PROTOCOL_VERSIONS)
+        return data
 
     @classmethod
     def from_json(cls, data: object) -> Descriptor:
@@ -260,12 +264,17 @@ class Descriptor:
             raise ProtocolMismatchError(
                 "descriptor protocolVersion must be an integer", field="protocolVersion"
             )
-        if version not in SUPPORTED_PROTOCOL_VERSIONS:
+        spoken = data.get("versions", [version])
+        if not isinstance(spoken, list) or not spoken or any(type(v) is not int for v in spoken):
+            raise ProtocolMismatchError("descriptor versions must be a list of integers", field="versions")
+        common = SUPPORTED_PROTOCOL_VERSIONS.intersection(spoken)
+        if not common:
             raise ProtocolMismatchError(
-                f"peer speaks protocol version {version}; this node speaks "
-                f"{sorted(SUPPORTED_PROTOCOL_VERSIONS)}",
+                f"peer speaks protocol version(s) {sorted(set(spoken))}; this node speaks "
+                f"{sorted(SUPPORTED_PROTOCOL_VERSIONS)} (signed feed pages); the peer must be upgraded",
                 field="protocolVersion",
             )
+        version = max(common)
         for wire, attr in _DESCRIPTOR_FIELDS.items():
             value = data[wire]
             if wire != "protocolVersion" and (not isinstance(value, str) or not value):
@@ -273,6 +282,7 @@ class Descriptor:
                     f"descriptor {wire} must be a non-empty string", field=wire
                 )
             values[attr] = value
+        values["protocol_version"] = version
         try:
             node_id = normalize_node_url(values["id"])
         except ValueError as exc:

@@ -3,7 +3,7 @@
 An entry version travels as a `SignedEnvelope`: the envelope (a JSON object
 with exactly the keys of `ENVELOPE_KEYS`) and its origin's signature over the
 envelope's canonical JSON. A peer's change feed answers with a `ChangeBatch` of
-`ChangeItem`s (its own sequence number plus a signed envelope), the cursor to
+`ChangeItem`s (its position in the page, 1, 2, ..., plus a signed envelope), the cursor to
 ask from next time, whether more is waiting, and the public keys it vouches for
 (the origins of relayed envelopes). `ChangeBatch.to_json` and `from_json` are
 the two halves of the contract the GraphQL `changes` field keeps. Parsing
@@ -232,9 +232,9 @@ class ChangeBatch:
         items = tuple(
             ChangeItem.from_json(raw, f"items[{index}]") for index, raw in enumerate(raw_items)
         )
-        for index in range(1, len(items)):
-            if items[index].seq <= items[index - 1].seq:
-                raise _fail(f"items[{index}].seq", "sequence numbers must increase")
+        for index, item in enumerate(items):
+            if item.seq != index + 1:
+                raise _fail(f"items[{index}].seq", "items must be numbered 1, 2, ... in page order")
         cursor = data.get("nextCursor")
         if not isinstance(cursor, str) or not 0 < len(cursor) <= 1000:
             raise _fail("nextCursor", "must be a non-empty string")

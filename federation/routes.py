@@ -63,7 +63,8 @@ class Federation:
         return self._http
 
     def client(self) -> PeerClient:
-        return PeerClient(self.http, self.key, self.clock, deadline=self.node.settings.peer_deadline)
+        return PeerClient(self.http, self.key, self.clock, deadline=self.node.settings.peer_deadline,
+                          allow_plain_http=self.node.settings.allow_plain_http)
 
     def syncer(self) -> Syncer:
         return Syncer(self.key, self.client(), listeners=self.node.catalogue.listeners,

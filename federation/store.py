@@ -5,7 +5,8 @@ writing a verified, merged batch.
 single transaction it stores every applied version (entry row, topics,
 locally rendered HTML, search index, the revision with the origin's envelope
 and signature, a change-feed row so that relays work), the envelopes held
-back, the origin keys newly vouched for, and the peer's advanced cursor. A
+back, the origin keys newly vouched for (with the peer that vouched), and
+the peer's advanced cursor. A
 `checkpoint(step)` callback runs between the steps, so tests can interrupt
 the transaction anywhere and show that nothing half-done survives.
 """
@@ -29,13 +30,13 @@ from exchange.models import (
     Change,
     Entry,
     EntryTopic,
-    KnownOrigin,
     Municipality,
     Organisation,
     Peer,
     PendingEnvelope,
     Revision,
     Topic,
+    VouchedKey,
 )
 from federation.envelopes import (
     ContentError,
@@ -102,6 +103,7 @@ async def pin_peer(
 async def remove_peer(url: str) -> None:
     peer = await get_peer(url)
     await PendingEnvelope.filter(peer_url=peer.url).delete()
+    await VouchedKey.filter(vouched_by=peer.url).delete()
     await peer.delete()
 
 
@@ -122,11 +124,39 @@ async def pending_counts() -> dict[str, int]:
     return counts
 
 
-async def origin_keys() -> dict[str, str]:
-    """Every public key we trust for envelope origins: pinned peers, then vouched origins."""
-    keys = {str(o.url): str(o.public_key) for o in await KnownOrigin.all()}
-    keys.update({str(p.url): str(p.public_key) for p in await Peer.all()})
+async def pinned_keys() -> dict[str, str]:
+    """The keys pinned directly: each peer's own (this node's own key is the caller's)."""
+    return {str(url): str(key) for url, key in await Peer.all().values_list("url", "public_key")}
+
+
+async def vouched_keys() -> list[VouchedKey]:
+    """Every key a peer vouched for, with who vouched and when, by origin."""
+    return list(await VouchedKey.all().order_by("origin", "vouched_by"))
+
+
+async def trusted_vouchers() -> set[str]:
+    """Peers whose vouching counts: those trusted to relay (`--trust-relayed`)."""
+    return {str(u) for u in await Peer.filter(trust_relayed=True).values_list("url", flat=True)}
+
+
+async def trusted_origin_keys() -> dict[str, str]:
+    """The key we hold for each origin: pinned peers, else what the trusted vouchers agree on.
+
+    An origin whose trusted vouchers disagree has no key here (its entries are held back).
+    """
+    pinned = await pinned_keys()
+    trusted = await trusted_vouchers()
+    offered: dict[str, set[str]] = {}
+    for row in await VouchedKey.filter(vouched_by__in=list(trusted)):
+        offered.setdefault(str(row.origin), set()).add(str(row.public_key))
+    keys = {origin: next(iter(found)) for origin, found in offered.items() if len(found) == 1}
+    keys.update(pinned)
     return keys
+
+
+async def forget_vouched_key(origin: str) -> int:
+    """Drop every key vouched for `origin`; how many there were."""
+    return int(await VouchedKey.filter(origin=origin).delete())
 
 
 async def topic_labels() -> dict[str, tuple[str, str]]:
@@ -418,8 +448,8 @@ async def apply_batch(
     checkpoint("begin")
     async with in_transaction():
         for origin, key in vouched.items():
-            if not await KnownOrigin.exists(url=origin):
-                await KnownOrigin.create(url=origin, public_key=key, vouched_by=peer.url, created_at=now)
+            if not await VouchedKey.exists(origin=origin, vouched_by=peer.url):
+                await VouchedKey.create(origin=origin, public_key=key, vouched_by=peer.url, created_at=now)
         checkpoint("origins")
         storable: list[SignedEnvelope] = []
         columns: list[dict[str, Any]] = []

@@ -45,6 +45,7 @@ from federation.prepare import NOTHING, Helper, Jobs, Prepared, work_for
 from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch, SignedEnvelope
 from federation.signing import verify_envelope
 from federation.store import Checkpoint, Pending
+from federation.trust import choose_key
 
 log = logging.getLogger("exchange.federation")
 
@@ -114,6 +115,7 @@ class SyncReport:
     error: str = ""
     error_code: str = ""
     released: int = 0
+    learned: int = 0
     applied_ids: list[str] = field(default_factory=list)
 
     @property
@@ -165,8 +167,8 @@ class Syncer:
         report = SyncReport(peer.url)
         helper: Helper | None = None
         try:
-            report.released = await self._retry_pending(peer)
-            answer = await self.client.changes(peer.url, peer.cursor, self.page_size)
+            report.released = await self._retry_pending(peer, report)
+            answer = await self.client.changes(peer.url, peer.cursor, self.page_size, peer_key=peer.public_key)
             prepared = NOTHING
             guesses: Guesses | None = None
             if self._worth_a_helper(answer, max_batches):
@@ -193,6 +195,8 @@ class Syncer:
                     break
                 answer, jobs = await ahead
                 prepared = await jobs.collect() if jobs is not None else NOTHING
+            if report.learned:
+                report.released += await self._retry_pending(peer)  # held back before the key came
         except ExchangeError as exc:
             delay = await self._failed(peer, report, exc.code, exc.message)
             log.warning("sync from %s refused: %s [%s]; next attempt in %.0f s",
@@ -230,14 +234,14 @@ class Syncer:
         be renamed meanwhile): where a guess is wrong, the helper's answer is
         not used and `_verify` or the store does the work itself.
         """
-        keys = {**await store.origin_keys(), self.key.node_url: self.key.public_key_b64,
+        keys = {**await store.trusted_origin_keys(), self.key.node_url: self.key.public_key_b64,
                 peer.url: peer.public_key}
         return Guesses(keys.get, await store.topic_labels())
 
     async def _fetch(
         self, peer: Peer, cursor: str, helper: Helper | None, guesses: Guesses | None
     ) -> tuple[FeedAnswer, Jobs | None]:
-        answer = await self.client.changes(peer.url, cursor, self.page_size)
+        answer = await self.client.changes(peer.url, cursor, self.page_size, peer_key=peer.public_key)
         if helper is None or guesses is None:
             return answer, None
         work = work_for((item.envelope for item in answer.batch.items), guesses.key, guesses.labels)
@@ -247,35 +251,43 @@ class Syncer:
         self, peer: Peer, envelopes: Sequence[tuple[SignedEnvelope, str]], vouched: dict[str, str],
         prepared: Prepared = NOTHING,
     ) -> tuple[list[SignedEnvelope], list[Pending], dict[str, str]]:
-        """Check every signature; returns (verified, pending, newly trusted origin keys).
+        """Check every signature; returns (verified, pending, newly vouched origin keys).
 
         A signature the helper found valid for exactly this key and these bytes
-        counts as checked; any other is checked here.
+        counts as checked; any other is checked here. A bad signature under a
+        pinned key refuses the batch; under a vouched key it holds that
+        envelope back (`federation.trust`).
         """
-        known = await store.origin_keys()
-        own = self.key.node_url
+        pinned = await store.pinned_keys()
+        trusted = await store.trusted_vouchers()
+        stored = {(str(v.origin), str(v.vouched_by)): str(v.public_key) for v in await store.vouched_keys()}
         verified: list[SignedEnvelope] = []
         pending: list[Pending] = []
         learned: dict[str, str] = {}
         for signed, vouched_key in envelopes:
             origin = signed.origin
-            if origin == own:
-                key: str | None = self.key.public_key_b64
-            elif origin == peer.url:
-                key = peer.public_key
-            else:
-                key = known.get(origin) or learned.get(origin)
-                offered = vouched.get(origin) or vouched_key
-                if key is None and peer.trust_relayed and offered:
-                    key = learned[origin] = offered
-            if key is None:
-                pending.append(Pending(signed, (
-                    f"no trusted key for origin {origin}: it is not a peer, and {peer.url} is not "
-                    f"trusted to vouch for relayed origins (exchange peers add {peer.url} --trust-relayed)"
-                ), vouched.get(origin) or vouched_key))
+            offered = vouched.get(origin) or vouched_key or None
+            choice = choose_key(
+                origin, own=(self.key.node_url, self.key.public_key_b64), peer=(peer.url, peer.public_key),
+                trust_relayed=peer.trust_relayed, pinned=pinned,
+                vouched={**stored, **{(o, peer.url): k for o, k in learned.items()}},
+                trusted=trusted | {peer.url}, offered=offered,
+            )
+            if choice.key is None:
+                pending.append(Pending(signed, choice.reason, (offered or "") if choice.keep_offered else ""))
                 continue
-            if not prepared.verified(key, signed):
-                verify_envelope(signed, key)  # BadSignatureError refuses the whole batch
+            if not prepared.verified(choice.key, signed):
+                try:
+                    verify_envelope(signed, choice.key)
+                except BadSignatureError:
+                    if choice.direct:
+                        raise  # refuses the whole batch
+                    pending.append(Pending(signed, (
+                        f"the signature of origin {origin} does not verify with the key {peer.url} "
+                        f"vouched for; held back (exchange peers vouched; exchange peers forget-key {origin})")))
+                    continue
+            if choice.learn:
+                learned[origin] = choice.key
             try:
                 parse_entry_uid(signed.entry_id)
             except ContentError as exc:
@@ -319,6 +331,7 @@ class Syncer:
             checkpoint=self.checkpoint or store.no_checkpoint, prepared=prepared,
         )
         report.batches += 1
+        report.learned += len(learned)
         report.applied += len(result.applied)
         report.skipped += skipped
         report.pending += len(result.pending)
@@ -328,7 +341,7 @@ class Syncer:
                      result.pending[0].reason)
         await self._notify(result.applied)
 
-    async def _retry_pending(self, peer: Peer) -> int:
+    async def _retry_pending(self, peer: Peer, report: SyncReport | None = None) -> int:
         """Try again what we held back from this peer (a key or a municipality may be known now)."""
         rows = await store.pending_of(peer.url)
         if not rows:
@@ -340,6 +353,8 @@ class Syncer:
         except (BadSignatureError, ConflictError) as exc:
             log.warning("pending envelopes from %s stay pending: %s", peer.url, exc.message)
             return 0
+        if report is not None:
+            report.learned += len(learned)
         done = {(s.entry_id, s.version) for s in verified}
         result = await store.apply_batch(
             peer, to_apply, pending, learned, next_cursor=peer.cursor or "", entries_behind=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,9 @@ class Context:
     services: Services
     loaders: Loaders = field(default_factory=Loaders)
     request: Any = None
+    # Set by a resolver whose answer must be signed (the change feed): called with the
+    # response's status and body bytes, it returns the headers that sign them.
+    sign_response: Callable[[int, bytes], Mapping[str, str]] | None = None
 
     @property
     def catalogue(self) -> Catalogue:

@@ -3,6 +3,7 @@
 `changes(after, first)` answers only known peers whose RFC 9421 signature on
 the request verifies against the key pinned for them; the request must be a
 GET, so that the signature covers all of it (the query travels in the URL).
+The answer is signed in turn, bound to that request (`httpsig.sign_response`).
 `peers` shows operators (an API token with the `admin` scope) the state of
 each peer. Resolvers stay thin: the feed itself lives in `federation.feed`.
 """
@@ -20,11 +21,14 @@ from exchange.errors import FederationError, PermissionDeniedError, Unauthentica
 from exchange.models import Peer as PeerRow
 from federation.errors import BadSignatureError
 from federation.feed import authenticate_peer
+from federation.httpsig import sign_response
 
 
 @strawberry.type(description="One stored entry version in a node's change feed.")
 class ChangeItem:
-    seq: int = strawberry.field(description="The node's sequence number of this version.")
+    seq: int = strawberry.field(description=(
+        "The item's position in this page (1, 2, ...). Since protocol 2 not the node's sequence "
+        "number, which would reveal rows the peer may not see."))
     envelope: JSON = strawberry.field(description="The envelope exactly as its origin signed it.")
     signature: str = strawberry.field(description="The origin's Ed25519 signature (base64url).")
 
@@ -41,7 +45,9 @@ class ChangeBatch:
     next_cursor: str = strawberry.field(description="Pass as `after` to read on.")
     has_more: bool = strawberry.field(description="More rows follow this page.")
     vouched_keys: list[VouchedKey] = strawberry.field(description="Keys of the relayed origins on this page.")
-    remaining: int = strawberry.field(description="Feed rows after this page (0 when none).")
+    remaining: int = strawberry.field(description=(
+        "Rows after this page that the asking peer may receive (public, for members also network; "
+        "withdrawals not counted); 0 when none."))
 
 
 @strawberry.type(description="A peer node and the state of pulling from it (operators only).")
@@ -81,6 +87,10 @@ class Query:
         url = _public_url(federation.key.node_url, request)
         peer = await authenticate_peer("GET", url, request.headers, b"", federation.clock())
         page = await federation.feed.read(peer, after, first)
+        headers = request.headers
+        key, now = federation.key, federation.clock()
+        info.context.sign_response = lambda status, body: sign_response(
+            status, body, "GET", url, headers, key, now)
         batch = page.batch
         return ChangeBatch(
             items=[ChangeItem(seq=i.seq, envelope=i.envelope.envelope, signature=i.envelope.signature)

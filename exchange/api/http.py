@@ -267,7 +267,10 @@ class GraphQLEndpoint:
             raise _RequestError(exc.message, exc.code, 401, {"WWW-Authenticate": "Bearer"}) from None
         context = Context(actor=actor, services=self.services, request=request)
         result = await self.execute(document, operation, params, context)
-        return self._result(result, media)
+        response = self._result(result, media)
+        if context.sign_response is not None:
+            response.headers.update(context.sign_response(response.status_code, bytes(response.body)))
+        return response
 
     async def execute(
         self, document: DocumentNode, operation: OperationDefinitionNode, params: dict[str, Any], context: Context

@@ -103,10 +103,13 @@ class FedNode:
                                         confirm_key_change=False, now=self.federation.clock())
         return await self.run(go)
 
-    async def pull(self, other: FedNode, **kwargs: Any) -> SyncReport:
+    async def pull(self, other: FedNode, page_size: int | None = None, **kwargs: Any) -> SyncReport:
         async def go() -> SyncReport:
             peer = await store.get_peer(other.url)
-            return await self.federation.syncer().sync_peer(peer, **kwargs)
+            syncer = self.federation.syncer()
+            if page_size is not None:
+                syncer.page_size = page_size
+            return await syncer.sync_peer(peer, **kwargs)
         return await self.run(go)
 
     async def entries(self) -> dict[str, tuple[int, bool, str]]:
@@ -127,8 +130,10 @@ async def make_node(tmp_path: Path, name: str, net: Net, *, seeded: bool = True,
                     settings: dict[str, Any] | None = None) -> FedNode:
     db = await make_database(tmp_path, name)
     url = f"http://{name}.test"
+    # The nodes talk over an in-process network (closed), under http:// names.
     config = Settings(database_url=db.url, node_url=url, node_name=f"Node {name.upper()}",
-                      key_file=str(tmp_path / f"{name}.key"), sync_interval=0, **(settings or {}))
+                      key_file=str(tmp_path / f"{name}.key"), sync_interval=0,
+                      **{"allow_plain_http": True, **(settings or {})})
     node = build_node(config, database=db)
     node.extra["federation_http"] = httpx.AsyncClient(transport=net)
     app = create_app(config, node=node, migrate=False)

@@ -7,7 +7,6 @@ with a backoff, and nothing of it is stored; the node keeps serving.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,16 +18,18 @@ import httpx
 import pytest
 
 from exchange.db import Database
-from exchange.models import Change, Entry, Peer
+from exchange.models import Change, Entry, Peer, PendingEnvelope, VouchedKey
 from federation.client import PeerClient
 from federation.identity import NodeKey
 from federation.protocol import ChangeBatch, ChangeItem, SignedEnvelope
 from federation.signing import sign_envelope
 from federation.sync import Syncer, retry_delay
 from tests.conftest import make_database
+from tests.federation.signedpeer import signed
 from tests.helpers import MUNICIPALITIES, seed, token_for
 
 PEER = "http://hostile.test"
+PEER_KEY = NodeKey.generate(PEER)  # the hostile peer signs what it sends, as every node does
 SMALL = MUNICIPALITIES[2]["official_key"]
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -47,8 +48,8 @@ def envelope(key: NodeKey, *, version: int = 1, title: str = "Titel", uid: str |
     return sign_envelope(env, key)
 
 
-def answer(items: list[SignedEnvelope], *, has_more: bool = False, start: int = 1) -> dict[str, Any]:
-    batch = ChangeBatch(tuple(ChangeItem(start + i, s) for i, s in enumerate(items)), "cursor-x", has_more)
+def answer(items: list[SignedEnvelope], *, has_more: bool = False) -> dict[str, Any]:
+    batch = ChangeBatch(tuple(ChangeItem(1 + i, s) for i, s in enumerate(items)), "cursor-x", has_more)
     return {"data": {"changes": {**batch.to_json(), "remaining": 0}}}
 
 
@@ -60,7 +61,7 @@ class Setup:
 
     def syncer(self, handler: Handler, **client: Any) -> Syncer:
         http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        return Syncer(self.own, PeerClient(http, self.own, lambda: NOW, **client),
+        return Syncer(self.own, PeerClient(http, self.own, lambda: NOW, allow_plain_http=True, **client),
                       clock=lambda: NOW, interval=60, rand=lambda: 0.0)
 
     async def pull(self, handler: Handler, **client: Any) -> Any:
@@ -73,7 +74,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     db = await make_database(tmp_path)
     with db.bound():
         await seed(db)
-        key = NodeKey.generate(PEER)
+        key = PEER_KEY
         await Peer.create(url=PEER, name="Hostile", public_key=key.public_key_b64, key_id=key.key_id,
                           created_at=NOW)
         yield Setup(db, key, NodeKey.generate("http://us.test"))
@@ -85,8 +86,8 @@ async def stored() -> tuple[int, int]:
 
 
 def respond(body: Any, status: int = 200) -> Handler:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return lambda request: httpx.Response(status, content=raw, headers={"Content-Type": "application/json"})
+    """The peer answers `body`, signed for the request it answers."""
+    return lambda request: signed(request, body, PEER_KEY, NOW, status)
 
 
 def raising(exc: type[httpx.HTTPError]) -> Handler:
@@ -156,7 +157,7 @@ async def test_two_contents_under_one_version_are_a_conflict(setup: Setup) -> No
     assert (await setup.pull(respond(answer([first])))).applied == 1
     other = envelope(setup.key, uid=uid, title="Zwei")
     fresh = envelope(setup.key)
-    report = await setup.pull(respond(answer([fresh, other], start=2)))
+    report = await setup.pull(respond(answer([fresh, other])))
     assert report.error_code == "CONFLICT"
     assert await stored() == (1, 1)
 
@@ -191,13 +192,17 @@ async def test_relayed_origins_without_trust_stay_pending_not_stored(setup: Setu
     await Peer.filter(url=PEER).update(trust_relayed=True)
     report = await setup.pull(respond(answer([])))
     assert report.ok and report.released == 1 and await stored() == (1, 1)
-    # a trusted peer that vouches a wrong key for a new origin is caught by the signature
+    # a trusted peer that vouches a wrong key for a new origin is caught by the signature:
+    # that origin's envelope is held back (the rest of the page goes in), the key not kept
     third = NodeKey.generate("http://third.test")
-    liar = answer([envelope(third)])
+    liar = answer([envelope(third), envelope(setup.key)])
     liar["data"]["changes"]["vouchedKeys"] = [{"origin": third.node_url,
                                                "publicKey": NodeKey.generate(third.node_url).public_key_b64}]
     report = await setup.pull(respond(liar))
-    assert report.error_code == "BAD_SIGNATURE" and await stored() == (1, 1)
+    assert report.ok and report.applied == 1 and report.pending == 1 and await stored() == (2, 2)
+    held = await PendingEnvelope.get(origin_node=third.node_url)
+    assert "does not verify with the key" in held.reason
+    assert not await VouchedKey.exists(origin=third.node_url)
 
 
 async def test_the_node_keeps_serving_while_its_peer_misbehaves(setup: Setup, tmp_path: Path) -> None:

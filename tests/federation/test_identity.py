@@ -207,8 +207,8 @@ def _descriptor_json() -> dict[str, Any]:
 
 def test_descriptor_round_trip() -> None:
     data = _descriptor_json()
-    assert set(data) == {"id", "name", "publicKey", "keyId", "softwareVersion", "protocolVersion"}
-    assert data["protocolVersion"] == PROTOCOL_VERSION
+    assert set(data) == {"id", "name", "publicKey", "keyId", "softwareVersion", "protocolVersion", "versions"}
+    assert data["protocolVersion"] == PROTOCOL_VERSION == 2 and data["versions"] == [2]
     assert Descriptor.from_json(data).to_json() == data
     assert WELL_KNOWN_PATH == "/.well-known/exchange-node"
 
@@ -225,7 +225,9 @@ def test_descriptor_round_trip() -> None:
         ({"publicKey": b64url_encode(b"\0" * 33)}, "publicKey"),
         ({"keyId": "0000000000000000"}, "keyId"),
         ({"softwareVersion": None}, "softwareVersion"),
-        ({"protocolVersion": 2}, "protocolVersion"),
+        ({"protocolVersion": 3, "versions": [3]}, "protocolVersion"),
+        ({"versions": [2, "3"]}, "versions"),
+        ({"versions": []}, "versions"),
         ({"protocolVersion": "1"}, "protocolVersion"),
         ({"protocolVersion": True}, "protocolVersion"),
     ],
@@ -235,6 +237,14 @@ def test_descriptor_refuses_bad_fields(change: dict[str, Any], field: str) -> No
     with pytest.raises(ProtocolMismatchError) as caught:
         Descriptor.from_json(data)
     assert caught.value.field == field
+
+
+def test_a_peer_of_protocol_1_is_refused_with_the_reason() -> None:
+    """Protocol 1 answers unsigned feed pages: such a peer must be upgraded first."""
+    data = {**_descriptor_json(), "protocolVersion": 1}
+    del data["versions"]
+    with pytest.raises(ProtocolMismatchError, match=r"version\(s\) \[1\].*signed feed pages"):
+        Descriptor.from_json(data)
 
 
 @pytest.mark.parametrize(

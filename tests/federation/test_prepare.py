@@ -51,6 +51,7 @@ from federation.protocol import ChangeBatch, ChangeItem, SignedEnvelope
 from federation.signing import sign_envelope
 from federation.sync import SYNC_GC_THRESHOLD, Syncer, _fewer_collections
 from tests.conftest import make_database
+from tests.federation.signedpeer import signed
 from tests.helpers import seed
 
 PEER = "http://peer.test"
@@ -204,15 +205,15 @@ class InlineHelper(Helper):
         return prepared(work, compute(work))
 
 
-def feed(pages: list[list[SignedEnvelope]]) -> httpx.MockTransport:
+def feed(pages: list[list[SignedEnvelope]], key: NodeKey) -> httpx.MockTransport:
     """A peer serving `pages`, cursor "p<n>" after page n, with a large `remaining`."""
     def handler(request: httpx.Request) -> httpx.Response:
         after = json.loads(request.url.params["variables"])["after"]
         n = int(after[1:]) if after else 0
-        items = tuple(ChangeItem(n * 100 + i + 1, s) for i, s in enumerate(pages[n]))
+        items = tuple(ChangeItem(i + 1, s) for i, s in enumerate(pages[n]))
         batch = ChangeBatch(items, f"p{n + 1}", n + 1 < len(pages))
         body = {"data": {"changes": {**batch.to_json(), "remaining": 50_000 if batch.has_more else 0}}}
-        return httpx.Response(200, json=body)
+        return signed(request, body, key, NOW)
     return httpx.MockTransport(handler)
 
 
@@ -235,7 +236,8 @@ async def pull(
         if not await Peer.exists(url=PEER):
             await Peer.create(url=PEER, name="Peer", public_key=key.public_key_b64, key_id=key.key_id,
                               created_at=NOW)
-        syncer = Syncer(own, PeerClient(httpx.AsyncClient(transport=feed(pages)), own, lambda: NOW),
+        syncer = Syncer(own, PeerClient(httpx.AsyncClient(transport=feed(pages, key)), own, lambda: NOW,
+                                              allow_plain_http=True),
                         clock=lambda: NOW, page_size=page_size,
                         offload_from=None if helper is None else 1, helper=lambda: helper or Helper())
         report = await syncer.sync_peer(await Peer.get(url=PEER))

@@ -184,7 +184,7 @@ async def test_peer_client_refuses_a_descriptor_under_another_name(tmp_path: Pat
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=Descriptor.for_key(b.node.key, "B", "1").to_json())
-    client = PeerClient(httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    client = PeerClient(httpx.AsyncClient(transport=httpx.MockTransport(handler)), allow_plain_http=True)
     try:
         await client.descriptor("http://other-name.test")
     except Exception as exc:  # noqa: BLE001 - checking the code below
