@@ -524,3 +524,8 @@ async def _check_publisher(signed: SignedEnvelope, known: dict[str, bool]) -> No
 
 async def pending_of(peer_url: str) -> list[PendingEnvelope]:
     return list(await PendingEnvelope.filter(peer_url=peer_url).order_by("id"))
+
+
+async def origin_keys() -> dict[str, str]:
+    """Every public key we trust for envelope origins (pinned, then agreed vouched keys)."""
+    return await trusted_origin_keys()

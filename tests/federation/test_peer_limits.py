@@ -27,6 +27,7 @@ from federation.scheduler import Scheduler
 from federation.sync import Syncer, retry_delay
 from tests.conftest import make_database
 from tests.federation import test_hostile
+from tests.federation.signedpeer import signed
 from tests.federation.test_hostile import NOW, PEER, Setup, answer, envelope, respond
 
 setup = test_hostile.setup  # the fixture: our database with one (hostile) peer
@@ -86,7 +87,8 @@ async def test_every_request_has_a_total_deadline(setup: Setup, handler: object)
 
 
 async def test_the_deadline_applies_to_descriptors_too() -> None:
-    client = PeerClient(httpx.AsyncClient(transport=httpx.MockTransport(trickling)), deadline=0.5)
+    client = PeerClient(httpx.AsyncClient(transport=httpx.MockTransport(trickling)), deadline=0.5,
+                        allow_plain_http=True)
     with pytest.raises(Exception, match="within 0.5 s") as caught:
         await client.descriptor(PEER)
     assert getattr(caught.value, "code", "") == "PEER_UNREACHABLE"
@@ -106,13 +108,14 @@ async def test_one_peer_raising_does_not_stop_the_round(
         url = f"http://{request.url.host}"
         if url == PEERS[1]:
             raise RuntimeError("a bug met on the way")
-        return respond(answer([envelope(keys[url], title=url)]))(request)
+        body = answer([envelope(keys[url], title=url)])
+        return signed(request, body, keys[url], clock[0])
 
     clock = [NOW]
 
     def syncer() -> Syncer:
         http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        return Syncer(own, PeerClient(http, own, lambda: clock[0]), clock=lambda: clock[0],
+        return Syncer(own, PeerClient(http, own, lambda: clock[0], allow_plain_http=True), clock=lambda: clock[0],
                       interval=60, rand=lambda: 0.0)
 
     try:
