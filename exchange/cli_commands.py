@@ -14,6 +14,9 @@ def commands() -> list[click.Command]:
     from exchange.cli_init import init
 
     found.append(init)
+    from exchange.cli_backup import backup, restore
+
+    found.extend([backup, restore])
     from exchange.cli_match import match
 
     found.append(match)

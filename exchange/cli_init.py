@@ -26,6 +26,7 @@ from exchange.settings import CONFIG_NAME, Settings, config_home, write_config_f
 def init(node_url: str, node_name: str | None, database_url: str | None, key_file: str | None,
          force: bool) -> None:
     """Write exchange.toml (beside the SQLite database), migrate the database, create the key."""
+    from exchange.preflight import masked
     from federation.identity import NodeKey, normalize_node_url
 
     settings = settings_from_env()
@@ -56,4 +57,4 @@ def init(node_url: str, node_name: str | None, database_url: str | None, key_fil
     write_config_file(path, {"node_url": settings.node_url, "node_name": settings.node_name,
                              "database_url": settings.database_url, "key_file": settings.key_file})
     click.echo(f"wrote {path}\n  node URL  {settings.node_url}\n  name      {settings.node_name}\n"
-               f"  database  {settings.database_url}\n  key       {settings.key_file} ({key_id})")
+               f"  database  {masked(settings.database_url)}\n  key       {settings.key_file} ({key_id})")
