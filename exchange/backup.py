@@ -194,18 +194,16 @@ def restore_backup(settings: Settings, source: Path, manifest: Manifest, *, targ
         raise BackupError("this node's database holds entries or peers already; restore into an empty "
                           "database (EXCHANGE_DATABASE_URL)")
     key_file = settings.resolved_key_file
-    with tempfile.TemporaryDirectory(dir=key_file.parent, prefix=".restore-") as work:
+    db_file = sqlite_path(settings.database_url)
+    near = Path(db_file).parent if db_file else key_file.parent  # same file system: a rename, not a copy
+    with tempfile.TemporaryDirectory(dir=near, prefix=".restore-") as work:
         folder = Path(work)
         with tarfile.open(source, "r") as tar:
             tar.extractall(folder, members=[tar.getmember(m) for m in manifest.members], filter="data")
-        if manifest.dialect == "sqlite":
-            target = Path(str(sqlite_path(settings.database_url)))
-            src = sqlite3.connect(folder / "database.sqlite")
-            dst = sqlite3.connect(target)
-            with dst:
-                src.backup(dst)
-            src.close()
-            dst.close()
+        if db_file:
+            for stale in ("-wal", "-shm", "-journal"):  # of the empty database being replaced
+                Path(db_file + stale).unlink(missing_ok=True)
+            os.replace(folder / "database.sqlite", db_file)
         else:
             args, env = _pg_env(settings.database_url)
             done = subprocess.run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner",

@@ -100,7 +100,10 @@ def main() -> None:
               help="The node's public URL, when none is configured (recorded in exchange.toml).")
 @click.option("--demo", is_flag=True, help="Load the bundled register, topics and demo content into an empty node.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
-def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int) -> None:
+@click.option("--proxy-headers/--no-proxy-headers", default=True, show_default=True,
+              help="Behind a reverse proxy: take the client's address and scheme from X-Forwarded-For/-Proto "
+                   "sent by the addresses in FORWARDED_ALLOW_IPS (default 127.0.0.1).")
+def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, proxy_headers: bool) -> None:
     """Serve web pages, /graphql and /healthz (checks and migrates the database first)."""
     import uvicorn
 
@@ -145,12 +148,12 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int) 
     level = settings.log_level.lower()
     if workers > 1:  # each worker imports the protocol by name and sets its timeout in exchange.asgi
         uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=level,
-                    http="exchange.server:GuardedProtocol")
+                    http="exchange.server:GuardedProtocol", proxy_headers=proxy_headers)
     else:
         from exchange.app import create_app
 
         uvicorn.run(quiet_disconnects(create_app(settings)), host=host, port=port, log_level=level,
-                    http=GuardedProtocol)
+                    http=GuardedProtocol, proxy_headers=proxy_headers)
 
 
 @main.command()

@@ -304,7 +304,8 @@ def served_node_url(settings: Settings, host: str, port: int, explicit: str | No
         return url, not configured
     if configured:
         parts = urlsplit(settings.node_url)
-        own = parts.hostname in LOCAL_HOSTS or parts.hostname == host
+        # an https URL is a proxy's (the node itself speaks http), on whatever port
+        own = parts.scheme == "http" and (parts.hostname in LOCAL_HOSTS or parts.hostname == host)
         default_port = 443 if parts.scheme == "https" else 80
         if own and (parts.port or default_port) != port:
             raise InvalidInputError(

@@ -148,6 +148,8 @@ def test_a_bad_file_is_named(tmp_path: Path, text: str, message: str) -> None:
      "names this machine on another port"),
     (load_settings({"EXCHANGE_NODE_URL": "https://n.example"}), "127.0.0.1", 8000, "https://m.example",
      "differs from the configured node URL"),
+    (load_settings({"EXCHANGE_NODE_URL": "https://127.0.0.1:8443"}), "127.0.0.1", 8001, None,
+     ("https://127.0.0.1:8443", False)),  # behind a proxy on this machine
     (Settings(), "0.0.0.0", 8000, None, "listens on every address"),
 ])
 def test_the_served_url(settings: Settings, host: str, port: int, explicit: str | None,
