@@ -232,3 +232,15 @@ def test_a_node_behind_nginx_with_https(behind_nginx: tuple[Node, Node, Path]) -
     assert f"{a.url}: 0 applied" in synced.stdout
     back = a.cli("sync")
     assert back.returncode == 0, back.stdout + back.stderr
+
+
+def test_the_caddyfile_is_valid(tmp_path: Path) -> None:
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        pytest.skip("caddy is not installed here (Debian: apt-get install caddy; .ci/run installs it)")
+    site = (DEPLOY / "Caddyfile").read_text()
+    assert "reverse_proxy 127.0.0.1:8000" in site
+    done = subprocess.run([caddy, "validate", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+                          capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+                          env={**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path)})
+    assert done.returncode == 0 and "Valid configuration" in done.stdout + done.stderr, done.stderr
