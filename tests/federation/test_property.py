@@ -29,7 +29,7 @@ from tests.federation.fednodes import FedNode, Net, close_all, make_node
 from tests.federation.hostile_path import TamperingProxy
 
 # The proxy's modes the property draws from (trickle and hang only cost time here).
-ADVERSARY = ("flip", "reorder", "deep", "oversized")
+ADVERSARY = ("flip", "drop", "reorder", "origin", "vouched", "replay", "cross", "skip", "deep", "oversized")
 
 
 class Crash(Exception):
