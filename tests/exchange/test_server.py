@@ -69,6 +69,19 @@ def read_all(sock: socket.socket) -> bytes:
     return data
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response on a kept-alive connection (head, then content-length bytes)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 def trickle(sock: socket.socket, data: bytes, pause: float) -> bool:
     """Send `data` a byte at a time; False once the server closed the connection."""
     for byte in data:
@@ -116,11 +129,11 @@ def test_whole_requests_are_answered_also_after_a_pause(server: int) -> None:
     with connect(server) as sock:
         for _ in range(2):
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            head = sock.recv(65536)
+            head = read_response(sock)
             assert head.startswith(b"HTTP/1.1 200 "), head[:200]
             time.sleep(TIMEOUT * 1.5)  # longer than the read timeout, shorter than keep-alive (5 s)
         body = b'{"query": "{ entries(first: 1) { totalCount } }"}'
         sock.sendall(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        answer = sock.recv(65536)
+        answer = read_response(sock)
         assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
