@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exchange import __version__
+from exchange.accounts.mail import mailer_for
 from exchange.api.assets import asset_routes
 from exchange.api.context import Services
 from exchange.api.cursors import CursorCodec
@@ -83,7 +84,8 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     catalogue.listeners.append(matcher.on_entry)  # profiles follow every write
     services = Services(
         catalogue=catalogue, counts=CountCache(), node_name=settings.node_name,
-        matcher=matcher, extra={"cursors": CursorCodec(secret)},
+        matcher=matcher, extra={"cursors": CursorCodec(secret), "mailer": mailer_for(settings),
+                                         "settings": settings},
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
     node.extra.setdefault("startup", []).append(matcher.startup)

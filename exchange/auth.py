@@ -1,7 +1,11 @@
-"""API tokens and the actor they stand for.
+"""API tokens, signed-in people, and the actor they stand for.
 
 A token belongs to exactly one publisher (a municipality or an organisation)
-and carries scopes. Only the SHA-256 of a token is stored; the token itself
+and carries scopes; a personal token also belongs to a person, and its scopes
+are cut down, on every use, to what that person's membership of the
+publisher still grants. A person signed in on the web acts for one of their
+publishers with the scopes of their role there (`actor_of_person`). Who may
+do what is the table in `exchange.accounts.roles`; `require` consults it. Only the SHA-256 of a token is stored; the token itself
 is shown once, when it is created. `authenticate` turns the bearer string of
 a request into an `Actor`, `require` checks that the actor may act for a
 publisher with a scope. A token that is unknown, revoked or expired is refused
@@ -17,6 +21,8 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from exchange.accounts import roles as R
+from exchange.accounts.models import Membership, Person
 from exchange.errors import (
     InvalidInputError,
     NotFoundError,
@@ -42,15 +48,28 @@ class Publisher:
 
 @dataclass(frozen=True)
 class Actor:
-    """The caller of a write: a publisher with scopes, or nobody."""
+    """The caller: a publisher with scopes (through a token or a person's role), or nobody.
+
+    `person_id` is set when a person signed in (or uses a personal token);
+    an operator may have no publisher at all.
+    """
 
     publisher: Publisher | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
     token_id: int | None = None
+    person_id: int | None = None
+    person_name: str = ""
+    operator: bool = False
 
     @property
     def authenticated(self) -> bool:
-        return self.publisher is not None
+        return self.publisher is not None or self.person_id is not None
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles the actor holds now: for its publisher, and `operator` for the node."""
+        roles = R.roles_of_scopes(self.scopes)
+        return roles | {R.OPERATOR} if self.operator else roles
 
     @property
     def label(self) -> str:
@@ -139,6 +158,35 @@ class TokenRefusedError(UnauthenticatedError):
         self.reason = reason
 
 
+async def person_actor(
+    person: Person, *, acting: tuple[str, int] | None = None, token_scopes: frozenset[str] | None = None,
+    token_id: int | None = None,
+) -> Actor:
+    """The actor a person is now: acting for `acting` (or their first publisher) with the scopes
+    of their role there, cut down to `token_scopes` for a personal token. Read afresh every time,
+    so that a removed membership or a changed role counts from the next request on."""
+    memberships = await Membership.filter(person_id=person.id).order_by("id")
+    chosen = None
+    for m in memberships:
+        ref = ("municipality", m.municipality_id) if m.municipality_id else ("organisation", m.organisation_id)
+        if acting is None or ref == acting:
+            chosen = m
+            break
+    publisher = None
+    scopes: frozenset[str] = frozenset()
+    if chosen is not None:
+        if chosen.municipality_id is not None:
+            publisher = publisher_of(await Municipality.get_or_none(id=chosen.municipality_id), None)
+        else:
+            publisher = publisher_of(None, await Organisation.get_or_none(id=chosen.organisation_id))
+        if publisher is not None:
+            scopes = R.scopes_of_role(chosen.role, publisher.kind)
+    if token_scopes is not None:
+        scopes &= token_scopes
+    return Actor(publisher=publisher, scopes=scopes, token_id=token_id, person_id=person.id,
+                 person_name=person.display_name, operator=person.operator)
+
+
 async def check_token(token: str, *, now: datetime) -> ApiToken:
     """The row of a usable token (with its publisher); raises TokenRefusedError."""
     row = await ApiToken.get_or_none(token_hash=hash_token(token)).prefetch_related(
@@ -164,10 +212,24 @@ async def note_use(row: ApiToken, now: datetime) -> None:
         await ApiToken.filter(id=row.id).update(last_used_at=now)
 
 
-def actor_of_token(row: ApiToken) -> Actor:
-    """The actor a (checked) token row stands for; its publisher must be prefetched."""
-    return Actor(publisher=publisher_of(row.municipality, row.organisation),
-                 scopes=frozenset(row.scopes), token_id=row.id)
+async def actor_of_token(row: ApiToken) -> Actor:
+    """The actor a (checked) token row stands for; its publisher must be prefetched.
+    A personal token acts for its publisher only while its person is still a member there."""
+    publisher = publisher_of(row.municipality, row.organisation)
+    if row.person_id is None:
+        return Actor(publisher=publisher, scopes=frozenset(row.scopes), token_id=row.id)
+    person = await Person.get_or_none(id=row.person_id)
+    if person is None:
+        raise TokenRefusedError("unknown", "the person this API token belonged to is no longer known")
+    if publisher is None:  # an operator's token
+        return Actor(token_id=row.id, person_id=person.id, person_name=person.display_name,
+                     operator=person.operator)
+    actor = await person_actor(person, acting=(publisher.kind, publisher.id),
+                               token_scopes=frozenset(row.scopes), token_id=row.id)
+    if actor.publisher is None:
+        return Actor(token_id=row.id, person_id=person.id, person_name=person.display_name,
+                     operator=person.operator)
+    return actor
 
 
 async def authenticate(authorization: str | None, *, now: datetime) -> Actor:
@@ -177,16 +239,21 @@ async def authenticate(authorization: str | None, *, now: datetime) -> Actor:
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
-    return actor_of_token(await check_token(token.strip(), now=now))
+    return await actor_of_token(await check_token(token.strip(), now=now))
 
 
 def require(actor: Actor, scope: str, publisher: Publisher | None = None) -> Publisher:
-    """Check that the actor holds `scope` (and acts for `publisher`); return its publisher."""
-    if actor.publisher is None:
+    """Check that the actor may do what `scope` stands for (the table in `exchange.accounts.roles`)
+    and acts for `publisher`; return its publisher."""
+    if not actor.authenticated:
         raise UnauthenticatedError(
             "this needs an API token: send 'Authorization: Bearer <token>'"
         )
-    if scope not in actor.scopes:
+    if actor.publisher is None:
+        raise PermissionDeniedError("you are not a member of any publisher on this node")
+    if not R.allowed(actor.roles, R.SCOPE_ACTION[scope]):
+        if actor.person_id is not None and actor.token_id is None:
+            raise PermissionDeniedError(f"your role for {actor.publisher.name} does not allow this ({scope})")
         raise PermissionDeniedError(f"the API token lacks the {scope!r} scope")
     if publisher is not None and (publisher.kind, publisher.id) != (
         actor.publisher.kind,
@@ -196,3 +263,18 @@ def require(actor: Actor, scope: str, publisher: Publisher | None = None) -> Pub
             f"the API token belongs to {actor.publisher.name}, not to {publisher.name}"
         )
     return actor.publisher
+
+
+def require_action(actor: Actor, action: str, publisher: Publisher | None = None) -> None:
+    """Check an action of the roles table: for `publisher` (its members' roles count, and the
+    operator's), or for the node (`publisher` None)."""
+    if not actor.authenticated:
+        raise UnauthenticatedError("please sign in first")
+    if R.OPERATOR in actor.roles and R.allowed(frozenset({R.OPERATOR}), action):
+        return
+    if publisher is not None and actor.publisher is not None and (publisher.kind, publisher.id) != (
+        actor.publisher.kind, actor.publisher.id
+    ):
+        raise PermissionDeniedError(f"you do not act for {publisher.name}")
+    if not R.allowed(actor.roles - {R.OPERATOR}, action):
+        raise PermissionDeniedError(f"your role does not allow this ({action})")

@@ -371,6 +371,7 @@ class Catalogue:
             envelope=envelope,
             signature=signature,
             author=actor.label,
+            person_id=actor.person_id,
             note=note,
             created_at=entry.updated_at,
         )

@@ -129,6 +129,9 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, 
                 f"demo: {report.municipalities} municipalities, {report.topics} topics, "
                 f"{report.organisations} organisations, {report.entries} entries loaded"
             )
+            from exchange.accounts.demo import demo_operator
+
+            console.print(await demo_operator(settings))
         else:
             from exchange.demo import ensure_reference_data
 

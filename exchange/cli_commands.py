@@ -1,4 +1,4 @@
-"""Commands that other parts of the node add to `exchange` (peers, sync, match, tokens, guides).
+"""Commands that other parts of the node add to `exchange` (peers, sync, match, tokens, operators, guides).
 
 Each part keeps its commands in its own face module (`exchange/cli_*.py`);
 this list names them, so `exchange/cli.py` stays small.
@@ -26,6 +26,9 @@ def commands() -> list[click.Command]:
     from exchange.cli_tokens import tokens
 
     found.append(tokens)
+    from exchange.cli_operators import operators
+
+    found.append(operators)
     return found
 
 

@@ -44,7 +44,12 @@ def tokens_create(publisher: str, scopes: tuple[str, ...], label: str, days: int
 
     async def go(db: Database, s: Settings) -> tuple[str, datetime | None]:
         await ensure_reference_data()
-        token, row = await create_token(publisher, list(scopes), now=utcnow(), label=label, valid_days=days)
+        from exchange.accounts import audit
+
+        now = utcnow()
+        token, row = await create_token(publisher, list(scopes), now=now, label=label, valid_days=days)
+        await audit.record(audit.TOKEN_CREATED, now=now, who_="command line", target=f"token {row.id} ({row.prefix})",
+                           detail=f"{','.join(sorted(set(scopes)))} for {publisher}")
         return token, row.expires_at
 
     token, expires = run(go)

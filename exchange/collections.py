@@ -219,6 +219,7 @@ async def _store(
     envelope: dict[str, Any],
     signature: str | None,
     author: str,
+    person_id: int | None = None,
 ) -> None:
     """Within the caller's transaction: the signed revision and the change-feed row."""
     if signature is None:
@@ -232,6 +233,7 @@ async def _store(
         envelope=envelope,
         signature=signature,
         author=author,
+        person_id=person_id,
         created_at=record.updated_at,
     )
     await append_change(
@@ -303,7 +305,7 @@ async def put_collection(
             c.deleted, c.updated_at = False, moment
             await c.save()
         rows = await _replace_items(c, items)
-        await _store(catalogue, c, collection_envelope(c, org, rows), None, actor.label)
+        await _store(catalogue, c, collection_envelope(c, org, rows), None, actor.label, actor.person_id)
     return c
 
 
@@ -354,7 +356,7 @@ async def delete_collection(catalogue: Catalogue, actor: Actor, uid: uuid.UUID) 
         c.version, c.deleted, c.updated_at = c.version + 1, True, catalogue.clock()
         await c.save()
         org = await Organisation.get(id=org_id)
-        await _store(catalogue, c, collection_envelope(c, org, []), None, actor.label)
+        await _store(catalogue, c, collection_envelope(c, org, []), None, actor.label, actor.person_id)
     return c
 
 
@@ -411,7 +413,7 @@ async def endorse(catalogue: Catalogue, actor: Actor, entry_uid: str, note: str)
         else:
             e.version, e.note, e.deleted, e.updated_at = e.version + 1, note, False, now
             await e.save()
-        await _store(catalogue, e, endorsement_envelope(e, org), None, actor.label)
+        await _store(catalogue, e, endorsement_envelope(e, org), None, actor.label, actor.person_id)
     return e
 
 
@@ -424,7 +426,7 @@ async def withdraw_endorsement(catalogue: Catalogue, actor: Actor, entry_uid: st
             raise NotFoundError(f"{org.name} does not endorse entry {entry_uid}")
         e.version, e.deleted, e.updated_at = e.version + 1, True, catalogue.clock()
         await e.save()
-        await _store(catalogue, e, endorsement_envelope(e, org), None, actor.label)
+        await _store(catalogue, e, endorsement_envelope(e, org), None, actor.label, actor.person_id)
     return e
 
 

@@ -22,6 +22,7 @@ from tortoise.migrations.executor import MigrationExecutor
 
 APP_LABEL = "models"
 MODELS_MODULE = "exchange.models"
+ACCOUNT_MODELS_MODULE = "exchange.accounts.models"
 MIGRATIONS_MODULE = "migrations"
 
 
@@ -33,7 +34,7 @@ def tortoise_config(url: str) -> dict[str, Any]:
         "connections": {"default": url},
         "apps": {
             APP_LABEL: {
-                "models": [MODELS_MODULE],
+                "models": [MODELS_MODULE, ACCOUNT_MODELS_MODULE],
                 "default_connection": "default",
                 "migrations": MIGRATIONS_MODULE,
             }

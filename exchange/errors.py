@@ -7,6 +7,7 @@
     ├── InvalidInputError         BAD_USER_INPUT
     │   └── RegisterFormatError   BAD_REGISTER_FILE   (carries the line number)
     ├── ConflictError             CONFLICT
+    ├── RateLimitedError          RATE_LIMITED        (too many requests; try again later)
     └── FederationError           (federation/errors.py adds its subclasses:
                                    PEER_UNREACHABLE, BAD_SIGNATURE, PROTOCOL_MISMATCH)
 
@@ -53,6 +54,10 @@ class RegisterFormatError(InvalidInputError):
 
 class ConflictError(ExchangeError):
     code = "CONFLICT"
+
+
+class RateLimitedError(ExchangeError):
+    code = "RATE_LIMITED"
 
 
 class FederationError(ExchangeError):

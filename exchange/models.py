@@ -185,6 +185,7 @@ class Revision(Model):
     envelope: fields.JSONField[dict[str, Any]] = fields.JSONField()
     signature = fields.CharField(max_length=200, default="")
     author = fields.CharField(max_length=200, default="")
+    person_id = fields.IntField(null=True)  # who wrote it, locally; never in the envelope
     note = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField()
 
@@ -227,6 +228,7 @@ class ApiToken(Model):
     revoked = fields.BooleanField(default=False)
     revoked_at = fields.DatetimeField(null=True)
     last_used_at = fields.DatetimeField(null=True)  # to the minute (see auth.USE_RESOLUTION)
+    person_id = fields.IntField(null=True)  # a personal token; null: a service token of the publisher
 
     class Meta:
         table = "api_token"
@@ -236,8 +238,8 @@ class WebSession(Model):
     """A signed-in session of the web pages. Local to this node, never federated or exported.
 
     The cookie carries the session id; only its SHA-256 is stored. A session
-    stands for whoever signed in: today an API token (`token`); a later
-    subject (a person) becomes one more nullable reference beside it.
+    stands for whoever signed in: a person (`person_id`, acting for the
+    publisher `acting`) or an API token (`token`).
     `ended_at` is set when it is signed out, ended by a revoked token, or
     found idle or past `expires_at`; an ended session never comes back.
     """
@@ -253,6 +255,9 @@ class WebSession(Model):
     expires_at = fields.DatetimeField()
     ended_at = fields.DatetimeField(null=True)
     end_reason = fields.CharField(max_length=20, default="")
+    person_id = fields.IntField(null=True)
+    acting = fields.CharField(max_length=24, default="")  # "municipality:12", "organisation:3"
+    client = fields.CharField(max_length=200, default="")  # "from" on the account page
 
     class Meta:
         table = "web_session"
@@ -383,6 +388,7 @@ class ReviewEvent(Model):
     from_state = fields.CharField(max_length=10, null=True)
     to_state = fields.CharField(max_length=10)
     actor = fields.CharField(max_length=200)
+    person_id = fields.IntField(null=True)  # who decided, locally
     note = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField()
 
@@ -482,6 +488,7 @@ class CurationRevision(Model):
     envelope: fields.JSONField[dict[str, Any]] = fields.JSONField()
     signature = fields.CharField(max_length=200, default="")
     author = fields.CharField(max_length=200, default="")
+    person_id = fields.IntField(null=True)  # who changed it, locally; never in the envelope
     created_at = fields.DatetimeField()
 
     class Meta:

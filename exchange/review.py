@@ -55,6 +55,7 @@ async def record_event(
         from_state=from_state,
         to_state=to_state,
         actor=actor.label,
+        person_id=actor.person_id,
         note=note[:500],
         created_at=now,
     )
@@ -88,7 +89,8 @@ async def set_review_state(
     if check_move and not may_move(from_state, to_state):
         allowed = ", ".join(MOVES.get(from_state, ())) or "nothing"
         raise ConflictError(f"a {from_state} guide can move to {allowed}, not to {to_state}")
-    writer = Actor(publisher=publisher, scopes=frozenset({"publish"}), token_id=actor.token_id)
+    writer = Actor(publisher=publisher, scopes=frozenset({"publish"}), token_id=actor.token_id,
+                   person_id=actor.person_id, person_name=actor.person_name)
     data = EntryInput(review_state=to_state, visibility=visibility_for(to_state))
     version = entry.version if expected_version is None else expected_version
     entry = await catalogue.revise(

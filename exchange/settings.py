@@ -70,6 +70,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_ALLOW_PLAIN_HTTP", "allow_plain_http", "false",
             "true: talk to peers outside loopback over plain http:// (only inside a closed network); "
             "otherwise HTTPS only"),
+    Setting("EXCHANGE_SMTP_HOST", "smtp_host", "",
+            "mail server for sign-in links and invitations; unset: mails are written to the log instead"),
+    Setting("EXCHANGE_SMTP_PORT", "smtp_port", "587", "port of the mail server"),
+    Setting("EXCHANGE_SMTP_STARTTLS", "smtp_starttls", "yes",
+            "yes: switch to TLS with STARTTLS before signing in to the mail server; no: plain (local servers)"),
+    Setting("EXCHANGE_SMTP_USER", "smtp_user", "", "user name at the mail server; unset: no login"),
+    Setting("EXCHANGE_SMTP_PASSWORD", "smtp_password", "", "password at the mail server"),
+    Setting("EXCHANGE_MAIL_FROM", "mail_from", "exchange@localhost", "sender address of the node's mails"),
+    Setting("EXCHANGE_OIDC_ISSUER", "oidc_issuer", "",
+            "issuer URL of the alliance's OpenID provider (discovery at /.well-known/openid-configuration); "
+            "unset: sign-in by e-mail link only"),
+    Setting("EXCHANGE_OIDC_CLIENT_ID", "oidc_client_id", "", "this node's client id at the OpenID provider"),
+    Setting("EXCHANGE_OIDC_CLIENT_SECRET", "oidc_client_secret", "",
+            "this node's client secret at the OpenID provider"),
 )
 
 SETTINGS_BY_ATTR = {s.attr: s for s in SETTINGS}
@@ -94,6 +108,15 @@ class Settings:
     dcat_contributor_id: str = ""
     database_wait: float = 0.0
     config_file: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_user: str = ""
+    smtp_password: str = ""
+    mail_from: str = "exchange@localhost"
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
     # Where each value came from (setting attr -> "EXCHANGE_X" or the file), for messages.
     origins: Mapping[str, str] = field(default_factory=dict, compare=False)
     database_relative: bool = field(default=False, compare=False)  # given as a relative SQLite path
@@ -196,6 +219,7 @@ def load_settings(
         interval = float(raw["sync_interval"])
         deadline, read_timeout = float(raw["peer_deadline"]), float(raw["read_timeout"])
         wait = float(raw["database_wait"])
+        smtp_port = int(raw["smtp_port"])
     except ValueError as exc:
         raise InvalidInputError(f"a numeric setting is not a number: {exc}") from None
     for name, value in (("EXCHANGE_PEER_DEADLINE", deadline), ("EXCHANGE_READ_TIMEOUT", read_timeout)):
@@ -203,6 +227,16 @@ def load_settings(
             raise InvalidInputError(f"{name} must be a positive number of seconds, not {value:g}")
     if wait < 0:
         raise InvalidInputError(f"EXCHANGE_DATABASE_WAIT must be 0 or more seconds, not {wait:g}")
+    starttls = raw["smtp_starttls"].strip().lower()
+    if starttls not in ("yes", "no", "1", "0", "true", "false"):
+        raise InvalidInputError(f"EXCHANGE_SMTP_STARTTLS must be yes or no, not {raw['smtp_starttls']!r}")
+    if not 0 < smtp_port < 65536:
+        raise InvalidInputError(f"EXCHANGE_SMTP_PORT must be a port number, not {smtp_port}")
+    issuer = raw["oidc_issuer"].strip().rstrip("/")
+    if issuer and not issuer.startswith(("https://", "http://")):
+        raise InvalidInputError(f"EXCHANGE_OIDC_ISSUER must be an http(s) URL, not {issuer!r}")
+    if issuer and not raw["oidc_client_id"].strip():
+        raise InvalidInputError("EXCHANGE_OIDC_ISSUER is set but EXCHANGE_OIDC_CLIENT_ID is not")
     url = raw["node_url"].rstrip("/")
     db_url = raw["database_url"]
     if db_url.startswith("postgresql://"):
@@ -229,6 +263,15 @@ def load_settings(
         origins=origins,
         database_relative=not Path(sqlite_path(db_url) or "/").is_absolute(),
         allow_plain_http=parse_flag("EXCHANGE_ALLOW_PLAIN_HTTP", raw["allow_plain_http"]),
+        smtp_host=raw["smtp_host"].strip(),
+        smtp_port=smtp_port,
+        smtp_starttls=starttls in ("yes", "1", "true"),
+        smtp_user=raw["smtp_user"],
+        smtp_password=raw["smtp_password"],
+        mail_from=raw["mail_from"].strip(),
+        oidc_issuer=issuer,
+        oidc_client_id=raw["oidc_client_id"].strip(),
+        oidc_client_secret=raw["oidc_client_secret"],
     )
 
 

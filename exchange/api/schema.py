@@ -10,6 +10,8 @@ import strawberry
 from strawberry.federation import Schema
 from strawberry.tools import merge_types
 
+from exchange.api.accounts import Mutation as AccountMutation
+from exchange.api.accounts import Query as AccountQuery
 from exchange.api.curation import Mutation as CurationMutation
 from exchange.api.curation import Query as CurationQuery
 from exchange.api.federation import Query as FederationQuery
@@ -26,6 +28,8 @@ QUERIES += (CurationQuery,)
 MUTATIONS += (CurationMutation,)
 QUERIES += (TokenQuery,)
 MUTATIONS += (TokenMutation,)
+QUERIES += (AccountQuery,)
+MUTATIONS += (AccountMutation,)
 TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Organisation]
 
 
@@ -35,7 +39,8 @@ def build_schema() -> Schema:
     query.__strawberry_definition__.description = "Everything one can read from this node."  # type: ignore[attr-defined]
     mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
         "Writes. Each needs `Authorization: Bearer <token>`: with the publish scope for entries, "
-        "the curate scope for curation; revokeToken says who may revoke what."
+        "the curate scope for curation; revokeToken, createApiToken and the people mutations say who may "
+        "do what (a person's role for the publisher, or an operator)."
     )
     return Schema(
         query=query,

@@ -72,13 +72,17 @@ def _page(web: Web, request: Request, template: str, values: dict[str, Any], sta
 
 def _require(request: Request) -> Actor:
     actor = actor_of_request(request)
-    if actor.publisher is None:
+    if not actor.authenticated:
         raise UnauthenticatedError("please sign in with your API token first")
+    if actor.publisher is None:
+        raise PermissionDeniedError("you do not write for any publisher on this node; ask for an invitation")
     return actor
 
 
 async def publish_home(web: Web, request: Request) -> Response:
     actor = actor_of_request(request)
+    if actor.publisher is None and actor.person_id is not None:
+        return RedirectResponse("/account", status_code=303)  # signed in, but writes for nobody yet
     if actor.publisher is None:
         return _page(web, request, "signin.html", {"failed": ""})
     p = actor.publisher

@@ -114,6 +114,7 @@ class Renderer:
             "lang_links": self._lang_links(request, locale),
             "path": request.url.path,
             "signed_in": request.scope.get("exchange.signed_in"),
+            "person": request.scope.get("exchange.person"),
             **values,
         }
         html = env.get_template(template).render(context)

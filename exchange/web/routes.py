@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from content import render_markdown
+from exchange.accounts.mail import Mailer, mailer_for
 from exchange.auth import ANONYMOUS, Actor, find_publisher
 from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
 from exchange.models import Topic
@@ -49,6 +50,8 @@ class Web:
         self.renderer = Renderer(node.settings.node_name)
         secret = node.settings.secret.encode() if node.settings.secret else node.key.derive_secret("web-session")
         self.sessions = SessionCodec(secret)
+        self.cookie_secret = secret
+        self.mailer: Mailer = node.services.extra.get("mailer") or mailer_for(node.settings)
         self.secure_cookies = node.settings.node_url.startswith("https://")
         self.facets = FacetCache(node.extra.get("facet_index"))
         self.topic_cache: dict[str, Any] = {}
@@ -70,6 +73,7 @@ class Web:
                 actor = await self.actor(request)
                 request.scope["exchange.actor"] = actor
                 request.scope["exchange.signed_in"] = actor.publisher
+                request.scope["exchange.person"] = actor.person_name if actor.person_id is not None else None
                 return await fn(self, request)
             except Exception as exc:  # noqa: BLE001 - every error becomes a page (unexpected ones logged)
                 return self.renderer.error(request, exc)
@@ -130,9 +134,15 @@ async def entry(web: Web, request: Request) -> Response:
     e = data.entry
     extra = {name: body_html(render_markdown(getattr(e, name))) for name in
              ("what_worked", "what_did_not", "transfer_preconditions", "costs_staffing") if getattr(e, name)}
+    from exchange.accounts.people import last_change_by
     from exchange.web.curation import entry_endorsements
 
+    actor = actor_of_request(request)
+    own = actor.publisher is not None and e.origin_node == web.node.catalogue.node_url and (
+        (actor.publisher.kind == "municipality" and e.municipality_id == actor.publisher.id)
+        or (actor.publisher.kind == "organisation" and e.organisation_id == actor.publisher.id))
     return web.page(request, "entry.html", {
+        "changed_by": await last_change_by(e.id) if own else None,
         "page": data, "e": e, "body": body_html(e.body_html), "lesson_parts": extra,
         "endorsements": await entry_endorsements(e),
         "goals": indicator_charts(e.goals or [], gettext, web.renderer.envs[web.renderer.locale(request)]),
@@ -206,8 +216,11 @@ async def matching(web: Web, request: Request) -> Response:
 
 def web_routes(node: Any) -> list[BaseRoute]:
     """The routes of the web pages of `node`."""
+    from exchange.web.account import account_routes
     from exchange.web.curation import curation_routes
+    from exchange.web.people import people_routes
     from exchange.web.publish import publish_routes
+    from exchange.web.signin import signin_routes
 
     web = Web(node)
     node.extra["web"] = web
@@ -221,6 +234,9 @@ def web_routes(node: Any) -> list[BaseRoute]:
         Route("/matching", web.handle(matching)),
         *curation_routes(web),
         *publish_routes(web),
+        *signin_routes(web),
+        *account_routes(web),
+        *people_routes(web),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
 
