@@ -40,6 +40,7 @@ from exchange.matching import (
     topic_terms,
 )
 from exchange.models import Entry, Municipality
+from exchange.profile_writes import ProfileWrites
 from exchange.profiles import PUBLISHED, ProfileStore, has_actual_values, place_of
 
 log = logging.getLogger("exchange.matcher")
@@ -78,6 +79,7 @@ class Matcher:
                  reload_above: int = RELOAD_ABOVE) -> None:
         self.weights = weights or Weights()
         self.store = store or ProfileStore()
+        self.writes = ProfileWrites(self.store)  # large publishers: one entry's work per write
         self.own_origin = own_origin  # entries from elsewhere are folded in later, in bulk
         self.quiet = quiet
         self.reload_above = reload_above
@@ -118,7 +120,7 @@ class Matcher:
                 self._folding = asyncio.ensure_future(self._fold_received())
             if received:
                 return
-        await self.store.on_entry(entry)
+        await self.writes.on_entry(entry)
 
     async def _fold_received(self) -> None:
         """Once no entry has arrived for `quiet` seconds: refresh the waiting publishers."""
@@ -134,7 +136,7 @@ class Matcher:
                         self._labels = topic_terms(self.store.index)
                 else:
                     for place_id in sorted(waiting):
-                        await self.store.refresh(place_id)
+                        await self.writes.refresh(place_id)
         except Exception:  # the next received entry tries again; matching keeps answering
             log.exception("folding received entries into the matching profiles failed")
         finally:
@@ -145,6 +147,7 @@ class Matcher:
         self._last_received = 0.0
         while self._folding is not None:
             await asyncio.shield(self._folding)
+        await self.writes.settle()
 
     async def shutdown(self) -> None:
         """Stop folding in received entries (a shutdown hook of the node)."""
@@ -153,6 +156,7 @@ class Matcher:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.writes.shutdown()
 
     def method(self) -> dict[str, Any]:
         """What the matcher uses, for `matchingMethod` and the /matching page."""

@@ -113,17 +113,117 @@ def experience_value(item: ExperienceItem) -> float:
     return min(1.0, base + (0.2 if item.evaluated else 0.0))
 
 
+SATURATED = 2.0 ** -54  # below this, 1 − rest rounds to exactly 1.0
+
+
 def saturate(values: Iterable[float]) -> float:
-    """1 − Π(1 − v): two items count more than one, a hundred hardly more than five."""
+    """1 − Π(1 − v) for v in [0, 1]: two items count more than one, a hundred hardly more than five.
+
+    Once the product falls below 2⁻⁵⁴ the result is exactly 1.0 and no further
+    factor (each at most 1) can change it: the loop stops there, so the bound of
+    a publisher with thousands of experience items costs a few dozen steps.
+    """
     rest = 1.0
     for v in values:
         rest *= 1.0 - v
+        if 0.0 <= rest < SATURATED:
+            return 1.0
     return 1.0 - rest
 
 
 # the ranking loop's view of one publisher: place id, log10 population, size class,
 # urbanisation rank, Land, located, latitude and longitude in radians, topic norm, experience bound
 Row = tuple[int, float | None, str, int | None, str, bool, float, float, float, float]
+
+
+class Tally:
+    """What a publisher's profile is made of, summed entry by entry in id order.
+
+    `profile` gives the profile of the entries added so far (`ProfileIndex.put`
+    builds every profile this way). A tally kept after that takes an entry with
+    a larger id than all before it (`append`, a publish) at the cost of that one
+    entry: top terms are ranked by count, ties by first occurrence (Counter
+    keeps keys in that order, as `most_common` does), and a new entry only
+    raises counts, so the new top terms are among the old ones and the new
+    entry's. Removing an entry is not possible: that needs a new tally.
+    """
+
+    __slots__ = ("counts", "experience", "first", "ids", "last", "ordinal", "top", "topics")
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.topics: Counter[int] = Counter()
+        self.experience: list[ExperienceItem] = []
+        self.ids = array("i")  # the entries added, in the order added
+        self.first = self.last = 0  # smallest and largest id added
+        self.top: list[str] | None = None  # the top terms, once ranked
+        self.ordinal: dict[str, int] | None = None  # term -> rank of its first occurrence, once appended to
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def holds(self, entry_id: int) -> bool:
+        """Whether an entry was added (ids of a tally added in id order are sorted)."""
+        i = bisect_left(self.ids, entry_id)
+        return i < len(self.ids) and self.ids[i] == entry_id
+
+    def add(self, index: ProfileIndex, e: EntryDigest) -> list[str]:
+        words = e.search_terms.split()
+        self.counts.update(words)
+        self.topics.update(e.topics)
+        if e.kind == "lesson" or (e.kind == "project" and e.status == "completed"):
+            # search_terms open with the title (three times), keywords and summary: the item's gist
+            top = list(dict.fromkeys(words[:ITEM_WINDOW]))[:ITEM_TERMS]
+            ids = tuple(i for i in (index.term_id(t, create=True) for t in top) if i is not None)
+            shared = index.topic_sets.setdefault(e.topics, e.topics)  # one object per distinct set
+            self.experience.append(ExperienceItem(e.id, e.kind, e.evaluated, shared, ids))
+        self.first = e.id if not self.ids else min(self.first, e.id)
+        self.last = max(self.last, e.id)
+        self.ids.append(e.id)
+        return words
+
+    def append(self, index: ProfileIndex, e: EntryDigest) -> None:
+        """Add an entry with an id larger than every one added (only that entry is read)."""
+        if self.ids and e.id <= self.last:
+            raise ValueError(f"entry {e.id} is not after entry {self.last}")
+        top = self._ranked()
+        if self.ordinal is None:
+            self.ordinal = {t: i for i, t in enumerate(self.counts)}
+        fresh = dict.fromkeys(self.add(index, e))
+        counts, ordinal = self.counts, self.ordinal
+        for t in fresh:
+            if t not in ordinal:
+                ordinal[t] = len(ordinal)
+        candidates = dict.fromkeys(top)
+        candidates.update(fresh)
+        self.top = sorted(candidates, key=lambda t: (-counts[t], ordinal[t]))[:MAX_TERMS]
+
+    def _ranked(self) -> list[str]:
+        if self.top is None:
+            self.top = [t for t, _ in self.counts.most_common(MAX_TERMS)]
+        return self.top
+
+    def profile(self, index: ProfileIndex, place_id: int) -> Profile:
+        term_ids = array("i")
+        weights = array("f")
+        for term in self._ranked():
+            tid = index.term_id(term, create=True)
+            assert tid is not None
+            term_ids.append(tid)
+            weights.append(1.0 + math.log(self.counts[term]))
+        topics = dict(self.topics)
+        return Profile(
+            place_id=place_id,
+            entry_count=len(self.ids),
+            term_ids=term_ids,
+            weights=weights,
+            norm=1.0,
+            topics=topics,
+            topic_norm=math.sqrt(sum(c * c for c in topics.values())),
+            experience=list(self.experience),
+            experience_bound=saturate(experience_value(x) for x in self.experience),
+            first_entry=self.first,
+        )
 
 
 def _log_df(d: int) -> float:
@@ -220,8 +320,14 @@ class ProfileIndex:
         if self.deferred and not defer:
             self.reweigh()
         self._grow(place_id)
+        return self.put_profile(place_id, self._build(place_id, entries) if entries else None, defer=defer)
+
+    def put_profile(self, place_id: int, profile: Profile | None, *, defer: bool = False) -> Profile | None:
+        """Replace a publisher's profile by a built one (None: it has no public entry any more)."""
+        if self.deferred and not defer:
+            self.reweigh()
+        self._grow(place_id)
         old = self.profiles.get(place_id)
-        profile = self._build(place_id, entries) if entries else None
         before = dict(zip(old.term_ids, old.weights)) if old is not None else {}
         after = dict(zip(profile.term_ids, profile.weights)) if profile is not None else {}
         changed: list[tuple[int, int]] = []  # term, df before
@@ -268,38 +374,10 @@ class ProfileIndex:
         return profile
 
     def _build(self, place_id: int, entries: list[EntryDigest]) -> Profile:
-        counts: Counter[str] = Counter()
-        topics: Counter[int] = Counter()
-        experience: list[ExperienceItem] = []
+        tally = Tally()
         for e in entries:
-            words = e.search_terms.split()
-            counts.update(words)
-            topics.update(e.topics)
-            if e.kind == "lesson" or (e.kind == "project" and e.status == "completed"):
-                # search_terms open with the title (three times), keywords and summary: the item's gist
-                top = list(dict.fromkeys(words[:ITEM_WINDOW]))[:ITEM_TERMS]
-                ids = tuple(i for i in (self.term_id(t, create=True) for t in top) if i is not None)
-                shared = self.topic_sets.setdefault(e.topics, e.topics)  # one object per distinct set
-                experience.append(ExperienceItem(e.id, e.kind, e.evaluated, shared, ids))
-        term_ids = array("i")
-        weights = array("f")
-        for term, tf in counts.most_common(MAX_TERMS):
-            tid = self.term_id(term, create=True)
-            assert tid is not None
-            term_ids.append(tid)
-            weights.append(1.0 + math.log(tf))
-        return Profile(
-            place_id=place_id,
-            entry_count=len(entries),
-            term_ids=term_ids,
-            weights=weights,
-            norm=1.0,
-            topics=dict(topics),
-            topic_norm=math.sqrt(sum(c * c for c in topics.values())),
-            experience=experience,
-            experience_bound=saturate(experience_value(x) for x in experience),
-            first_entry=min(e.id for e in entries),
-        )
+            tally.add(self, e)
+        return tally.profile(self, place_id)
 
     def _order(self) -> None:
         """Profiles in the order of their first public entry: the order in which a load puts
@@ -528,7 +606,7 @@ class ProfileStore:
     def __init__(self) -> None:
         self.index = ProfileIndex()
         self.loaded = False
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()  # held while a profile is read and put
 
     async def load(self) -> ProfileIndex:
         """Read the register, the topics and every public entry once (in chunks)."""
@@ -547,14 +625,14 @@ class ProfileStore:
             for place_id, digests in grouped.items():
                 index.put(place_id, digests, defer=True)
         index.reweigh()
-        async with self._lock:
+        async with self.lock:
             self.index = index
             self.loaded = True
         return index
 
     async def refresh(self, place_id: int) -> None:
         """Rebuild one publisher's profile from its current public entries."""
-        async with self._lock:
+        async with self.lock:
             rows, topics = await _entries_of(place_id)
             if place_id not in self.index.places:
                 m = await Municipality.get_or_none(id=place_id)
