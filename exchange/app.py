@@ -88,6 +88,7 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
                                          "settings": settings},
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
+    node.extra.setdefault("startup", []).append(catalogue.seal_tombstones)
     node.extra.setdefault("startup", []).append(matcher.startup)
     node.extra.setdefault("shutdown", []).append(matcher.shutdown)
     facet_index = node.extra["facet_index"] = FacetIndex()  # the search page's facet counts

@@ -3,7 +3,7 @@
 Every write runs in one transaction: the entry row, its topics, the search
 index, the signed revision and the change-feed row are stored together or not
 at all. A revision names the version it expects to replace; a stale version
-is a conflict, never an overwrite. Unpublishing leaves a signed tombstone.
+is a conflict, never an overwrite. Unpublishing removes the content and leaves a signed tombstone without it.
 Listeners (peer-matching profiles, caches) are told after the commit.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from content import forbidden_character, render, search_document_of_text
-from exchange import search_index
+from exchange import search_index, withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.db import current_connection, dialect_of
 from exchange.envelope import Signer, canonical_json
@@ -222,18 +222,28 @@ class Catalogue:
         return entry
 
     async def unpublish(self, actor: Actor, uid: str, expected_version: int | None = None) -> Entry:
-        """Withdraw an entry: a signed tombstone replaces it everywhere it travelled."""
+        """Withdraw an entry: its content is removed here (`withdrawal.purge`), and a signed
+        tombstone without content replaces it everywhere it travelled."""
         entry = await self._owned(actor, uid)
         if entry.deleted:
             raise ConflictError(f"entry {uid} is already unpublished")
         async with in_transaction():
             await self._bump(entry, expected_version if expected_version is not None else entry.version)
-            entry.deleted = True
-            await entry.save(update_fields=["deleted"])
-            topics = await self.topics_of(entry)
-            await self._store_version(entry, topics, actor, note="unpublished")
+            await withdrawal.purge(entry)  # withdrawn content is gone, not hidden
+            await self._store_version(entry, [], actor, note="unpublished")
         await self._notify(entry)
         return entry
+
+    async def seal_tombstones(self) -> int:
+        """Sign this node's tombstones that have no signature (migration 0011 emptied the
+        content of tombstones stored before withdrawals removed it); run at startup."""
+        sealed = 0
+        for rev in await Revision.filter(signature="", entry__deleted=True, entry__origin_node=self.node_url):
+            if not withdrawal.is_stub(rev.envelope):
+                signature = self.signer.sign(canonical_json(rev.envelope))
+                await Revision.filter(id=rev.id).update(signature=signature)
+                sealed += 1
+        return sealed
 
     async def topics_of(self, entry: Entry) -> list[Topic]:
         return list(await Topic.filter(entry_links__entry_id=entry.id).order_by("position", "slug"))
@@ -446,7 +456,16 @@ async def publisher_of_entry(entry: Entry) -> Publisher:
 
 
 def build_envelope(entry: Entry, topic_slugs: list[str], publisher: Publisher) -> dict[str, Any]:
-    """The signed form of one version of an entry (what travels between nodes)."""
+    """The signed form of one version of an entry (what travels between nodes); a
+    withdrawn entry's is a tombstone with kind and publisher only."""
+    if entry.deleted:
+        return {
+            "type": "tombstone", "id": str(entry.uid), "origin": entry.origin_node,
+            "version": entry.version, "visibility": entry.visibility,
+            "updatedAt": entry.updated_at.isoformat(),
+            "entry": {"kind": entry.kind, "publisher": {
+                "type": publisher.kind, "key": publisher.key, "name": publisher.name}},
+        }
     body: dict[str, Any] = {name: getattr(entry, name) for name in ENVELOPE_FIELDS}
     body["topics"] = topic_slugs
     body["projectId"] = str(entry.project_uid) if entry.project_uid else None

@@ -118,6 +118,8 @@ class Feed:
                 "LEFT JOIN revision r ON r.entry_id = e.id AND r.version = c.version "
                 "LEFT JOIN curation_revision cr ON cr.record_uid = c.entry_uid AND cr.version = c.version "
                 f"WHERE c.seq > {p[0]} AND (r.id IS NOT NULL OR cr.id IS NOT NULL) "
+                # an unsigned revision (what stays of a withdrawn entry's content) is never served
+                "AND COALESCE(r.signature, cr.signature) <> '' "
                 f"AND (c.visibility IN ({p[1]}, {p[2]}) OR c.origin_node = {p[3]}) "
                 f"ORDER BY c.seq LIMIT {p[4]}",
                 [scanned, seen[0], seen[-1], own, want],

@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from federation.protocol import SignedEnvelope
+from exchange.withdrawal import bare_tombstone
+from federation.protocol import SignedEnvelope, envelope_digest
 
 __all__ = ["Action", "Decision", "Held", "decide", "is_network_withdrawal", "merge_batch"]
 
@@ -65,7 +66,10 @@ class Held(NamedTuple):
     @classmethod
     def of(cls, signed: SignedEnvelope) -> Held:
         kind = 0 if is_network_withdrawal(signed.envelope) else 2 if signed.is_tombstone else 1
-        return cls(signed.origin, signed.version, kind, signed.digest)
+        # A tombstone is compared without content: nodes keep it bare (exchange.withdrawal),
+        # and one that still carries content withdraws the same version all the same.
+        digest = envelope_digest(bare_tombstone(signed.envelope)) if kind == 2 else signed.digest
+        return cls(signed.origin, signed.version, kind, digest)
 
     @property
     def is_tombstone(self) -> bool:

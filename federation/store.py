@@ -38,6 +38,7 @@ from exchange.models import (
     Topic,
     VouchedKey,
 )
+from exchange.withdrawal import CONTENT_BLANK, bare_tombstone, is_bare, is_stub, stub_revisions
 from federation.envelopes import (
     ContentError,
     PublisherRef,
@@ -206,7 +207,8 @@ async def own_digests(versions: list[tuple[str, int]], own_url: str) -> set[str]
         if (by_id[rev["entry_id"]], rev["version"]) not in wanted:
             continue
         envelope = rev["envelope"]
-        digests.add(envelope_digest(envelope))
+        # an earlier version of a withdrawn entry keeps only the digest of what we signed
+        digests.add(envelope["purgedDigest"] if is_stub(envelope) else envelope_digest(envelope))
         if envelope.get("visibility") not in ("public", "network"):
             digests.add(envelope_digest(withdrawn_tombstone(envelope)))
         elif envelope.get("visibility") == "network" and envelope.get("type") == "entry":
@@ -352,11 +354,16 @@ async def _store_versions(
     for signed, uid, values in zip(batch, uids, columns, strict=True):
         slugs_here: list[str] = values.pop("topics")
         entry = existing.get(uid)
+        if signed.is_tombstone:  # withdrawn content is gone, not hidden (exchange.withdrawal)
+            values.update({k: list(v) if isinstance(v, list) else v for k, v in CONTENT_BLANK.items()})
+            slugs_here = []
         if entry is not None and signed.is_tombstone:
-            # A tombstone withdraws what we hold: keep the content we had, hidden.
+            for name, value in values.items():
+                if name in CONTENT_BLANK:
+                    setattr(entry, name, value)
             entry.deleted, entry.version = True, values["version"]
             entry.visibility, entry.updated_at = values["visibility"], values["updated_at"]
-            topics_of[uid] = None  # unchanged
+            topics_of[uid] = []
             continue
         publisher = await publishers.columns(PublisherRef.of(signed.envelope["entry"]), signed.origin,
                                              signed.is_tombstone)
@@ -390,14 +397,25 @@ async def _store_versions(
         if entry.uid not in created:
             await Revision.filter(entry_id=entry.id, version=entry.version).delete()
     await _insert(Revision, [
-        {"entry_id": e.id, "version": e.version, "envelope": s.envelope, "signature": s.signature,
+        {"entry_id": e.id, "version": e.version, **_stored_envelope(s),
          "author": s.origin, "note": "received", "created_at": e.updated_at}
         for e, s in zip(entries, batch, strict=True)
     ])
+    await stub_revisions([(e.id, e.version) for e, s in zip(entries, batch, strict=True)
+                          if s.is_tombstone and e.uid not in created])
     checkpoint("revision")
     await _append_changes(entries)
     checkpoint("change")
     return entries
+
+
+def _stored_envelope(signed: SignedEnvelope) -> dict[str, Any]:
+    """The envelope and signature to keep of a received version. A tombstone that still
+    carries content (from a node that signed such) is kept bare and unsigned: its content
+    goes, and the feed relays no unsigned revision (the origin's own feed still serves it)."""
+    if signed.is_tombstone and not is_bare(signed.envelope):
+        return {"envelope": bare_tombstone(signed.envelope), "signature": ""}
+    return {"envelope": signed.envelope, "signature": signed.signature}
 
 
 async def _index(entries: list[Entry]) -> None:
@@ -455,7 +473,8 @@ async def apply_batch(
         columns: list[dict[str, Any]] = []
         known: dict[str, bool] = {}
         for signed in to_apply:
-            problem = character_problem(signed.envelope)
+            problem = character_problem(bare_tombstone(signed.envelope) if signed.is_tombstone
+                                        else signed.envelope)
             if problem is not None:
                 result.pending.append(Pending(signed, problem))
                 continue
