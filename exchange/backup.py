@@ -33,6 +33,7 @@ from exchange.settings import Settings, sqlite_path
 FORMAT = "exchange-backup"
 FORMAT_VERSION = 1
 KEY_MEMBER = "node.key"
+SEED_MEMBER = "node.key.seed"
 
 
 class BackupError(ExchangeError):
@@ -119,9 +120,14 @@ def create_backup(settings: Settings, key_id: str, target: Path) -> Manifest:
                 raise BackupError(f"pg_dump failed: {done.stderr.strip()[-300:]}")
             migrations = _applied(settings, None)
         shutil.copyfile(key_file, folder / KEY_MEMBER)
+        members = [name, KEY_MEMBER]
+        seed = key_file.with_name(key_file.name + ".seed")  # after a key rotation: the secrets' seed
+        if seed.is_file():
+            shutil.copyfile(seed, folder / SEED_MEMBER)
+            members.append(SEED_MEMBER)
         manifest = Manifest(node_url=settings.node_url, key_id=key_id, dialect=dialect, migrations=migrations,
                             created=datetime.now(UTC).isoformat(timespec="seconds"),
-                            members={n: _sha256(folder / n) for n in (name, KEY_MEMBER)})
+                            members={n: _sha256(folder / n) for n in members})
         partial = folder / "backup.tar"
         with tarfile.open(partial, "w") as tar:
             data = manifest.as_json()
@@ -211,7 +217,8 @@ def restore_backup(settings: Settings, source: Path, manifest: Manifest, *, targ
                                   env=env, capture_output=True, text=True, check=False)
             if done.returncode:
                 raise BackupError(f"pg_restore failed: {done.stderr.strip()[-300:]}")
-        if not key_file.exists():
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write((folder / KEY_MEMBER).read_bytes())
+        for member, path in ((KEY_MEMBER, key_file), (SEED_MEMBER, key_file.with_name(key_file.name + ".seed"))):
+            if member in manifest.members and not path.exists():
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write((folder / member).read_bytes())

@@ -17,6 +17,9 @@ def commands() -> list[click.Command]:
     from exchange.cli_backup import backup, restore
 
     found.extend([backup, restore])
+    from exchange.cli_keys import keys
+
+    found.append(keys)
     from exchange.cli_match import match
 
     found.append(match)

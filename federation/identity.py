@@ -125,6 +125,9 @@ class NodeKey:
         raw_public = private_key.public_key().public_bytes_raw()
         self._public_key_b64 = b64url_encode(raw_public)
         self._key_id = hashlib.sha256(raw_public).hexdigest()[:16]
+        # Secrets (cursors, cookies) outlive a key rotation: after one they come from the
+        # first key's bytes, kept in `<key file>.seed` (see federation.rotation).
+        self.secret_seed: bytes | None = None
 
     @classmethod
     def generate(cls, node_url: str) -> NodeKey:
@@ -170,9 +173,13 @@ class NodeKey:
             )
         try:
             pem = path.read_bytes()
+            seed = seed_path(path)
+            seed_bytes = seed.read_bytes() if seed.is_file() else None
         except OSError as exc:
             raise KeyFileError(f"cannot read key file {path}: {exc}") from exc
-        return cls.from_pem(pem, node_url)
+        key = cls.from_pem(pem, node_url)
+        key.secret_seed = seed_bytes
+        return key
 
     @classmethod
     def _create(cls, path: Path, node_url: str) -> None:
@@ -213,11 +220,16 @@ class NodeKey:
 
     def derive_secret(self, purpose: str) -> bytes:
         """A 32-byte secret for `purpose` (cursor MACs, cookies) derived from the key."""
-        raw = self._private_key.private_bytes_raw()
+        raw = self.secret_seed or self._private_key.private_bytes_raw()
         return hmac.new(raw, b"exchange/" + purpose.encode("utf-8"), hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return f"NodeKey(node_url={self._node_url!r}, key_id={self._key_id!r})"
+
+
+def seed_path(key_file: Path) -> Path:
+    """Where the seed of the node's secrets lives once the key was rotated."""
+    return key_file.with_name(key_file.name + ".seed")
 
 
 _DESCRIPTOR_FIELDS = {
@@ -240,14 +252,20 @@ class Descriptor:
     key_id: str
     software_version: str
     protocol_version: int = PROTOCOL_VERSION
+    # federation.rotation: the previous key's signed word that this key follows it
+    key_rotation: dict[str, Any] | None = None
 
     @classmethod
-    def for_key(cls, key: NodeKey, name: str, software_version: str) -> Descriptor:
-        return cls(key.node_url, name, key.public_key_b64, key.key_id, software_version)
+    def for_key(cls, key: NodeKey, name: str, software_version: str,
+                key_rotation: dict[str, Any] | None = None) -> Descriptor:
+        return cls(key.node_url, name, key.public_key_b64, key.key_id, software_version,
+                   key_rotation=key_rotation)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {wire: getattr(self, attr) for wire, attr in _DESCRIPTOR_FIELDS.items()}
         data["versions"] = sorted(SUPPORTED_PROTOCOL_VERSIONS)
+        if self.key_rotation is not None:
+            data["keyRotation"] = self.key_rotation
         return data
 
     @classmethod
@@ -296,4 +314,6 @@ class Descriptor:
             raise ProtocolMismatchError(
                 "descriptor keyId does not belong to its publicKey", field="keyId"
             )
+        rotation = data.get("keyRotation")
+        values["key_rotation"] = rotation if isinstance(rotation, dict) else None
         return cls(**values)

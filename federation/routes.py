@@ -71,7 +71,10 @@ class Federation:
                       clock=self.clock, interval=self.node.settings.sync_interval)
 
     def descriptor(self) -> Descriptor:
-        return Descriptor.for_key(self.key, self.node.settings.node_name, __version__)
+        from federation.rotation import current_statement
+
+        return Descriptor.for_key(self.key, self.node.settings.node_name, __version__,
+                                  key_rotation=current_statement(self.node.settings.resolved_key_file, self.key))
 
     async def startup(self) -> None:
         self.scheduler.start()

@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 from exchange.collections import CurationContentError, is_curation_envelope
 from exchange.curation_received import apply_received
 from exchange.db import current_connection, dialect_of
-from exchange.errors import ConflictError, NotFoundError
+from exchange.errors import NotFoundError
 from exchange.models import (
     Change,
     Entry,
@@ -51,6 +51,7 @@ from federation.identity import Descriptor
 from federation.merge import Held
 from federation.prepare import NOTHING, Prepared, entry_texts, text_input
 from federation.protocol import SignedEnvelope, envelope_digest
+from federation.rotation import check_key_change
 
 Checkpoint = Callable[[str], None]
 
@@ -90,11 +91,10 @@ async def pin_peer(
             key_id=descriptor.key_id, member=member, trust_relayed=trust_relayed, created_at=now,
         )
     if peer.public_key != descriptor.public_key and not confirm_key_change:
-        raise ConflictError(
-            f"{descriptor.id} now presents key {descriptor.key_id}, but key {peer.key_id} is "
-            "pinned; if its operator confirms the change, run the command again with "
-            "--confirm-key-change"
-        )
+        # the old key's signed word suffices (federation.rotation), else the operator's
+        check_key_change(descriptor.key_rotation, node=descriptor.id, pinned_key=peer.public_key,
+                         pinned_id=peer.key_id, presented_key=descriptor.public_key,
+                         presented_id=descriptor.key_id)
     peer.name, peer.public_key, peer.key_id = descriptor.name, descriptor.public_key, descriptor.key_id
     peer.member, peer.trust_relayed = member, trust_relayed
     await peer.save()

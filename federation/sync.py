@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from exchange.collections import is_curation_envelope
 from exchange.errors import ConflictError, ExchangeError
 from exchange.models import Entry, Peer
-from federation import store
+from federation import rotation, store
 from federation.client import FeedAnswer, PeerClient
 from federation.envelopes import ContentError, parse_entry_uid
 from federation.errors import BadSignatureError
@@ -163,12 +163,34 @@ class Syncer:
         with _fewer_collections():
             return await self._sync_peer(peer, progress, max_batches)
 
+    async def _first_page(self, peer: Peer) -> FeedAnswer:
+        """The first page; a page signed by another key makes us look for the peer's signed key rotation."""
+        try:
+            return await self.client.changes(peer.url, peer.cursor, self.page_size, peer_key=peer.public_key)
+        except BadSignatureError:
+            if not await self._follow_rotation(peer):
+                raise
+        return await self.client.changes(peer.url, peer.cursor, self.page_size, peer_key=peer.public_key)
+
+    async def _follow_rotation(self, peer: Peer) -> bool:
+        """Pin the peer's new key if its descriptor announces it signed by the pinned key."""
+        descriptor = await self.client.descriptor(peer.url)
+        if descriptor.public_key == peer.public_key or not rotation.accepts(
+                descriptor.key_rotation, node=peer.url, pinned_key=peer.public_key,
+                presented_key=descriptor.public_key):
+            return False
+        log.warning("%s rotated its key %s -> %s (announced with the old key's signature); pinned the new key",
+                    peer.url, peer.key_id, descriptor.key_id)
+        peer.public_key, peer.key_id = descriptor.public_key, descriptor.key_id
+        await Peer.filter(id=peer.id).update(public_key=peer.public_key, key_id=peer.key_id)
+        return True
+
     async def _sync_peer(self, peer: Peer, progress: Progress | None, max_batches: int | None) -> SyncReport:
         report = SyncReport(peer.url)
         helper: Helper | None = None
         try:
             report.released = await self._retry_pending(peer, report)
-            answer = await self.client.changes(peer.url, peer.cursor, self.page_size, peer_key=peer.public_key)
+            answer = await self._first_page(peer)
             prepared = NOTHING
             guesses: Guesses | None = None
             if self._worth_a_helper(answer, max_batches):
