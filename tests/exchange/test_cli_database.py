@@ -64,7 +64,7 @@ def postgres_running() -> bool:
 needs_postgres = pytest.mark.skipif(not postgres_running(), reason="no PostgreSQL server to refuse credentials")
 
 
-@pytest.mark.parametrize("command", [["peers", "list"], ["serve", "--port", "18997"], ["tokens", "list"]])
+@pytest.mark.parametrize("command", [["peers", "list"], ["serve", "--port", "8999"], ["tokens", "list"]])
 def test_a_missing_folder_is_named(tmp_path: Path, command: list[str]) -> None:
     result, elapsed = run(tmp_path, "sqlite:///nonexistent/dir/x.db", *command)
     assert_one_line(result, elapsed, "/nonexistent/dir", "does not exist", "EXCHANGE_DATABASE_URL")
