@@ -262,3 +262,20 @@ async def last_change_by(entry_id: int) -> tuple[str, datetime] | None:
         return None
     person = await Person.get_or_none(id=rev.person_id)
     return (person.display_name, rev.created_at) if person is not None else None
+
+
+async def accept_open_invitations(person: Person, *, now: datetime) -> int:
+    """Accept every open invitation to the person's (verified) address; returns how many."""
+    accepted = 0
+    for inv in await open_invitations_for(person.email, now=now):
+        publisher = await _publisher_of(inv)
+        if publisher is None or not await Invitation.filter(id=inv.id, accepted_at=None).update(
+                accepted_at=now, accepted_by_id=person.id):
+            continue
+        if not await Membership.exists(person_id=person.id, **_columns(publisher)):
+            await Membership.create(person_id=person.id, role=inv.role, created_at=now, **_columns(publisher))
+        await audit.record(audit.INVITATION_ACCEPTED, now=now, who_=f"{person.display_name} [person {person.id}]",
+                           person_id=person.id, target=inv.email,
+                           detail=f"{inv.role} of {publisher.kind}:{publisher.key} (OpenID sign-in)")
+        accepted += 1
+    return accepted

@@ -25,7 +25,12 @@ from starlette.routing import BaseRoute, Route
 from exchange.accounts import audit
 from exchange.accounts.links import LinkRefusedError, check_link, redeem_link, request_link
 from exchange.accounts.models import Person
-from exchange.accounts.people import accept, normalise_email, open_invitations_for
+from exchange.accounts.people import (
+    accept,
+    accept_open_invitations,
+    normalise_email,
+    open_invitations_for,
+)
 from exchange.errors import ExchangeError, InvalidInputError, RateLimitedError
 from exchange.sessions import end_session, open_person_session
 from exchange.web.forms import Session
@@ -182,6 +187,7 @@ async def person_of_identity(identity: Identity, *, now: datetime) -> Person:
     if person.oidc_subject and person.oidc_issuer == identity.issuer and person.oidc_subject != identity.subject:
         raise OidcError(f"{email} is linked to another account at the identity provider")
     await Person.filter(id=person.id).update(oidc_issuer=identity.issuer, oidc_subject=identity.subject)
+    await accept_open_invitations(person, now=now)  # matched by the verified address
     return person
 
 
