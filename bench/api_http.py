@@ -63,7 +63,6 @@ async def generate(n: int, seed: int = 7) -> None:
     import frontmatter
 
     from content import render_markdown, search_document
-    from exchange import search_index
     from exchange.models import (
         Change,
         Entry,
@@ -73,6 +72,7 @@ async def generate(n: int, seed: int = 7) -> None:
         Revision,
         Topic,
     )
+    from exchange.search import index as search_index
 
     rng = random.Random(seed)
     docs = [frontmatter.load(str(p)) for p in sorted((ROOT / "exchange/data/demo/entries").glob("*.md"))]

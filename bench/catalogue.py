@@ -41,12 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from content import search_document
-from exchange import search_index
 from exchange.api.loaders import _municipalities, _organisations, _topics_by_entry
 from exchange.db import Database
 from exchange.models import Entry, EntryTopic, Municipality, Topic
 from exchange.registry import import_register, load_snapshot
 from exchange.search import EntryQuery, find_entries
+from exchange.search import index as search_index
 from exchange.topics import import_topics
 
 QUERIES = ["Bürgerbeteiligung", "LoRaWAN Sensoren", "digitales Rathaus", "open data", "Schule Tablets",

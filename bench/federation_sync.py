@@ -42,13 +42,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exchange import search_index
 from exchange.app import build_node
 from exchange.auth import Publisher
 from exchange.catalogue import build_envelope
 from exchange.db import Database, current_connection, dialect_of
 from exchange.envelope import canonical_json
 from exchange.models import Change, Entry, Organisation, Revision
+from exchange.search import index as search_index
 from exchange.settings import Settings
 from federation import store
 from federation.identity import NodeKey

@@ -27,11 +27,11 @@ from typing import Any
 import httpx
 
 from content import terms
-from exchange import search_index
 from exchange.app import build_node, create_app
 from exchange.db import Database
 from exchange.demo import load_demo
 from exchange.models import Change, Entry, EntryTopic, Municipality, Topic
+from exchange.search import index as search_index
 from exchange.settings import Settings
 
 KINDS = ("project", "project", "lesson", "guide")

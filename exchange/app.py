@@ -36,9 +36,8 @@ from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
 from exchange.db import Database
 from exchange.errors import ExchangeError
-from exchange.facets import FacetIndex
 from exchange.matcher import Matcher
-from exchange.search import CountCache, latest_seq
+from exchange.search import CountCache, FacetIndex, latest_seq
 from exchange.settings import Settings
 from exchange.web.opendata import opendata_routes
 from exchange.web.routes import web_exception_handlers, web_routes

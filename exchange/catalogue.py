@@ -18,7 +18,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from content import forbidden_character, render, search_document_of_text
-from exchange import search_index, withdrawal
+from exchange import withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.db import current_connection, dialect_of
 from exchange.envelope import Signer, canonical_json
@@ -37,6 +37,7 @@ from exchange.models import (
     Revision,
     Topic,
 )
+from exchange.search import index as search_index
 
 Listener = Callable[["Entry"], Awaitable[None]]
 FEDERATING = ("public", "network")

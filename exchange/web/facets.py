@@ -9,7 +9,7 @@ five dimensions and topic, and `tally_topics` sums the topic counts under the
 other filters. Neither query depends on the five filters, so their grouped
 rows are cached per (text, topics, viewer) until this node's change feed moves
 on, and every combination of filters is then counted in Python. A node
-gives `FacetCache` its in-memory `exchange.facets.FacetIndex`, which answers
+gives `FacetCache` its in-memory `exchange.search.FacetIndex`, which answers
 the same counts without the grouped queries; the SQL path stays for callers
 without one and as the reference its tests compare against.
 """
@@ -23,10 +23,10 @@ from typing import Any
 
 from exchange.auth import Actor
 from exchange.db import current_connection, dialect_of
-from exchange.facets import FacetIndex
+from exchange.search import EntryQuery, FacetIndex, land_code, latest_seq
 
-# The WHERE builder of search.py, so that facets filter exactly like the results.
-from exchange.search import EntryQuery, _Params, _where, land_code, latest_seq
+# The WHERE builder of the search, so that facets filter exactly like the results.
+from exchange.search.query import _Params, _where
 
 DIMENSIONS = ("kind", "status", "language", "land", "size")
 

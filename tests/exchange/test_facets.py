@@ -17,9 +17,9 @@ import pytest
 from exchange.auth import Actor, authenticate
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database, current_connection, dialect_of
-from exchange.facets import FacetIndex, fits, group_of, visible
 from exchange.models import Entry
-from exchange.search import EntryQuery
+from exchange.search import EntryQuery, FacetIndex
+from exchange.search.facets import fits, group_of, visible
 from exchange.web.facets import DIMENSIONS, build_facet_sql, build_topic_sql, selected, tally_topics
 from federation.identity import NodeKey
 from tests.helpers import NOW, seed, token_for

@@ -15,21 +15,16 @@ import frontmatter
 import pytest
 
 from content import tsquery
-from exchange import search, search_index
 from exchange.auth import Actor, authenticate
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database, current_connection
 from exchange.demo import DEMO_DIR
 from exchange.errors import InvalidInputError
 from exchange.models import Entry
-from exchange.search import (
-    CountCache,
-    EntryQuery,
-    build_query,
-    count_entries,
-    find_entries,
-    land_code,
-)
+from exchange.search import CountCache, EntryQuery, count_entries, find_entries, land_code
+from exchange.search import index as search_index
+from exchange.search import query as search
+from exchange.search.query import build_query
 from federation.identity import NodeKey
 from tests.helpers import NOW, seed, token_for
 

@@ -29,7 +29,7 @@ from itertools import compress
 from typing import Any
 
 from exchange.db import current_connection, dialect_of
-from exchange.search import latest_seq, matching_ids
+from exchange.search.query import latest_seq, matching_ids
 
 Group = tuple[Any, ...]  # (kind, status, language, land, size, visibility, origin, draft owner)
 Row = tuple[Any, ...]
