@@ -14,7 +14,7 @@ triggers keep in step with `entry`, holds each entry's lexemes and `levels`:
 those of the upper levels, level 3 with weight A (small, so they stay
 inline). `entry_ids_at_level` gathers a level's ids through a GIN index, so
 that a page sorts a rare word's few candidates, or reads a common word's
-newest entries and stops (`exchange.search.build_level_query`); the ids of
+newest entries and stops (`exchange.search.levels.build_level_query`); the ids of
 every match (facet counts) come from the same table. SQLite keeps FTS5's
 bm25: nothing to do there.
 """

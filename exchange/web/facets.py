@@ -26,7 +26,7 @@ from exchange.db import current_connection, dialect_of
 from exchange.search import EntryQuery, FacetIndex, land_code, latest_seq
 
 # The WHERE builder of the search, so that facets filter exactly like the results.
-from exchange.search.query import _Params, _where
+from exchange.search.filters import _Params, _where
 
 DIMENSIONS = ("kind", "status", "language", "land", "size")
 

@@ -206,7 +206,7 @@ async def test_a_page_reads_long_texts_only_when_a_field_shows_them(demo_node: D
 
 
 async def test_only_long_texts_can_be_left_out() -> None:
-    from exchange.search.query import _entry_columns
+    from exchange.search.filters import _entry_columns
 
     assert "'' AS body_html" in _entry_columns(frozenset({"body_html"}))
     with pytest.raises(ValueError, match="only long texts"):

@@ -21,7 +21,7 @@ from exchange.db import Database, current_connection
 from exchange.demo import DEMO_DIR
 from exchange.errors import InvalidInputError
 from exchange.models import Entry
-from exchange.search import CountCache, EntryQuery, count_entries, find_entries, land_code
+from exchange.search import CountCache, EntryQuery, count_entries, find_entries, land_code, levels
 from exchange.search import index as search_index
 from exchange.search import query as search
 from exchange.search.query import build_query
@@ -282,7 +282,7 @@ def test_relevance_cursor_on_postgres(value: object, expected: object) -> None:
 def test_build_level_query_table(level: int, ids: list[int] | None, window: bool, fragments: list[str]) -> None:
     when = datetime(2026, 11, 21, tzinfo=UTC)
     after = ((level, when), 7) if window else None
-    sql, values = search.build_level_query(EntryQuery(text="Schule", order="relevance"), None, level=level,
+    sql, values = levels.build_level_query(EntryQuery(text="Schule", order="relevance"), None, level=level,
                                            limit=21, after=after, ids=ids, window=window)
     for fragment in fragments:
         assert fragment in sql, (fragment, sql)
@@ -294,7 +294,7 @@ def test_build_level_query_table(level: int, ids: list[int] | None, window: bool
         assert texts == ["(schul:*A | schule:*A)"]
     if level == 2:
         assert texts == ["(schul:* | schule:*)", "(schul:*A | schule:*A)"]
-    assert search.build_level_ids("Schule", 3, 1000) == (
+    assert levels.build_level_ids("Schule", 3, 1000) == (
         "SELECT entry_ids_at_level(to_tsquery('simple', $1), $2, $3) AS ids", ["(schul:*A | schule:*A)", 3, 1000])
 
 
@@ -304,7 +304,7 @@ def test_build_level_query_table(level: int, ids: list[int] | None, window: bool
      ("lorawan & (sensor:* | sensoren:*)", "lorawan:A & (sensor:*A | sensoren:*A)"), ("größ:*", "größ:*A")],
 )
 def test_weighted_tsquery(expr: str, expected: str) -> None:
-    assert search.weighted(expr) == expected
+    assert levels.weighted(expr) == expected
 
 
 def _groups(expr: str) -> list[list[tuple[str, bool]]]:
@@ -342,7 +342,7 @@ async def test_relevance_levels_equal_the_plain_definition(
         info[r["id"]] = (r["updated_at"], r["visibility"])
     title_of = {e.id: e.title for e in await Entry.all()}
     monkeypatch.setattr(search, "LEVEL_CAP", cap)
-    monkeypatch.setattr(search, "LEVEL_WINDOW", window)
+    monkeypatch.setattr(levels, "LEVEL_WINDOW", window)
     levels_seen: set[int] = set()
     for text in ("Sensoren", "LoRaWAN Sensoren", "digital", "Rathaus", "Bürger", "Daten", "open data",
                  "Förderung", "Schule", "Gemeinde", "online", "Erfahrungen", "ein"):
