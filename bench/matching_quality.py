@@ -35,9 +35,9 @@ from pathlib import Path
 
 from content import search_document
 from exchange.db import Database
-from exchange.matching import MatchQuery, Weights, rank, topic_terms
+from exchange.matching import MatchQuery, ProfileStore, Weights
+from exchange.matching.rank import rank, topic_terms
 from exchange.models import Entry, Municipality
-from exchange.profiles import ProfileStore
 from exchange.registry import import_register, load_snapshot
 from exchange.topics import import_topics
 

@@ -44,9 +44,8 @@ from content import terms
 from exchange.auth import Actor, Publisher
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
-from exchange.matcher import Matcher
+from exchange.matching import Matcher, ProfileStore
 from exchange.models import Entry, EntryTopic, Municipality, Topic
-from exchange.profiles import ProfileStore
 from exchange.registry import import_register, load_snapshot
 from exchange.topics import import_topics
 from federation.identity import NodeKey

@@ -36,7 +36,7 @@ from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
 from exchange.db import Database
 from exchange.errors import ExchangeError
-from exchange.matcher import Matcher
+from exchange.matching import Matcher
 from exchange.search import CountCache, FacetIndex, latest_seq
 from exchange.settings import Settings
 from exchange.web.opendata import opendata_routes

@@ -13,8 +13,7 @@ from rich.table import Table
 
 from exchange.cli import run
 from exchange.db import Database
-from exchange.matcher import Matcher, PeerResult
-from exchange.matching import Need
+from exchange.matching import Matcher, Need, PeerResult
 from exchange.settings import Settings
 
 SOURCE_TEXT = {

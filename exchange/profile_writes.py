@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 from exchange.db import current_connection
 from exchange.models import Entry, Municipality
-from exchange.profiles import (
+from exchange.matching.profiles import (
     PUBLISHED,
     EntryDigest,
     ProfileIndex,
-    ProfileStore,
     Tally,
     _digest,
     _goals,
@@ -37,6 +36,7 @@ from exchange.profiles import (
     _topics_of,
     place_of,
 )
+from exchange.matching import ProfileStore
 
 log = logging.getLogger("exchange.matcher")
 

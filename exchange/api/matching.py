@@ -14,7 +14,7 @@ from strawberry import Info
 from exchange import models
 from exchange.api.types import Entry, Municipality, Topic, entry_of, topic_of
 from exchange.catalogue import may_see
-from exchange.matcher import Matcher
+from exchange.matching import Matcher
 
 SIGNAL_TEXT = {
     "topics": ("Themen: Ähnlichkeit der Begriffe (BM25, Wortstämme) und der Themen aller öffentlichen Einträge",

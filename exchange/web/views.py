@@ -21,7 +21,7 @@ from exchange.auth import Actor, find_municipality
 from exchange.catalogue import may_see, parse_uid, visible_revisions
 from exchange.db import current_connection, dialect_of
 from exchange.errors import ExchangeError, NotFoundError
-from exchange.matcher import Matcher
+from exchange.matching import Matcher
 from exchange.models import Entry, EntryTopic, Municipality, Organisation, Revision, Topic
 from exchange.search import latest_seq
 

@@ -23,13 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from content import search_document
-from exchange.matching import (
+from exchange.matching import MatchQuery, Need, Weights
+from exchange.matching.profiles import EntryDigest, Place, ProfileIndex
+from exchange.matching.rank import (
     MAX_EXAMINED,
     QUERY_TOPICS,
     Match,
-    MatchQuery,
-    Need,
-    Weights,
     _annotate,
     _experience,
     _passes,
@@ -38,7 +37,6 @@ from exchange.matching import (
     need_of,
     structure_fast,
 )
-from exchange.profiles import EntryDigest, Place, ProfileIndex
 
 DATA = Path(__file__).resolve().parents[2] / "exchange" / "data" / "musterdatenkatalog_nrw.csv.gz"
 SIZES = ((5000, "Landgemeinde"), (20000, "Kleinstadt"), (100000, "Mittelstadt"), (10**9, "Großstadt"))

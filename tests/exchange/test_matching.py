@@ -9,16 +9,9 @@ import pytest
 
 from content import search_document
 from exchange.errors import InvalidInputError
-from exchange.matching import (
-    Match,
-    MatchQuery,
-    Weights,
-    rank,
-    structure_parts,
-    structure_score,
-    topic_terms,
-)
-from exchange.profiles import EntryDigest, Place, ProfileIndex
+from exchange.matching import MatchQuery, Weights
+from exchange.matching.profiles import EntryDigest, Place, ProfileIndex
+from exchange.matching.rank import Match, rank, structure_parts, structure_score, topic_terms
 from tests.exchange.matching_support import (
     fresh_index,
     plain_rank,

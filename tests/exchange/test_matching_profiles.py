@@ -10,9 +10,8 @@ from exchange.auth import Actor, Publisher
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
 from exchange.errors import NotFoundError
-from exchange.matcher import Matcher
+from exchange.matching import Matcher, ProfileStore
 from exchange.models import Municipality
-from exchange.profiles import ProfileStore
 from federation.identity import NodeKey
 from tests.exchange.matching_support import snapshot
 from tests.helpers import MUNICIPALITIES, seed

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from content import query_alternatives, stem, terms
 from exchange.errors import InvalidInputError
-from exchange.profiles import URBANISATION, Place, Profile, ProfileIndex, experience_value
+from exchange.matching.profiles import URBANISATION, Place, Profile, ProfileIndex, experience_value
 from exchange.registry import SIZE_CLASSES
 
 _WORD = re.compile(r"[^\W\d_][\w-]{2,}")

@@ -1,8 +1,8 @@
 """The matcher service of a node: profiles, ranking and reasons behind one call.
 
 `Matcher.peers` resolves the asking municipality, ranks peers with the pure
-functions of `exchange.matching` over the in-memory profiles of
-`exchange.profiles`, then reads, in two batched queries, the entries of the
+functions of `rank` and `reasons` over the in-memory profiles of
+`profiles`, then reads, in two batched queries, the entries of the
 matched peers that the reasons and `relevantEntries` name. The GraphQL API
 and the `exchange match` command both call it; the catalogue calls
 `on_entry` after every write so that profiles stay current: at once for the
@@ -24,7 +24,8 @@ from typing import Any
 from exchange.auth import find_municipality
 from exchange.db import current_connection
 from exchange.errors import InvalidInputError
-from exchange.matching import (
+from exchange.matching.profiles import PUBLISHED, ProfileStore, has_actual_values, place_of
+from exchange.matching.rank import (
     MAX_ABOUT,
     MAX_FIRST,
     NEIGHBOUR_KM,
@@ -41,7 +42,6 @@ from exchange.matching import (
 )
 from exchange.models import Entry, Municipality
 from exchange.profile_writes import ProfileWrites
-from exchange.profiles import PUBLISHED, ProfileStore, has_actual_values, place_of
 
 log = logging.getLogger("exchange.matcher")
 
