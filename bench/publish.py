@@ -77,8 +77,8 @@ def templates() -> list[dict[str, str]]:
 async def generate(owners: list[int], seed: int = 11) -> None:
     """One public entry per item of `owners` (a municipality id each), written in bulk."""
     from content import render_markdown, search_document
-    from exchange import search_index
     from exchange.models import Change, Entry, EntryTopic, Revision, Topic
+    from exchange.search.query import index as search_index
 
     rng = random.Random(seed)
     tpl = templates()

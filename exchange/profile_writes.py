@@ -24,19 +24,17 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from exchange.db import current_connection
-from exchange.models import Entry, Municipality
-from exchange.matching.profiles import (
+from exchange.matching.profiles import EntryDigest, ProfileIndex, Tally
+from exchange.matching.store import (
     PUBLISHED,
-    EntryDigest,
-    ProfileIndex,
-    Tally,
+    ProfileStore,
     _digest,
     _goals,
     _topic_sets,
     _topics_of,
     place_of,
 )
-from exchange.matching import ProfileStore
+from exchange.models import Entry, Municipality
 
 log = logging.getLogger("exchange.matcher")
 

@@ -19,9 +19,9 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from exchange import search_index
 from exchange.envelope import canonical_json
 from exchange.models import Entry, EntryTopic, PendingEnvelope, Revision
+from exchange.search.query import index as search_index
 
 __all__ = ["CONTENT_BLANK", "bare_tombstone", "is_bare", "is_stub", "purge", "revision_stub", "stub_revisions"]
 

@@ -1,14 +1,14 @@
 """Peer matching: which municipalities work on similar things, and why.
 
 `profiles` condenses what each municipality published into a profile held in
-memory; `rank` scores and ranks peers over those profiles with pure functions
-(topics, experience, structure) and `reasons` says why in German and English;
-`service` (`Matcher`) is the one call the GraphQL API, the web pages and the
-`exchange match` command use, and keeps the profiles current as entries change.
+memory, which `store` loads and keeps current; `rank` scores and ranks peers
+over those profiles with pure functions (topics, experience, structure), and
+`reasons` says why, in German and English; `service` (`Matcher`) is the one
+call the GraphQL API, the web pages and the `exchange match` command use.
 """
 
-from exchange.matching.profiles import ProfileStore
 from exchange.matching.rank import MatchQuery, Need, Weights
 from exchange.matching.service import Matcher, PeerResult
+from exchange.matching.store import ProfileStore
 
 __all__ = ["MatchQuery", "Matcher", "Need", "PeerResult", "ProfileStore", "Weights"]

@@ -6,7 +6,7 @@ controlled topics, and its experience (completed projects, lessons learned,
 projects with evaluated indicators); an inverted index maps each term to the
 profiles holding it, and the register rows give the structural facts. Only
 public, not unpublished entries count: a match is shown to anyone. The index
-is built once at startup (`ProfileStore.load`) and then kept current one
+is built once at startup (`store.ProfileStore.load`) and then kept current one
 publisher at a time (`ProfileStore.on_entry`, a catalogue listener), so a
 query never rebuilds anything. An update rebuilds only the changed
 publisher's profile and moves document frequencies, postings and the norms
@@ -16,25 +16,16 @@ scratch (norms up to rounding; see `ProfileIndex`).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import math
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
-
-from tortoise.functions import Count, Min
-
-from exchange.db import current_connection
-from exchange.models import Entry, EntryTopic, Municipality, Topic
 
 MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
 ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
-CHUNK = 2000  # entries read at once while loading (whole publishers, so a batch may hold more)
 URBANISATION = {"01": 0, "02": 1, "03": 2}  # DEGURBA: cities, towns and suburbs, rural areas
 
 
@@ -495,152 +486,3 @@ def _unpost(postings: dict[int, tuple[array, array]], key: int, place_id: int,  
     del values[i]
     if not pids:
         del postings[key]
-
-
-def place_of(m: Any) -> Place:
-    """A Place from a Municipality row or a `.values()` dict of one."""
-    get: Callable[[str], Any] = m.get if isinstance(m, dict) else lambda k: getattr(m, k)
-    return Place(
-        id=get("id"), key=get("official_key"), name=get("name"), level=get("level"),
-        size_class=get("size_class") or "", population=get("population"),
-        urbanisation=get("urbanisation") or "", land_code=get("land_code") or "",
-        land_name=get("land_name") or "", kreis_key=get("kreis_key") or "",
-        latitude=get("latitude"), longitude=get("longitude"),
-    )
-
-
-_PLACE_FIELDS = ("id", "official_key", "name", "level", "size_class", "population", "urbanisation",
-                 "land_code", "land_name", "kreis_key", "latitude", "longitude")
-_ENTRY_FIELDS = ("id", "municipality_id", "kind", "status", "goals", "search_terms")
-
-
-def has_actual_values(goals: Any) -> bool:
-    for goal in goals or []:
-        for ind in goal.get("indicators", []) if isinstance(goal, dict) else []:
-            if isinstance(ind, dict) and ind.get("actual") is not None:
-                return True
-    return False
-
-
-def _digest(row: dict[str, Any], topics: frozenset[int]) -> EntryDigest:
-    return EntryDigest(row["id"], row["kind"], row["status"], has_actual_values(row["goals"]), topics,
-                       row["search_terms"] or "")
-
-
-def _public_entries() -> Any:
-    return Entry.filter(visibility="public", deleted=False, municipality_id__isnull=False)
-
-
-async def _publisher_batches() -> list[list[int]]:
-    """Publishers in the order of their first public entry, in batches of about `CHUNK` entries.
-
-    Profiles are built one batch at a time, so only one batch of entry texts is
-    held at once; the order keeps term ids and postings as a single pass would.
-    """
-    stats = await _public_entries().annotate(first=Min("id"), n=Count("id")).group_by(
-        "municipality_id").values_list("municipality_id", "first", "n")
-    batches: list[list[int]] = []
-    size = CHUNK
-    for place_id, _, n in sorted(stats, key=lambda s: s[1]):
-        if size + n > CHUNK and size:
-            batches.append([])
-            size = 0
-        batches[-1].append(place_id)
-        size += n
-    return batches
-
-
-def _topic_sets(pairs: Iterable[tuple[int, int]]) -> dict[int, frozenset[int]]:
-    """Entry id -> its topic ids, from (entry id, topic id) rows in any order.
-
-    Each set is built in ascending topic id, so its iteration order (which
-    orders a profile's topic counts) does not depend on the order of the rows.
-    """
-    found: dict[int, list[int]] = {}
-    for entry_id, topic_id in pairs:
-        found.setdefault(entry_id, []).append(topic_id)
-    return {k: frozenset(sorted(v)) for k, v in found.items()}
-
-
-async def _topics_of(ids: list[int]) -> dict[int, frozenset[int]]:
-    return _topic_sets(await EntryTopic.filter(entry_id__in=ids).values_list("entry_id", "topic_id"))
-
-
-# Public entries, in SQL that selects one or a few publishers: `visibility || ''` keeps
-# SQLite on the municipality_id index (2 ms at 100,000 entries): without statistics it may
-# prefer an index over all public entries and walk every one of them (56 ms), and no index
-# condition (such as migration 0007's partial index) matches this spelling.
-PUBLISHED = "visibility || '' = 'public' AND deleted = FALSE"
-
-
-async def _entries_of(place_id: int) -> tuple[list[dict[str, Any]], dict[int, frozenset[int]]]:
-    """One publisher's public entries (the columns `load` reads, in id order) and their topics.
-
-    Plain SQL rather than the ORM: this runs on every publish, revision and
-    unpublish, and for a publisher with hundreds of entries the ORM's per-row
-    conversions cost more than the query. `goals` is decoded only where an
-    indicator may have an actual value.
-    """
-    where = f"municipality_id = {int(place_id)} AND {PUBLISHED}"
-    connection = current_connection()
-    rows = await connection.execute_query_dict(
-        f"SELECT id, kind, status, goals, search_terms FROM entry WHERE {where} ORDER BY id")
-    for r in rows:
-        r["goals"] = _goals(r["goals"])
-    pairs = await connection.execute_query_dict(
-        "SELECT entry_topic.entry_id, entry_topic.topic_id FROM entry_topic"
-        f" JOIN entry ON entry.id = entry_topic.entry_id WHERE {where}")
-    return rows, _topic_sets((p["entry_id"], p["topic_id"]) for p in pairs)
-
-
-def _goals(value: Any) -> Any:
-    """A `goals` column as the database driver returns it (JSON text) or as the ORM does (decoded)."""
-    if isinstance(value, str):
-        return json.loads(value) if "actual" in value else []  # no "actual" key: no actual value
-    return value
-
-
-class ProfileStore:
-    """The profile index of one node and the database reads that keep it current."""
-
-    def __init__(self) -> None:
-        self.index = ProfileIndex()
-        self.loaded = False
-        self.lock = asyncio.Lock()  # held while a profile is read and put
-
-    async def load(self) -> ProfileIndex:
-        """Read the register, the topics and every public entry once (in chunks)."""
-        index = ProfileIndex()
-        for row in await Municipality.filter(active=True).values(*_PLACE_FIELDS):
-            index.put_place(place_of(row))
-        for t in await Topic.all().values("id", "slug", "label_de", "label_en"):
-            index.topic_labels[t["id"]] = (t["slug"], t["label_de"], t["label_en"])
-        for batch in await _publisher_batches():
-            rows = await _public_entries().filter(municipality_id__in=batch).order_by("id").values(*_ENTRY_FIELDS)
-            topics = await _topics_of([r["id"] for r in rows])
-            grouped: dict[int, list[EntryDigest]] = {place_id: [] for place_id in batch}
-            for r in rows:
-                grouped[r["municipality_id"]].append(_digest(r, topics.get(r["id"], frozenset())))
-            del rows, topics
-            for place_id, digests in grouped.items():
-                index.put(place_id, digests, defer=True)
-        index.reweigh()
-        async with self.lock:
-            self.index = index
-            self.loaded = True
-        return index
-
-    async def refresh(self, place_id: int) -> None:
-        """Rebuild one publisher's profile from its current public entries."""
-        async with self.lock:
-            rows, topics = await _entries_of(place_id)
-            if place_id not in self.index.places:
-                m = await Municipality.get_or_none(id=place_id)
-                if m is not None:
-                    self.index.put_place(place_of(m))
-            self.index.put(place_id, [_digest(r, topics.get(r["id"], frozenset())) for r in rows])
-
-    async def on_entry(self, entry: Entry) -> None:
-        """Catalogue listener: an entry was published, revised, unpublished or received."""
-        if entry.municipality_id is not None and self.loaded:
-            await self.refresh(entry.municipality_id)

@@ -24,22 +24,19 @@ from typing import Any
 from exchange.auth import find_municipality
 from exchange.db import current_connection
 from exchange.errors import InvalidInputError
-from exchange.matching.profiles import PUBLISHED, ProfileStore, has_actual_values, place_of
 from exchange.matching.rank import (
     MAX_ABOUT,
     MAX_FIRST,
     NEIGHBOUR_KM,
-    EntryFacts,
     Match,
     MatchQuery,
     Need,
-    Reason,
     Weights,
     rank,
-    reasons,
-    relevant_entries,
     topic_terms,
 )
+from exchange.matching.reasons import EntryFacts, Reason, reasons, relevant_entries
+from exchange.matching.store import PUBLISHED, ProfileStore, has_actual_values, place_of
 from exchange.models import Entry, Municipality
 from exchange.profile_writes import ProfileWrites
 
