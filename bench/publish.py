@@ -78,7 +78,7 @@ async def generate(owners: list[int], seed: int = 11) -> None:
     """One public entry per item of `owners` (a municipality id each), written in bulk."""
     from content import render_markdown, search_document
     from exchange.models import Change, Entry, EntryTopic, Revision, Topic
-    from exchange.search.query import index as search_index
+    from exchange.search import index as search_index
 
     rng = random.Random(seed)
     tpl = templates()

@@ -100,9 +100,7 @@ async def load_demo(catalogue: Catalogue, progress: Callable[[int, int], None] |
     entries = 0
     if not await Entry.filter(origin_node=catalogue.node_url).exists():
         entries = await load_entries(catalogue)
-    from exchange.curation_demo import (
-        load_curation_demo,  # starter guides, a collection, an endorsement
-    )
+    from exchange.curation import load_curation_demo  # starter guides, a collection, an endorsement
 
     await load_curation_demo(catalogue, demo_uid)
     return DemoReport(municipalities, topics, organisations, entries)

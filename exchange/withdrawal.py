@@ -21,7 +21,7 @@ from typing import Any
 
 from exchange.envelope import canonical_json
 from exchange.models import Entry, EntryTopic, PendingEnvelope, Revision
-from exchange.search.query import index as search_index
+from exchange.search import index as search_index
 
 __all__ = ["CONTENT_BLANK", "bare_tombstone", "is_bare", "is_stub", "purge", "revision_stub", "stub_revisions"]
 

@@ -108,7 +108,7 @@ class Feed:
         while True:
             want = first + 1 - len(items)
             _, rows = await conn.execute_query(
-                # Collections and endorsements (exchange.collections) keep their signed
+                # Collections and endorsements (exchange.curation.collections) keep their signed
                 # versions in curation_revision; their change rows have no entry. Rows of
                 # other origins the peer may not see never leave the database; our own may
                 # become withdrawals.

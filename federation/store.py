@@ -22,8 +22,7 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from exchange.collections import CurationContentError, is_curation_envelope
-from exchange.curation_received import apply_received
+from exchange.curation import CurationContentError, apply_received, is_curation_envelope
 from exchange.db import current_connection, dialect_of
 from exchange.errors import NotFoundError
 from exchange.models import (

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from exchange.collections import is_curation_envelope
+from exchange.curation import is_curation_envelope
 from exchange.errors import ConflictError, ExchangeError
 from exchange.models import Entry, Peer
 from federation import rotation, store

@@ -1,6 +1,6 @@
 """GraphQL for curation: collections, endorsements, review moves, diffs, checklist progress.
 
-Resolvers stay thin and call `exchange.collections` and `exchange.review`.
+Resolvers stay thin and call `exchange.curation.collections` and `exchange.curation.review`.
 Review moves, collections and endorsements need a token of an organisation
 with the `curate` scope; checklist progress needs a municipality token and
 stays on this node.
@@ -17,12 +17,13 @@ import strawberry
 from strawberry import Info
 from strawberry.dataloader import DataLoader
 
-from exchange import collections as service
-from exchange import models, review
+from exchange import models
 from exchange.api.mutations import EntryPayload
 from exchange.api.types import Entry, Organisation, ReviewState, entry_of
 from exchange.auth import require
 from exchange.catalogue import may_see, parse_uid
+from exchange.curation import collections as service
+from exchange.curation import review
 from exchange.errors import InvalidInputError, NotFoundError
 
 

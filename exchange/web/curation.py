@@ -23,7 +23,7 @@ from tortoise.functions import Count
 
 from exchange.auth import Actor
 from exchange.catalogue import parse_uid
-from exchange.collections import collection_entries, endorsements_of
+from exchange.curation import collection_entries, endorsements_of
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.models import Collection, CollectionItem, Endorsement, Entry, Organisation
 from exchange.web import views

@@ -9,7 +9,8 @@ import pytest
 
 from exchange.app import build_node
 from exchange.catalogue import Catalogue
-from exchange.curation import GuideBundleError, asset_url, guide_uid, import_guides
+from exchange.curation import import_guides
+from exchange.curation.guides import GuideBundleError, asset_url, guide_uid
 from exchange.db import Database
 from exchange.errors import NotFoundError
 from exchange.models import (
@@ -266,7 +267,8 @@ async def test_same_folder_for_two_organisations_gives_two_guides(
 
 
 async def test_demo_curation_is_idempotent(catalogue: Catalogue) -> None:
-    from exchange.curation_demo import COLLECTION_TITLE, DEMO_ORGANISATION, load_curation_demo
+    from exchange.curation import load_curation_demo
+    from exchange.curation.demo import COLLECTION_TITLE, DEMO_ORGANISATION
     from exchange.demo import demo_uid, load_organisations
 
     await load_organisations()

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from exchange.auth import Actor, find_publisher
-from exchange.collections import delete_collection, endorse, put_collection
-from exchange.curation import guide_uid, import_guides
+from exchange.curation import import_guides
+from exchange.curation.collections import delete_collection, endorse, put_collection
+from exchange.curation.guides import guide_uid
 from exchange.models import Collection, CollectionItem, Endorsement, Entry
 from tests.federation.fednodes import FedNode, Net, close_all, connect, make_node
 

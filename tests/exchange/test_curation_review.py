@@ -11,10 +11,11 @@ import pytest
 
 from exchange.app import build_node
 from exchange.catalogue import Catalogue
-from exchange.curation import guide_uid, import_guides
+from exchange.curation import import_guides
+from exchange.curation.guides import guide_uid
+from exchange.curation.review import may_move, unified_diff
 from exchange.db import Database
 from exchange.models import Change, ChecklistProgress, CurationRevision, Entry, Peer, ReviewEvent
-from exchange.review import may_move, unified_diff
 from tests.helpers import NOW, client_for, seed, settings_for, token_for
 
 
@@ -153,7 +154,7 @@ async def test_endorsements_collections_and_filter(
     node: Catalogue, db: Database, tmp_path: Path
 ) -> None:
     from exchange.auth import Actor, find_publisher
-    from exchange.review import set_review_state
+    from exchange.curation.review import set_review_state
 
     uid = str(guide_uid(node.node_url, "kompetenzzentrum", "g"))
     actor = Actor(publisher=await find_publisher("kompetenzzentrum"), scopes=frozenset({"curate"}))
@@ -245,10 +246,10 @@ async def test_collections_and_endorsements_travel_to_another_node(
     node: Catalogue, db: Database, tmp_path: Path
 ) -> None:
     from exchange.auth import Actor, find_publisher
-    from exchange.collections import delete_collection, endorse, put_collection
-    from exchange.curation_received import apply_received
+    from exchange.curation import apply_received
+    from exchange.curation.collections import delete_collection, endorse, put_collection
+    from exchange.curation.review import set_review_state
     from exchange.models import Collection, Endorsement, Organisation
-    from exchange.review import set_review_state
     from federation.protocol import SignedEnvelope
     from federation.signing import verify_envelope
     from tests.conftest import make_database

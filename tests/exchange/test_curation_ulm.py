@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 from exchange.app import build_node
-from exchange.curation import asset_url, guide_uid, import_guides
+from exchange.curation import import_guides
+from exchange.curation.guides import asset_url, guide_uid
 from exchange.db import Database
 from exchange.models import Entry, GuideAsset
 from tests.helpers import client_for, seed, settings_for

@@ -22,8 +22,8 @@ import pytest_asyncio
 from exchange.app import build_node, create_app
 from exchange.auth import Actor, find_publisher
 from exchange.catalogue import EntryInput
-from exchange.collections import collection_uid, delete_collection, put_collection
-from exchange.curation_demo import COLLECTION_TITLE, DEMO_ORGANISATION, ENDORSED
+from exchange.curation.collections import collection_uid, delete_collection, put_collection
+from exchange.curation.demo import COLLECTION_TITLE, DEMO_ORGANISATION, ENDORSED
 from exchange.demo import demo_uid, load_demo
 from exchange.models import Collection, CollectionItem, Entry
 from tests.conftest import make_database

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from exchange.auth import Actor, find_publisher
 from exchange.catalogue import Catalogue
-from exchange.collections import collection_uid, endorse, put_collection
-from exchange.curation import ImportReport, guide_uid, import_guides
+from exchange.curation.collections import collection_uid, endorse, put_collection
+from exchange.curation.guides import ImportReport, guide_uid, import_guides
 from exchange.models import Entry
 
-STARTER_BUNDLE = Path(__file__).resolve().parents[1] / "content" / "guides"
+STARTER_BUNDLE = Path(__file__).resolve().parents[2] / "content" / "guides"
 DEMO_ORGANISATION = "gemeindenetzwerk-digital-demo"
 COLLECTION_TITLE = "Starterpaket: Digitalisierung für Gemeinden unter 5.000 Einwohnern"
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from exchange.catalogue import append_change
-from exchange.collections import MAX_ITEMS, MAX_NOTE, CurationContentError
+from exchange.curation.collections import MAX_ITEMS, MAX_NOTE, CurationContentError
 from exchange.models import (
     Collection,
     CollectionItem,

@@ -31,10 +31,10 @@ from tortoise.transactions import in_transaction
 from content import Bundle, BundleInvalidError, GuideDoc, load_bundle
 from exchange.auth import Actor, Publisher
 from exchange.catalogue import Catalogue, EntryInput, parse_uid
-from exchange.collections import CollectionSpec, read_collections, save_collection
+from exchange.curation.collections import CollectionSpec, read_collections, save_collection
+from exchange.curation.review import record_event, set_review_state
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.models import Entry, GuideAsset, GuideSource, Organisation, Topic
-from exchange.review import record_event, set_review_state
 
 GUIDE_NAMESPACE = uuid.UUID("0b6f4d52-93a1-4c55-8a0e-5f3f2d7c9e10")
 ASSET_PREFIX = "/guides/assets/"
