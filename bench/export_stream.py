@@ -5,7 +5,7 @@
 Builds a fresh SQLite database with the register, the topics and N public
 entries (texts of the demo entries, publishers drawn from the register), then
 streams the full export in each format through the same generators the routes
-use (`exchange.exports.stream_csv`, `stream_jsonl`) into a byte counter, and
+use (`exchange.opendata.exports.stream_csv`, `stream_jsonl`) into a byte counter, and
 measures one page of the DCAT-AP.de catalogue (100 entries) in each RDF format
 and the node's Atom feed. Each stream runs twice: once for the time, once under
 tracemalloc for the peak of Python allocations during the stream (the memory
@@ -32,9 +32,9 @@ import frontmatter
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from exchange import dcat, exports, feeds, records
 from exchange.db import Database
 from exchange.models import Entry, EntryTopic, Municipality, Topic
+from exchange.opendata import dcat, exports, feeds, records
 from exchange.registry import import_register, load_snapshot
 from exchange.topics import import_topics
 

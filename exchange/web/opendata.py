@@ -11,7 +11,7 @@ before the web pages, so `/entries/{id}.md` is not taken for an entry page.
     /feeds/publishers/{key}.atom   ... of one municipality (ARS/AGS/Kreis key) or organisation
     /entries/{id}.md, .html        one public entry as Markdown / standalone HTML
 
-The handlers are thin: read parameters, call `exchange.records` for values and
+The handlers are thin: read parameters, call `exchange.opendata.records` for values and
 the pure builders for bytes. Errors come back as `{"error": {code, message,
 status}}` with the status of their class; a withdrawn entry answers 410.
 """
@@ -29,11 +29,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from exchange import dcat, exports, feeds, records
 from exchange.auth import find_publisher
 from exchange.catalogue import parse_uid
 from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
 from exchange.models import Entry, Topic
+from exchange.opendata import dcat, exports, feeds, records
 
 CATALOG_PAGE = 100
 STATUS = {"NOT_FOUND": 404, "BAD_USER_INPUT": 400, "FORBIDDEN": 403, "UNAUTHENTICATED": 401}

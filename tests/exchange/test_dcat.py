@@ -9,9 +9,9 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
-from exchange import dcat
 from exchange.errors import InvalidInputError
-from exchange.records import EntryRecord, PublisherRecord, TopicRecord
+from exchange.opendata import dcat
+from exchange.opendata.records import EntryRecord, PublisherRecord, TopicRecord
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GEMEINDE = PublisherRecord("municipality", "097800146146", "Wiggensbach, M", "gemeinde", "20251130")

@@ -22,12 +22,12 @@ from rdflib import BNode, Graph, Namespace, URIRef
 from rdflib.namespace import RDF, SKOS
 from rdflib.term import Node
 
-from exchange import dcat
 from exchange.app import build_node
 from exchange.db import Database
 from exchange.demo import load_demo
 from exchange.models import Entry, EntryTopic, Municipality, Topic
-from exchange.records import iter_public
+from exchange.opendata import dcat
+from exchange.opendata.records import iter_public
 from tests.helpers import settings_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "dcat-ap-de"

@@ -7,9 +7,9 @@ import io
 import json
 from datetime import UTC, datetime, timedelta
 
-from exchange import exports
 from exchange.db import Database
 from exchange.models import Entry, Municipality
+from exchange.opendata import exports
 from tests.exchange.test_dcat import ORG, record
 from tests.helpers import seed
 

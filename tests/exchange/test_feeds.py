@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import feedparser
 import pytest
 
-from exchange import feeds
+from exchange.opendata import feeds
 from tests.exchange.test_dcat import ORG, record
 
 INFO = feeds.FeedInfo(

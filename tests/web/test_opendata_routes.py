@@ -15,8 +15,8 @@ from rdflib.namespace import DCAT, RDF
 from exchange.auth import Actor, find_publisher
 from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
-from exchange.exports import COLUMN_NAMES
 from exchange.models import Entry
+from exchange.opendata.exports import COLUMN_NAMES
 from federation.identity import NodeKey
 from tests.helpers import MUNICIPALITIES, client_for, seed
 

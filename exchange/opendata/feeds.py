@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from exchange.dcat import licence_of, register_attribution
-from exchange.records import EntryRecord
+from exchange.opendata.dcat import licence_of, register_attribution
+from exchange.opendata.records import EntryRecord
 
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"

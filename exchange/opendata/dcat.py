@@ -30,7 +30,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 
 from exchange.errors import InvalidInputError
-from exchange.records import EntryRecord, PublisherRecord
+from exchange.opendata.records import EntryRecord, PublisherRecord
 
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")

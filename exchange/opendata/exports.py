@@ -4,7 +4,7 @@ Both exports have the same stable, documented columns (`COLUMNS`, in this
 order; new columns are only ever appended); JSON Lines adds the Markdown body
 (`body_markdown`), which a spreadsheet cell cannot hold well, and keeps lists
 as arrays where CSV joins them with "; ". Both are streamed: `stream_csv` and
-`stream_jsonl` read the catalogue in keyset chunks (`exchange.records`) and
+`stream_jsonl` read the catalogue in keyset chunks (`exchange.opendata.records`) and
 yield one encoded block per chunk, so memory stays flat however large the
 catalogue is. Rows published by a municipality carry the register's
 attribution in `attribution`, because its name and key come from the register.
@@ -18,8 +18,8 @@ import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from exchange.dcat import licence_of, register_attribution
-from exchange.records import CHUNK, EntryRecord, iter_public
+from exchange.opendata.dcat import licence_of, register_attribution
+from exchange.opendata.records import CHUNK, EntryRecord, iter_public
 
 # (column, meaning) — the documented contract of both exports.
 COLUMNS: tuple[tuple[str, str], ...] = (

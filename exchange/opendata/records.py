@@ -4,7 +4,7 @@ The DCAT-AP.de catalogue, the Atom feeds and the CSV/JSON Lines exports all
 show the same thing: the public, not withdrawn entries of this node (its own
 and those received from peers), with their publisher and topics. This module
 is their one reader. It turns rows into frozen `EntryRecord` values, so the
-builders in `exchange.dcat`, `exchange.feeds` and `exchange.exports` stay pure,
+builders in `dcat`, `feeds` and `exports` beside it stay pure,
 and it reads in chunks ordered by the internal id (a keyset, never OFFSET over
 the whole table when streaming), so a catalogue of 100,000 entries never sits
 in memory. Publishers and topics are looked up once per chunk, not per entry.
