@@ -208,7 +208,7 @@ def export_schema() -> None:
 
 def _register_optional_commands() -> None:
     """Commands of other parts of the node (federation, matching, curation)."""
-    from exchange import cli_commands
+    from exchange.cli import commands as cli_commands
 
     for command in cli_commands.commands():
         main.add_command(command)

@@ -20,10 +20,10 @@ def commands() -> list[click.Command]:
     from exchange.cli_keys import keys
 
     found.append(keys)
-    from exchange.cli_match import match
+    from exchange.cli.match import match
 
     found.append(match)
-    from exchange.cli_peers import commands as federation_commands
+    from exchange.cli.peers import commands as federation_commands
 
     found.extend(federation_commands())
     from exchange.cli_tokens import tokens
@@ -37,6 +37,6 @@ def commands() -> list[click.Command]:
 
 def import_commands() -> list[click.Command]:
     """Subcommands of `exchange import` from other parts of the node (guides)."""
-    from exchange.cli_guides import import_guides_command
+    from exchange.cli.guides import import_guides_command
 
     return [import_guides_command]
