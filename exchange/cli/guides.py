@@ -78,7 +78,7 @@ def import_guides_command(
 ) -> None:
     """Import a guide bundle: Markdown files with YAML front matter (and collections.yaml)."""
     from exchange.app import build_node
-    from exchange.cli import run
+    from exchange.cli.runner import run
     from exchange.curation import ImportReport, import_guides
     from exchange.demo import ensure_reference_data
 

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from exchange.cli import run
+from exchange.cli.runner import run
 from exchange.db import Database
 from exchange.matching import Matcher, Need, PeerResult
 from exchange.settings import Settings

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import click
 
-from exchange.cli import progress_bar, run
+from exchange.cli.runner import progress_bar, run
 from exchange.db import Database
 from exchange.settings import Settings
 

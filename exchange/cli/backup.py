@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from exchange.cli import run, settings_from_env
+from exchange.cli.runner import run, settings_from_env
 from exchange.db import Database
 from exchange.settings import Settings
 

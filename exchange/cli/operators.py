@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from exchange.cli import run
+from exchange.cli.runner import run
 from exchange.db import Database
 from exchange.settings import Settings
 

@@ -13,7 +13,7 @@ from datetime import datetime
 
 import click
 
-from exchange.cli import run
+from exchange.cli.runner import run
 from exchange.db import Database
 from exchange.settings import Settings
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from exchange.cli import settings_from_env
+from exchange.cli.runner import settings_from_env
 from federation.identity import NodeKey, seed_path
 
 
