@@ -26,7 +26,7 @@ from exchange.sessions import act_for, end_sessions_of_person, sessions_of
 from exchange.tokens import create_own, revoke_as, tokens_of_person
 from exchange.web.forms import Session
 from exchange.web.publish import _checked_form, _page, _session_cookie
-from exchange.web.routes import Web, actor_of_request
+from exchange.web.site import Web, actor_of_request
 
 
 def signed_in_person(request: Request) -> Actor:

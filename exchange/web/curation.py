@@ -27,7 +27,7 @@ from exchange.curation import collection_entries, endorsements_of
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.models import Collection, CollectionItem, Endorsement, Entry, Organisation
 from exchange.web import views
-from exchange.web.routes import Web, actor_of_request
+from exchange.web.site import Web, actor_of_request
 
 LIST_SIZE = 100
 

@@ -39,7 +39,7 @@ from exchange.errors import (
 )
 from exchange.web.mails import send_invitation
 from exchange.web.publish import _checked_form, _page
-from exchange.web.routes import Web, actor_of_request
+from exchange.web.site import Web, actor_of_request
 
 log = logging.getLogger("exchange.web")
 

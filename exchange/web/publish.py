@@ -33,7 +33,7 @@ from exchange.sessions import end_session
 from exchange.web import views
 from exchange.web.forms import COOKIE, MAX_AGE, Session, sign_in, split_list
 from exchange.web.render import body_html
-from exchange.web.routes import Web, actor_of_request
+from exchange.web.site import Web, actor_of_request
 
 FORM_FIELDS = ("kind", "title", "summary", "body_markdown", "language", "visibility", "status",
                "contact_role", "contact_email", "keywords", "license")

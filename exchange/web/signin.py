@@ -37,7 +37,7 @@ from exchange.web.forms import Session
 from exchange.web.mails import send_signin_link
 from exchange.web.oidc import Identity, OidcClient, OidcError, Pending
 from exchange.web.publish import _checked_form, _page, _session_cookie
-from exchange.web.routes import Web, actor_of_request
+from exchange.web.site import Web, actor_of_request
 
 log = logging.getLogger("exchange.web")
 OIDC_COOKIE = "exchange_oidc"
