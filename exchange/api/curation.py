@@ -1,6 +1,8 @@
 """GraphQL for curation: collections, endorsements, review moves, diffs, checklist progress.
 
-Resolvers stay thin and call `exchange.curation.collections` and `exchange.curation.review`.
+Resolvers stay thin and call `exchange.curation.collections` and
+`exchange.curation.review`. The `Endorsement` type is an entry's field, so it
+lives with the entry types (`types`).
 Review moves, collections and endorsements need a token of an organisation
 with the `curate` scope; checklist progress needs a municipality token and
 stays on this node.
@@ -9,43 +11,20 @@ stays on this node.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry import Info
-from strawberry.dataloader import DataLoader
 
 from exchange import models
+from exchange.api.enums import ReviewState
 from exchange.api.mutations import EntryPayload
-from exchange.api.types import Entry, Organisation, ReviewState, entry_of
+from exchange.api.types import Endorsement, Entry, Organisation, entry_of
 from exchange.auth import require
 from exchange.catalogue import may_see, parse_uid
 from exchange.curation import collections as service
 from exchange.curation import review
 from exchange.errors import InvalidInputError, NotFoundError
-
-
-@strawberry.type(description="An organisation's endorsement of an entry, signed by its node.")
-class Endorsement:
-    id: strawberry.ID = strawberry.field(description="Global id of the endorsement.")
-    entry_id: strawberry.ID = strawberry.field(description="The endorsed entry.")
-    note: str = strawberry.field(description="Why the organisation recommends it.")
-    origin_node: str = strawberry.field(description="The node where the endorsement was made.")
-    created_at: datetime = strawberry.field(description="When it was first made.")
-    organisation: Organisation = strawberry.field(description="Who endorses.")
-
-    @classmethod
-    def from_model(cls, e: models.Endorsement) -> Endorsement:
-        return cls(
-            id=strawberry.ID(str(e.uid)),
-            entry_id=strawberry.ID(str(e.entry_uid)),
-            note=e.note,
-            origin_node=e.origin_node,
-            created_at=e.created_at,
-            organisation=Organisation.from_model(e.organisation),
-        )
 
 
 @strawberry.type(description="One entry of a collection, at its position, with the curators' note.")
@@ -159,20 +138,6 @@ class CollectionInput:
     items: list[CollectionItemInput] = strawberry.field(
         default_factory=list, description="Entries in order."
     )
-
-
-async def _endorsements(uids: Sequence[uuid.UUID]) -> list[list[models.Endorsement]]:
-    found = await service.endorsements_of(list(uids))
-    return [found.get(u, []) for u in uids]
-
-
-async def endorsements_for(info: Info, uid: uuid.UUID) -> list[Endorsement]:
-    """Endorsements of one entry, batched per request (used by the Entry type)."""
-    loaders: Any = info.context.loaders
-    loader = loaders.__dict__.get("endorsements")
-    if loader is None:
-        loader = loaders.__dict__["endorsements"] = DataLoader(load_fn=_endorsements)
-    return [Endorsement.from_model(e) for e in await loader.load(uid)]
 
 
 async def _guide(info: Info, id: strawberry.ID) -> models.Entry:

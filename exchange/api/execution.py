@@ -20,7 +20,7 @@ returns:
   anything is unusual.
 
 Measured on a page of 50 entries, this and the per-page prefetch in
-`queries.prefetch_page` halve the CPU time of a Catalogue request
+`types.prefetch_page` halve the CPU time of a Catalogue request
 (bench/api_http.py prints the figures).
 """
 

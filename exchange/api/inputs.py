@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
-from exchange.api.types import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
+from exchange.api.enums import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
 
 
 @strawberry.input(description="Narrow the catalogue. All given conditions must hold.")

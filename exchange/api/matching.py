@@ -12,7 +12,8 @@ import strawberry
 from strawberry import Info
 
 from exchange import models
-from exchange.api.types import Entry, Municipality, Topic, entry_of, topic_of
+from exchange.api.topics import Topic, topic_of
+from exchange.api.types import Entry, Municipality, entry_of
 from exchange.catalogue import may_see
 from exchange.matching import Matcher
 

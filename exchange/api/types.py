@@ -1,29 +1,40 @@
-"""The GraphQL types: entries, publishers, topics and their connections.
+"""The GraphQL types of entries and their publishers, topics, endorsements and pages.
 
-Types are thin: plain fields are copied once from the database row when the
-object is made, relations resolve through the request's DataLoaders. Every
-type and field carries a description, which is what integrators read in
-GraphiQL and in `graphql/schema.graphql`.
+These types refer to each other (an entry has a publisher, a publisher has a
+page of entries), so they live in one module, with `entry_connection`, which
+builds a page of entries for any field that returns one. Types are thin:
+plain fields are copied once from the database row when the object is made,
+relations resolve through the request's DataLoaders. Every type and field
+carries a description, which is what integrators read in GraphiQL and in
+`graphql/schema.graphql`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry import Info
+from strawberry.dataloader import DataLoader
 from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from exchange import models
+from exchange.api.enums import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
+from exchange.api.inputs import EntryFilter
+from exchange.api.selection import selected_fields, unselected_texts
+from exchange.api.topics import Topic, topic_of
+from exchange.api.values import Contact, Goal, Indicator, Kreis, PageInfo, Revision
+from exchange.auth import find_publisher
+from exchange.curation import collections as service
+from exchange.errors import InvalidInputError
+from exchange.search import MAX_PAGE, EntryQuery, count_entries, find_entries
 
 if TYPE_CHECKING:
     from exchange.api.context import Context
-    from exchange.api.curation import Endorsement
-    from exchange.api.inputs import EntryFilter
 
 
 def _ctx(info: Info) -> Context:
@@ -47,102 +58,6 @@ def prefetched(attribute: str) -> Callable[[F], F]:
     return mark
 
 
-@strawberry.enum(description="The three kinds of entries.")
-class EntryKind(Enum):
-    PROJECT = "project"
-    GUIDE = "guide"
-    LESSON = "lesson"
-
-
-@strawberry.enum(description="Who may see an entry and where it travels.")
-class Visibility(Enum):
-    PUBLIC = strawberry.enum_value("public", description="Everyone; federates to every peer; open data.")
-    NETWORK = strawberry.enum_value("network", description="Members of the alliance; federates only to member peers.")
-    LOCAL = strawberry.enum_value("local", description="Members of this node; never leaves it.")
-    DRAFT = strawberry.enum_value("draft", description="Only its publisher; never leaves the node.")
-
-
-@strawberry.enum(description="Where a project stands.")
-class ProjectStatus(Enum):
-    PLANNED = "planned"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    STOPPED = "stopped"
-
-
-@strawberry.enum(description="Review state of a guide.")
-class ReviewState(Enum):
-    DRAFT = "draft"
-    IN_REVIEW = "in_review"
-    PUBLISHED = "published"
-    WITHDRAWN = "withdrawn"
-
-
-@strawberry.enum(description="Orderings of the catalogue.")
-class EntryOrder(Enum):
-    NEWEST = strawberry.enum_value("newest", description="Most recently changed first (default).")
-    OLDEST = strawberry.enum_value("oldest", description="Least recently changed first.")
-    TITLE = strawberry.enum_value("title", description="By title, A to Z.")
-    RELEVANCE = strawberry.enum_value("relevance", description="Best full-text match first (with `text`).")
-    ENDORSED = strawberry.enum_value("endorsed", description="Most endorsed by organisations first.")
-
-
-@strawberry.type(description="A controlled topic with German and English labels.")
-class Topic:
-    slug: str = strawberry.field(description="Stable identifier, used in filters and URLs.")
-    label_de: str = strawberry.field(description="German label.")
-    label_en: str = strawberry.field(description="English label.")
-    scheme: str = strawberry.field(description="The vocabulary it comes from (mdk: Musterdatenkatalog).")
-    eu_theme: str | None = strawberry.field(description="Code of the EU data theme it maps to (e.g. GOVE).")
-    _parent_id: strawberry.Private[int | None]
-    _id: strawberry.Private[int]
-
-    @strawberry.field(description="Label in the requested language (de or en).")
-    def label(self, language: str = "de") -> str:
-        return self.label_en if language == "en" else self.label_de
-
-    @strawberry.field(description="The broader topic, if any.")
-    def parent(self, info: Info) -> Topic | None:
-        if self._parent_id is None:
-            return None
-        return _parent_topic(info, self._parent_id)  # type: ignore[return-value]
-
-    @classmethod
-    def from_model(cls, t: models.Topic) -> Topic:
-        return cls(slug=t.slug, label_de=t.label_de, label_en=t.label_en, scheme=t.scheme,
-                   eu_theme=t.eu_theme or None, _parent_id=t.parent_id, _id=t.id)  # type: ignore[attr-defined]
-
-
-def topic_of(t: models.Topic) -> Topic:
-    return Topic.from_model(t)
-
-
-async def _parent_topic(info: Info, parent_id: int) -> Topic | None:
-    t = await _ctx(info).loaders.topic.load(parent_id)
-    return topic_of(t) if t else None
-
-
-@strawberry.type(description="A role address to contact about an entry (never a person's private data).")
-class Contact:
-    role: str = strawberry.field(description="The office, e.g. 'Digitalisierungsbüro'.")
-    email: str | None = strawberry.field(description="The office's address.")
-
-
-@strawberry.type(description="A measurable indicator of a project goal.")
-class Indicator:
-    name: str = strawberry.field(description="What is measured.")
-    unit: str = strawberry.field(description="Unit of the values (may be empty).")
-    baseline: float | None = strawberry.field(description="Value before the project.")
-    target: float | None = strawberry.field(description="Value the project aims for.")
-    actual: float | None = strawberry.field(description="Value reached (null until evaluated).")
-
-
-@strawberry.type(description="A goal of a project with its indicators.")
-class Goal:
-    goal: str = strawberry.field(description="The goal in words.")
-    indicators: list[Indicator] = strawberry.field(description="How it is measured.")
-
-
 @strawberry.type(description="A link from an entry to another entry.")
 class EntryLink:
     relation: str = strawberry.field(description="replicates, related, lesson_of or translation_of.")
@@ -154,16 +69,6 @@ class EntryLink:
 
         e = await _ctx(info).loaders.entry_by_uid.load(uuid.UUID(str(self.target_id)))
         return entry_of(e) if e is not None and _visible(info, e) else None
-
-
-@strawberry.type(description="One stored version of an entry.")
-class Revision:
-    version: int = strawberry.field(description="Version number, 1 for the first.")
-    created_at: datetime = strawberry.field(description="When this version was stored at its origin.")
-    author: str = strawberry.field(description="Who stored it (publisher key or node).")
-    note: str = strawberry.field(description="What changed, in the author's words.")
-    title: str = strawberry.field(description="Title in this version.")
-    deleted: bool = strawberry.field(description="True for the tombstone that unpublished the entry.")
 
 
 def _visible(info: Info, e: models.Entry) -> bool:
@@ -183,18 +88,10 @@ class Publisher:
         info: Info,
         first: int = 20,
         after: str | None = None,
-        filter: Annotated[EntryFilter, strawberry.lazy("exchange.api.inputs")] | None = None,
+        filter: EntryFilter | None = None,
     ) -> Annotated[EntryConnection, strawberry.lazy("exchange.api.types")]:
-        from exchange.api.queries import entry_connection
-
         kind = "municipality" if isinstance(self, Municipality) else "organisation"
         return await entry_connection(info, first=first, after=after, filter=filter, publisher=(kind, self._pk))
-
-
-@strawberry.type(description="A Kreis (district) of the register.")
-class Kreis:
-    official_key: str = strawberry.field(description="5-digit Kreis key.")
-    name: str = strawberry.field(description="Official name.")
 
 
 @strawberry.type(
@@ -284,7 +181,7 @@ class Entry:
     contact: Contact | None = strawberry.field(description="A role address to ask about it.")
     links: list[EntryLink] = strawberry.field(description="Links to other entries.")
     _row: strawberry.Private[models.Entry]
-    # Relations fetched once for a whole page (queries.prefetch_page): when set, the
+    # Relations fetched once for a whole page (prefetch_page): when set, the
     # resolvers below answer synchronously and graphql-core completes the page without
     # a coroutine per field. Unset, they fall back to the request's DataLoaders.
     _pre_topics: ClassVar[list[Topic] | None] = None
@@ -322,9 +219,7 @@ class Entry:
     @strawberry.field(description="Organisations that endorse this entry, oldest first.")
     async def endorsements(
         self, info: Info
-    ) -> list[Annotated[Endorsement, strawberry.lazy("exchange.api.curation")]]:
-        from exchange.api.curation import endorsements_for
-
+    ) -> list[Endorsement]:
         return await endorsements_for(info, self._row.uid)
 
 
@@ -441,14 +336,6 @@ def entry_of(e: models.Entry) -> Entry:
                          transfer_preconditions=e.transfer_preconditions, costs_staffing=e.costs_staffing)
 
 
-@strawberry.type(description="Paging state of a connection (Relay).")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="More items follow.")
-    has_previous_page: bool = strawberry.field(description="Items precede (an `after` cursor was given).")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first item.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass as `after`.")
-
-
 @strawberry.type(description="An entry and its cursor.")
 class EntryEdge:
     cursor: str = strawberry.field(description="Opaque position; pass as `after`.")
@@ -472,18 +359,136 @@ async def _await_count(count: Any) -> int:
     return int(await count())
 
 
-@strawberry.type(description="A municipality and its cursor.")
-class MunicipalityEdge:
-    cursor: str = strawberry.field(description="Opaque position; pass as `after`.")
-    node: Municipality = strawberry.field(description="The municipality.")
+@strawberry.type(description="An organisation's endorsement of an entry, signed by its node.")
+class Endorsement:
+    id: strawberry.ID = strawberry.field(description="Global id of the endorsement.")
+    entry_id: strawberry.ID = strawberry.field(description="The endorsed entry.")
+    note: str = strawberry.field(description="Why the organisation recommends it.")
+    origin_node: str = strawberry.field(description="The node where the endorsement was made.")
+    created_at: datetime = strawberry.field(description="When it was first made.")
+    organisation: Organisation = strawberry.field(description="Who endorses.")
+
+    @classmethod
+    def from_model(cls, e: models.Endorsement) -> Endorsement:
+        return cls(
+            id=strawberry.ID(str(e.uid)),
+            entry_id=strawberry.ID(str(e.entry_uid)),
+            note=e.note,
+            origin_node=e.origin_node,
+            created_at=e.created_at,
+            organisation=Organisation.from_model(e.organisation),
+        )
 
 
-@strawberry.type(description="One page of municipalities.")
-class MunicipalityConnection:
-    edges: list[MunicipalityEdge] = strawberry.field(description="The municipalities of this page.")
-    page_info: PageInfo = strawberry.field(description="Paging state.")
-    _count: strawberry.Private[Any]
+async def _endorsements(uids: Sequence[uuid.UUID]) -> list[list[models.Endorsement]]:
+    found = await service.endorsements_of(list(uids))
+    return [found.get(u, []) for u in uids]
 
-    @strawberry.field(description="How many municipalities match in all.")
-    async def total_count(self) -> int:
-        return int(await self._count())
+
+async def endorsements_for(info: Info, uid: uuid.UUID) -> list[Endorsement]:
+    """Endorsements of one entry, batched per request (used by the Entry type)."""
+    loaders: Any = info.context.loaders
+    loader = loaders.__dict__.get("endorsements")
+    if loader is None:
+        loader = loaders.__dict__["endorsements"] = DataLoader(load_fn=_endorsements)
+    return [Endorsement.from_model(e) for e in await loader.load(uid)]
+
+
+def check_first(first: int) -> None:
+    if not 0 <= first <= MAX_PAGE:
+        raise InvalidInputError(f"first must be between 0 and {MAX_PAGE}, not {first}")
+
+
+async def entry_query(filter: EntryFilter | None, order: EntryOrder, publisher: tuple[str, int] | None) -> EntryQuery:
+    f = filter or EntryFilter()
+    if f.publisher:
+        p = await find_publisher(f.publisher)
+        key = (p.kind, p.id)
+        if publisher is not None and key != publisher:
+            key = (p.kind, -1)  # two different publishers: nothing matches
+        publisher = key
+    return EntryQuery(
+        kinds=tuple(k.value for k in f.kinds or ()),
+        topics=tuple(f.topics or ()),
+        publisher=publisher,
+        land=f.state or None,
+        size_classes=tuple(f.size_classes or ()),
+        statuses=tuple(s.value for s in f.statuses or ()),
+        languages=tuple(f.languages or ()),
+        text=f.text,
+        origin=f.origin_node,
+        endorsed_by=f.endorsed_by or None,
+        order=str(order.value),
+    ).validated()
+
+
+async def entry_connection(
+    info: Info,
+    *,
+    first: int,
+    after: str | None,
+    filter: EntryFilter | None,
+    order: EntryOrder = EntryOrder.NEWEST,
+    publisher: tuple[str, int] | None = None,
+) -> EntryConnection:
+    check_first(first)
+    ctx = info.context
+    q = await entry_query(filter, order, publisher)
+    codec = ctx.services.extra["cursors"]
+    what = "entries:" + q.effective_order
+    position = codec.decode(after, what) if after else None
+    wanted = selected_fields(info, "edges", "node")
+    page = await find_entries(q, ctx.actor, first=first, after=position, leave_out=unselected_texts(wanted))
+    selected = selected_fields(info)
+    nodes = [entry_of(e) for e in page.entries]
+    if nodes:
+        await prefetch_page(info, page.entries, nodes, wanted)
+    edges = [
+        EntryEdge(cursor=codec.encode(what, value, ident), node=node)
+        for node, (value, ident) in zip(nodes, page.keys)
+    ]
+
+    async def count() -> int:
+        return await count_entries(q, ctx.actor, ctx.services.counts)
+
+    return EntryConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        _count=await count() if "totalCount" in selected else count,
+    )
+
+
+async def prefetch_page(info: Info, rows: list[models.Entry], nodes: list[Entry], wanted: set[str]) -> None:
+    """Topics and publishers of a whole page in one query each, attached to the nodes.
+
+    The entries' topic and publisher fields then resolve synchronously: no coroutine,
+    future and DataLoader round per entry (half the execution time of a page). The
+    loaders' batch functions are called directly: a whole page is one batch already,
+    and a future per key with its callbacks would cost more than the queries.
+    """
+    loaders = info.context.loaders
+    topics: list[list[Topic]] | list[None] = [None] * len(rows)
+    publishers: list[Any] = [None] * len(rows)
+    if "topics" in wanted:
+        cache: dict[int, Topic] = {}
+        topics = [[cache.get(t.id) or cache.setdefault(t.id, topic_of(t)) for t in ts]
+                  for ts in await loaders.topics_by_entry.load_fn([r.id for r in rows])]
+    if "publisher" in wanted:
+        mids = sorted({r.municipality_id for r in rows if r.municipality_id is not None})
+        oids = sorted({r.organisation_id for r in rows if r.organisation_id is not None})
+        found: dict[tuple[str, int | None], Any] = {}
+        for m in await loaders.municipality.load_fn(mids) if mids else []:
+            if m is not None:
+                found[("m", m.id)] = Municipality.from_model(m)
+        for o in await loaders.organisation.load_fn(oids) if oids else []:
+            if o is not None:
+                found[("o", o.id)] = Organisation.from_model(o)
+        publishers = [found.get(("m", r.municipality_id)) if r.municipality_id is not None
+                      else found.get(("o", r.organisation_id)) for r in rows]
+    for node, ts, publisher in zip(nodes, topics, publishers):
+        set_prefetched(node, ts, publisher)

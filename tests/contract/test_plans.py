@@ -184,7 +184,7 @@ async def test_plans_answer_as_graphql_core_when_things_go_wrong(kind: str, skip
 # ------------------------------------------------------------------ long texts read only when selected
 
 async def test_a_page_reads_long_texts_only_when_a_field_shows_them(demo_node: DemoNode) -> None:
-    from exchange.api.queries import unselected_texts
+    from exchange.api.selection import unselected_texts
     from exchange.search import LONG_TEXTS
 
     assert unselected_texts({"id", "title"}) == LONG_TEXTS
