@@ -37,8 +37,8 @@ from exchange.matching.rank import (
 )
 from exchange.matching.reasons import EntryFacts, Reason, reasons, relevant_entries
 from exchange.matching.store import PUBLISHED, ProfileStore, has_actual_values, place_of
+from exchange.matching.writes import ProfileWrites
 from exchange.models import Entry, Municipality
-from exchange.profile_writes import ProfileWrites
 
 log = logging.getLogger("exchange.matcher")
 
