@@ -2,7 +2,7 @@
 
 `web_routes(node)` makes the `Web` its handlers share and returns the routes
 of the reading pages (`pages`), the curation pages (`curation`), the publish
-forms (`publish`) and the static files. The parts never import this module.
+forms (`publish`), sign-in, account and people pages, and the static files. The parts never import this module.
 `web_exception_handlers` gives the app HTML 404 and 405 pages for paths no
 route knows.
 """
