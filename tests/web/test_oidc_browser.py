@@ -93,7 +93,7 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             "from datetime import UTC, datetime\n"
             "from exchange.accounts.people import add_operator, invite\n"
             "from exchange.auth import person_actor\n"
-            "from exchange.cli import run\n"
+            "from exchange.cli.runner import run\n"
             "async def go(db, s):\n"
             "    now = datetime.now(UTC)\n"
             "    op, _ = await add_operator('olga@node.example', name='Olga', now=now)\n"
