@@ -101,7 +101,7 @@ async def resume_session(sid: str, *, now: datetime) -> Actor:
         return await person_actor(person, acting=acting_ref(session.acting))
     token = None
     if not reason and session.token_id is not None:
-        token = await ApiToken.get_or_none(id=session.token_id).prefetch_related("municipality", "organisation")
+        token = await ApiToken.filter(id=session.token_id).select_related("municipality", "organisation").first()
         if token is None or token.revoked or (token.expires_at is not None and token.expires_at <= now):
             reason = TOKEN_ENDED
     if reason or token is None:
