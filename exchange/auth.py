@@ -258,7 +258,9 @@ def require(actor: Actor, scope: str, publisher: Publisher | None = None) -> Pub
         )
     if actor.publisher is None:
         raise PermissionDeniedError("you are not a member of any publisher on this node")
-    if not R.allowed(actor.roles, R.SCOPE_ACTION[scope]):
+    # The scope itself counts, not only the role it stands for: a token made with `curate`
+    # alone stands for a curator, who may also write, but it was not given `publish`.
+    if scope not in actor.scopes or not R.allowed(actor.roles, R.SCOPE_ACTION[scope]):
         if actor.person_id is not None and actor.token_id is None:
             raise PermissionDeniedError(f"your role for {actor.publisher.name} does not allow this ({scope})")
         raise PermissionDeniedError(f"the API token lacks the {scope!r} scope")

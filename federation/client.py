@@ -54,7 +54,7 @@ MAX_JSON_DEPTH = 64
 REFUSAL_CODES = frozenset({"UNKNOWN_PEER", "BAD_SIGNATURE", "FORBIDDEN", "UNAUTHENTICATED", "PEER_REFUSED"})
 
 
-OPERATION_FILE = Path(__file__).resolve().parent.parent / "graphql" / "operations" / "Changes.graphql"
+OPERATION_FILE = Path(__file__).parent / "Changes.graphql"  # links to graphql/operations/Changes.graphql
 CHANGES_OPERATION = OPERATION_FILE.read_text(encoding="utf-8")
 
 
