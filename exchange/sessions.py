@@ -20,17 +20,21 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
+from exchange.accounts import roles as R
 from exchange.accounts.models import Person
 from exchange.auth import (
     ANONYMOUS,
     Actor,
+    Publisher,
     TokenRefusedError,
     actor_of_token,
+    as_datetime,
     check_token,
     note_use,
-    person_actor,
 )
+from exchange.db import current_connection, dialect_of
 from exchange.models import ApiToken, WebSession
 
 IDLE = timedelta(hours=2)  # a session unused this long has ended
@@ -84,21 +88,62 @@ def acting_ref(acting: str) -> tuple[str, int] | None:
     return (kind, int(pk)) if kind in ("municipality", "organisation") and pk.isdigit() else None
 
 
+# A session with its person and every membership of the person (and each membership's
+# publisher), in one round trip: this runs on every page a signed-in person opens.
+_SESSION_SQL = (
+    "SELECT s.id, s.token_id, s.acting, s.expires_at, s.last_seen_at, "
+    "p.id AS p_id, p.display_name AS p_name, p.operator AS p_operator, ms.role AS ms_role, "
+    "m.id AS m_id, m.official_key AS m_key, m.name AS m_name, o.id AS o_id, o.slug AS o_key, o.name AS o_name "
+    "FROM web_session s "
+    "LEFT JOIN person p ON p.id = s.person_id "
+    "LEFT JOIN membership ms ON ms.person_id = p.id "
+    "LEFT JOIN municipality m ON m.id = ms.municipality_id "
+    "LEFT JOIN organisation o ON o.id = ms.organisation_id "
+    "WHERE s.sid_hash = {mark} AND s.ended_at IS NULL ORDER BY ms.id"
+)
+
+
+def _person_actor_of_rows(rows: list[dict[str, Any]], acting: tuple[str, int] | None) -> Actor:
+    """What `person_actor` answers, from the rows of `_SESSION_SQL`."""
+    first = rows[0]
+    person = {"person_id": first["p_id"], "person_name": first["p_name"], "operator": bool(first["p_operator"])}
+    for r in rows:
+        if r["ms_role"] is None:
+            continue
+        if r["m_id"] is not None:
+            publisher: Publisher | None = Publisher("municipality", r["m_id"], r["m_key"], r["m_name"])
+        elif r["o_id"] is not None:
+            publisher = Publisher("organisation", r["o_id"], r["o_key"], r["o_name"])
+        else:
+            publisher = None  # a membership of a publisher that is gone
+        if acting is not None and (publisher is None or (publisher.kind, publisher.id) != acting):
+            continue
+        if publisher is None:
+            break
+        return Actor(publisher=publisher, scopes=R.scopes_of_role(r["ms_role"], publisher.kind), **person)
+    return Actor(**person)
+
+
 async def resume_session(sid: str, *, now: datetime) -> Actor:
     """Who the session `sid` is signed in as; anonymous when it is unknown or has ended."""
-    session = await WebSession.get_or_none(sid_hash=hash_session_id(sid), ended_at=None)
-    if session is None:
+    conn = current_connection()
+    mark = "$1" if dialect_of(conn) == "postgres" else "?"
+    rows = await conn.execute_query_dict(_SESSION_SQL.format(mark=mark), [hash_session_id(sid)])
+    if not rows:
         return ANONYMOUS
-    reason = LIFETIME_OVER if now >= session.expires_at else IDLE_TIMEOUT if now - session.last_seen_at >= IDLE else ""
-    if session.person_id is not None:
-        person = None if reason else await Person.get_or_none(id=session.person_id)
-        if person is None:
-            await WebSession.filter(id=session.id, ended_at=None).update(
+    first = rows[0]
+    expires_at, last_seen_at = as_datetime(first["expires_at"]), as_datetime(first["last_seen_at"])
+    assert expires_at is not None and last_seen_at is not None
+    reason = LIFETIME_OVER if now >= expires_at else IDLE_TIMEOUT if now - last_seen_at >= IDLE else ""
+    if first["token_id"] is None:  # a person's session
+        if reason or first["p_id"] is None:
+            await WebSession.filter(id=first["id"], ended_at=None).update(
                 ended_at=now, end_reason=reason or PERSON_GONE)
             return ANONYMOUS
-        if now - session.last_seen_at >= SEEN_RESOLUTION:
-            await WebSession.filter(id=session.id).update(last_seen_at=now)
-        return await person_actor(person, acting=acting_ref(session.acting))
+        if now - last_seen_at >= SEEN_RESOLUTION:
+            await WebSession.filter(id=first["id"]).update(last_seen_at=now)
+        return _person_actor_of_rows(rows, acting_ref(first["acting"] or ""))
+    session = await WebSession.get(id=first["id"])
     token = None
     if not reason and session.token_id is not None:
         token = await ApiToken.filter(id=session.token_id).select_related("municipality", "organisation").first()

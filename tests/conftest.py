@@ -10,7 +10,10 @@ SQLite and PostgreSQL nodes in one process.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -68,10 +71,30 @@ async def make_database(tmp_path: Path, name: str = "node") -> Database:
                 _pg_migrated.add(name)
             await _empty_postgres(db)
         return db
-    db = Database(f"sqlite://{tmp_path / (name + '.db')}")
-    await db.open(create=True)
-    await db.migrate()
+    path = tmp_path / (name + ".db")
+    shutil.copyfile(await _sqlite_template(), path)  # migrating anew took seconds per test
+    db = Database(f"sqlite://{path}")
+    await db.open()
     return db
+
+
+_template: list[Path] = []
+
+
+async def _sqlite_template() -> Path:
+    """A SQLite file migrated once per run; each test's database starts as a copy of it."""
+    if not _template:
+        folder = Path(tempfile.mkdtemp(prefix="exchange-test-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "migrated.db"
+        db = Database(f"sqlite://{path}")
+        await db.open(create=True)
+        await db.migrate()
+        await db.connection().execute_script("PRAGMA wal_checkpoint(TRUNCATE)")
+        await db.close()
+        assert not path.with_name(path.name + "-wal").exists() or not path.with_name(path.name + "-wal").stat().st_size
+        _template.append(path)
+    return _template[0]
 
 
 @pytest.fixture
