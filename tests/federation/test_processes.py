@@ -119,6 +119,7 @@ def nodes(tmp_path: Path) -> Iterator[dict[str, ProcNode]]:
             node.stop()
 
 
+@pytest.mark.slow
 def test_three_processes_relay_and_survive_a_killed_sync(nodes: dict[str, ProcNode]) -> None:
     a, b, c = nodes["a"], nodes["b"], nodes["c"]
     a.cli("peers", "add", b.url, "--trust-relayed")

@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -156,6 +157,7 @@ async def scenario(topology: tuple[int, list[tuple[int, int]]], script: list[Op]
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(topologies(), ops)
 def test_every_node_converges(topology: tuple[int, list[tuple[int, int]]], script: list[Op]) -> None:
