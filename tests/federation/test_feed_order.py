@@ -34,7 +34,7 @@ async def test_a_pulling_peer_misses_no_concurrent_publication(tmp_path: Path) -
     a = await make_node(tmp_path, "a", net)
     db = await make_database(tmp_path)  # PostgreSQL
     config = Settings(database_url=db.url, node_url="http://b.test", node_name="Node B",
-                      key_file=str(tmp_path / "b.key"), sync_interval=0)
+                      key_file=str(tmp_path / "b.key"), sync_interval=0, allow_plain_http=True)
     node = build_node(config, database=db)
     node.extra["federation_http"] = httpx.AsyncClient(transport=net)
     app = create_app(config, node=node, migrate=False)
