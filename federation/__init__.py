@@ -3,7 +3,7 @@
 This package's pure half holds the wire format (`protocol`), node identity and
 keys (`identity`), envelope signatures (`signing`), HTTP request signatures
 (`httpsig`), merge rules (`merge`), opaque cursors (`cursors`) and the error
-tree (`errors`); the I/O half (client, store, sync) builds on it. Other
+tree (`errors`); the I/O half (client, store, batch, sync) builds on it. Other
 packages import only the names below.
 """
 

@@ -6,7 +6,7 @@ pinned key for its own entries, our own key for ours, a key we know for
 other origins, or the key the peer vouches for if the operator trusts this
 peer's relays; without a trusted key the envelope is kept pending with the
 reason), decides with the pure merge rules, and hands the result to
-`store.apply_batch`, which stores it and advances the cursor in one
+`federation.batch.apply_batch`, which stores it and advances the cursor in one
 transaction. Anything wrong with a batch (a bad signature, a conflict, a
 changed copy of our own entry, a malformed or oversized answer) refuses the
 whole batch: nothing is stored, the error is recorded on the peer (with the
@@ -36,6 +36,7 @@ from exchange.curation import is_curation_envelope
 from exchange.errors import ConflictError, ExchangeError
 from exchange.models import Entry, Peer
 from federation import rotation, store
+from federation.batch import Checkpoint, Pending, apply_batch, no_checkpoint
 from federation.client import FeedAnswer, PeerClient
 from federation.envelopes import ContentError, parse_entry_uid
 from federation.errors import BadSignatureError
@@ -44,7 +45,6 @@ from federation.merge import Action, merge_batch
 from federation.prepare import NOTHING, Helper, Jobs, Prepared, work_for
 from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch, SignedEnvelope
 from federation.signing import verify_envelope
-from federation.store import Checkpoint, Pending
 from federation.trust import choose_key
 
 log = logging.getLogger("exchange.federation")
@@ -347,10 +347,10 @@ class Syncer:
             peer, [(item.envelope, "") for item in batch.items], batch.vouched_keys, prepared
         )
         to_apply, skipped = await self._merge(verified)
-        result = await store.apply_batch(
+        result = await apply_batch(
             peer, to_apply, pending, learned, next_cursor=batch.next_cursor,
             entries_behind=remaining, now=self.clock(),
-            checkpoint=self.checkpoint or store.no_checkpoint, prepared=prepared,
+            checkpoint=self.checkpoint or no_checkpoint, prepared=prepared,
         )
         report.batches += 1
         report.learned += len(learned)
@@ -378,7 +378,7 @@ class Syncer:
         if report is not None:
             report.learned += len(learned)
         done = {(s.entry_id, s.version) for s in verified}
-        result = await store.apply_batch(
+        result = await apply_batch(
             peer, to_apply, pending, learned, next_cursor=peer.cursor or "", entries_behind=None,
             now=self.clock(), advance=False, release=done,
         )
