@@ -17,10 +17,11 @@ literal: no operator, column filter or syntax error can come from user input.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Protocol
 
 import snowballstemmer
@@ -108,13 +109,20 @@ class _Stemmer(Protocol):
     def stemWord(self, word: str) -> str: ...
 
 
-@cache
+_local = threading.local()
+
+
 def _stemmer(language: str) -> _Stemmer | None:
-    name = _STEMMER_NAMES.get(language)
-    if name is None:
-        return None
-    stemmer: _Stemmer = snowballstemmer.stemmer(name)
-    return stemmer
+    """This thread's stemmer for `language`: a Snowball stemmer keeps the word it works on
+    in itself, so two threads stemming with one object corrupt each other's stems (writes
+    render and stem in a worker thread while the event loop stems queries)."""
+    stemmers: dict[str, _Stemmer | None] | None = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    if language not in stemmers:
+        name = _STEMMER_NAMES.get(language)
+        stemmers[language] = snowballstemmer.stemmer(name) if name is not None else None
+    return stemmers[language]
 
 
 @lru_cache(maxsize=65536)

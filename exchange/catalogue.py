@@ -9,6 +9,7 @@ Listeners (peer-matching profiles, caches) are told after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -355,13 +356,14 @@ class Catalogue:
             topics = []
         else:
             topics = await self.topics_of(entry)
-        rendered = render(entry.body_markdown or "",
-                          (entry.what_worked, entry.what_did_not, entry.transfer_preconditions))
-        entry.body_html = rendered.html
-        entry.search_terms = search_document_of_text(
+        # Rendering and stemming a body take 1-30 ms: done in a worker thread, so that the
+        # event loop (other requests, /healthz) does not wait for them.
+        entry.body_html, entry.search_terms = await asyncio.to_thread(
+            entry_texts,
+            entry.body_markdown or "",
+            (entry.what_worked, entry.what_did_not, entry.transfer_preconditions),
             entry.title,
             entry.summary,
-            rendered.text,
             list(entry.keywords) + [t.label_de for t in topics] + [t.label_en for t in topics],
             entry.language,
         )
@@ -391,6 +393,13 @@ class Catalogue:
     async def _notify(self, entry: Entry) -> None:
         for listener in self.listeners:
             await listener(entry)
+
+
+def entry_texts(markdown: str, more: Sequence[str | None], title: str, summary: str, keywords: list[str],
+                language: str) -> tuple[str, str]:
+    """An entry's page HTML and search terms (pure: it runs in a worker thread)."""
+    rendered = render(markdown, tuple(m or "" for m in more))
+    return rendered.html, search_document_of_text(title, summary, rendered.text, keywords, language)
 
 
 def check_characters(data: EntryInput) -> None:

@@ -212,3 +212,37 @@ def test_tsquery_shape() -> None:
 
 def test_tsquery_drops_terms_outside_the_alphabet() -> None:
     assert tsquery("café Verwaltung", prefix=False) == "(verwalt | verwaltung)"
+
+
+def test_stemming_in_threads_at_once_gives_the_stems_of_one_thread() -> None:
+    """Entries are stemmed in a worker thread while the event loop stems queries: each
+    thread must stem with its own stemmer (one keeps the word it works on in itself)."""
+    import random
+    import sys
+    import threading
+
+    rng = random.Random(7)
+    suffixes = ["ungen", "lichkeit", "ieren", "ischen", "heiten", "ation", "ness", "ingly", "ed", "s"]
+    words = ["".join(rng.choice("abdeghiklmnorstuvz") for _ in range(rng.randint(4, 12))) + rng.choice(suffixes)
+             for _ in range(3000)]
+    plain = stem.__wrapped__  # the stemmer itself, without the cache in front of it
+    expected = {lang: [plain(w, lang) for w in words] for lang in ("de", "en")}
+    results: dict[tuple[int, str], list[str]] = {}
+    start = threading.Barrier(4)
+
+    def work(n: int, lang: str) -> None:
+        start.wait()
+        results[n, lang] = [plain(w, lang) for w in words]
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=work, args=(n, lang)) for n in range(2) for lang in ("de", "en")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    for (_, lang), got in results.items():
+        assert got == expected[lang]
