@@ -26,6 +26,25 @@ COOKIE = "lang"
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 
 
+def N_(message: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown."""
+    return message
+
+
+# What a person reads for a role (the roles table's names are identifiers, never shown).
+ROLE_NAMES = {
+    "editor": N_("editor"),
+    "publisher-admin": N_("administrator"),
+    "curator": N_("curator"),
+    "operator": N_("operator"),
+}
+
+
+def role_name(role: str, locale: str) -> str:
+    """A role in the reader's language ('publisher-admin' -> 'Administrator·in')."""
+    return translations(locale).gettext(ROLE_NAMES.get(role, role))
+
+
 def parse_accept_language(header: str) -> list[str]:
     """Language tags of an Accept-Language header, best first (q=0 dropped)."""
     ranked: list[tuple[float, int, str]] = []

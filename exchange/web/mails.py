@@ -13,7 +13,7 @@ from exchange.accounts.mail import Mailer
 from exchange.auth import Publisher
 from exchange.errors import ExchangeError
 from exchange.settings import Settings
-from exchange.web.i18n import translations
+from exchange.web.i18n import role_name, translations
 
 log = logging.getLogger("exchange.mail")
 
@@ -35,7 +35,7 @@ async def send_invitation(
     body = _("Hello,\n\nyou are invited to write for %(publisher)s on %(node)s as %(role)s. "
              "To accept, open this link within 7 days:\n\n%(url)s\n\n"
              "If you did not expect this invitation, you can ignore this mail.") % {
-        "publisher": publisher.name, "node": settings.node_name, "role": role, "url": url}
+        "publisher": publisher.name, "node": settings.node_name, "role": role_name(role, locale), "url": url}
     return await _send(mailer, email, _("Invitation to %(node)s") % {"node": settings.node_name}, body)
 
 

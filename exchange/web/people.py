@@ -11,12 +11,14 @@ node (and add one), and the audit log. Who may do what is the roles table
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
+from tortoise.expressions import Q
 
 from exchange.accounts import audit
 from exchange.accounts import roles as R
@@ -37,9 +39,11 @@ from exchange.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
+from exchange.models import Municipality, Organisation
 from exchange.web.mails import send_invitation
 from exchange.web.publish import _checked_form, _page
 from exchange.web.site import Web, actor_of_request
+from exchange.web.views import find_municipalities
 
 log = logging.getLogger("exchange.web")
 
@@ -96,16 +100,49 @@ def _operator(request: Request) -> None:
     require_action(actor_of_request(request), R.OPERATE)
 
 
-async def operator_people(web: Web, request: Request) -> Response:
+async def operator_people(web: Web, request: Request, *, status: int = 200, **extra: Any) -> Response:
     _operator(request)
     rows = [(p, await memberships_of(p.id)) for p in await all_people()]
-    return _page(web, request, "operator_people.html", {"people": rows})
+    return _page(web, request, "operator_people.html", {"people": rows, **extra}, status=status)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A publisher offered when a name matched several."""
+
+    key: str
+    name: str
+    where: str  # Kreis and Land of a municipality, the slug of an organisation
+
+
+async def publisher_choices(text: str, first: int = 20) -> list[Choice]:
+    """Publishers whose name (or slug) matches `text`: municipalities biggest first, then organisations."""
+    found = [Choice(m.official_key, m.name, _place(m)) for m in await find_municipalities(text, first)]
+    orgs = await Organisation.filter(Q(name__icontains=text) | Q(slug__icontains=text)).order_by("name").limit(first)
+    return found + [Choice(o.slug, o.name, o.slug) for o in orgs]
+
+
+def _place(m: Municipality) -> str:
+    return ", ".join(part for part in (m.kreis_name, m.land_name) if part and part != m.name)
 
 
 async def operator_go(web: Web, request: Request) -> Response:
+    """The people page of a publisher named by key, slug or (part of) its name."""
     _operator(request)
-    publisher = await find_publisher(request.query_params.get("key") or "")
-    return RedirectResponse(f"/publishers/{publisher.key}/people", status_code=303)
+    text = (request.query_params.get("key") or "").strip()[:120]
+    if not text:
+        return await operator_people(web, request, status=400, problem="empty")
+    try:
+        publisher = await find_publisher(text)
+    except ExchangeError:
+        choices = await publisher_choices(text)
+    else:
+        return RedirectResponse(f"/publishers/{publisher.key}/people", status_code=303)
+    if len(choices) == 1:
+        return RedirectResponse(f"/publishers/{choices[0].key}/people", status_code=303)
+    if not choices:
+        return await operator_people(web, request, status=404, query=text, problem="unknown")
+    return await operator_people(web, request, query=text, choices=choices)
 
 
 async def operator_peers(web: Web, request: Request) -> Response:

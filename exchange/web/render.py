@@ -33,7 +33,14 @@ from exchange.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
-from exchange.web.i18n import COOKIE, LANGUAGE_NAMES, LOCALES, requested_locale, translations
+from exchange.web.i18n import (
+    COOKIE,
+    LANGUAGE_NAMES,
+    LOCALES,
+    requested_locale,
+    role_name,
+    translations,
+)
 
 log = logging.getLogger("exchange.web")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -86,6 +93,7 @@ def make_environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = _number(locale)
     env.filters["date"] = _date(locale)
+    env.filters["role"] = lambda role: role_name(str(role), locale)
     env.globals["locale"] = locale
     return env
 

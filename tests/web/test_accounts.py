@@ -142,3 +142,25 @@ def test_operators_add_makes_the_first_operator(tmp_path: Path) -> None:
     assert listed.stdout.strip() == "chefin@landkreis.example  Chefin"
     bad = run(tmp_path, "operators", "add", "not-an-address")
     assert bad.returncode != 0 and "is not an e-mail address" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_an_operator_finds_a_publisher_by_its_name(content: Content, db: Database, people: Staff) -> None:
+    async with await web_client(content, db, people.people["operator"]) as operator:
+        r = await operator.get("/operator/people/go", params={"key": "kisselb"})
+        assert r.status_code == 303 and r.headers["location"] == f"/publishers/{KISSELBACH}/people"
+        r = await operator.get("/operator/people/go", params={"key": "kompetenz"})
+        assert r.status_code == 303 and r.headers["location"] == "/publishers/kompetenzzentrum/people"
+        r = await operator.get("/operator/people/go", params={"key": "Atlantis", "lang": "en"})
+        assert r.status_code == 404 and "No municipality or organisation is called “Atlantis”" in r.text
+        r = await operator.get("/operator/people/go", params={"key": " "})
+        assert r.status_code == 400 and 'aria-invalid="true"' in r.text
+    async with await web_client(content, db, people.people["publisher-admin"]) as admin:
+        assert (await admin.get("/operator/people/go", params={"key": "kisselb"})).status_code == 403
+
+
+async def test_roles_are_named_in_the_readers_language(content: Content, db: Database, people: Staff) -> None:
+    async with await web_client(content, db, people.people["publisher-admin"]) as admin:
+        german = (await admin.get(f"/publishers/{KISSELBACH}/people", params={"lang": "de"})).text
+        english = (await admin.get(f"/publishers/{KISSELBACH}/people", params={"lang": "en"})).text
+    assert "Redakteur:in" in german and "Administrator:in" in german and "publisher-admin</" not in german
+    assert ">administrator</option>" in english and ">publisher-admin</option>" not in english
