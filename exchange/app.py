@@ -36,6 +36,7 @@ from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
 from exchange.db import Database
 from exchange.errors import ExchangeError
+from exchange.follow import ChangeFollower
 from exchange.matching import Matcher
 from exchange.search import CountCache, FacetIndex, latest_seq
 from exchange.settings import Settings
@@ -82,6 +83,8 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     )
     secret = settings.secret.encode() if settings.secret else key.derive_secret("cursors")
     matcher = Matcher.from_settings(settings.matching_weights, own_origin=key.node_url)
+    follower = ChangeFollower(database, [matcher.on_entry], reload=matcher.reload)
+    catalogue.listeners.append(follower.seen)  # first: what this process handled itself
     catalogue.listeners.append(matcher.on_entry)  # profiles follow every write
     services = Services(
         catalogue=catalogue, counts=CountCache(), node_name=settings.node_name,
@@ -89,11 +92,15 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
                                          "settings": settings},
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
-    node.extra.setdefault("startup", []).append(catalogue.seal_tombstones)
+    node.extra["follower"] = follower  # other processes' writes reach the profiles
+    node.extra.setdefault("startup", []).append(follower.prime)
+    node.extra["startup"].append(catalogue.seal_tombstones)
     node.extra.setdefault("startup", []).append(matcher.startup)
     node.extra.setdefault("shutdown", []).append(matcher.shutdown)
     facet_index = node.extra["facet_index"] = FacetIndex()  # the search page's facet counts
     node.extra["startup"].append(facet_index.startup)
+    node.extra["startup"].append(follower.start)
+    node.extra["shutdown"].insert(0, follower.stop)  # before the matcher it hands entries to
     return node
 
 

@@ -499,9 +499,7 @@ async def append_change(entry: Entry) -> Change:
     so a reader that sees sequence n has seen every number below n. SQLite
     allows one writer at a time, which serialises it already.
     """
-    conn = current_connection()
-    if dialect_of(conn) == "postgres":
-        await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
+    await claim_sequence()
     return await Change.create(
         entry_uid=entry.uid,
         version=entry.version,
@@ -509,6 +507,20 @@ async def append_change(entry: Entry) -> Change:
         visibility=entry.visibility,
         created_at=entry.updated_at,
     )
+
+
+CHANGE_CHANNEL = "exchange_change"  # PostgreSQL NOTIFY channel: the change feed moved on
+
+
+async def claim_sequence() -> None:
+    """Within the caller's transaction, before change rows are inserted: on PostgreSQL take
+    the advisory lock that serialises sequence numbers, and queue a NOTIFY on
+    `CHANGE_CHANNEL`, which PostgreSQL delivers at commit (and drops on rollback), so
+    the other processes' followers (`exchange.follow`) catch up at once."""
+    conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
+        await conn.execute_query(f"SELECT pg_notify('{CHANGE_CHANNEL}', '')")
 
 
 def input_fields() -> list[str]:

@@ -21,6 +21,7 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from exchange.catalogue import claim_sequence
 from exchange.curation import CurationContentError, apply_received, is_curation_envelope
 from exchange.db import current_connection, dialect_of
 from exchange.models import (
@@ -273,9 +274,7 @@ async def _append_changes(entries: list[Entry]) -> None:
     """`catalogue.append_change` for a batch: one lock, one insert, sequence numbers in list order."""
     if not entries:
         return
-    conn = current_connection()
-    if dialect_of(conn) == "postgres":
-        await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
+    await claim_sequence()
     await _insert(Change, [
         {"entry_uid": e.uid, "version": e.version, "origin_node": e.origin_node,
          "visibility": e.visibility, "created_at": e.updated_at}

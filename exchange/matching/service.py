@@ -96,6 +96,12 @@ class Matcher:
             await self.store.load()
             self._labels = topic_terms(self.store.index)
 
+    async def reload(self) -> None:
+        """Build every profile again (many writes by another process at once)."""
+        async with self._loading:
+            await self.store.load()
+            self._labels = topic_terms(self.store.index)
+
     async def ensure_loaded(self) -> None:
         if not self.store.loaded:
             async with self._loading:
