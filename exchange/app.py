@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from federation.routes import federation_routes
 
 log = logging.getLogger("exchange")
 
+SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits for it
 PLAN_KEPT = 60.0  # seconds /healthz trusts an empty migration plan before reading it again
 
 
@@ -162,6 +164,9 @@ def create_app(
         # as the process: keep the cyclic collector from walking it again on every full pass.
         gc.collect()
         gc.freeze()
+        # Writes render and stem in a worker thread; a thread holding the GIL keeps the event
+        # loop waiting up to the switch interval (5 ms by default) each time it wakes up.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         try:
             yield
         finally:

@@ -20,12 +20,13 @@ import math
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
 ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
+SLICE = 4096  # postings or norms moved between two pauses of a put in steps (well under 1 ms)
 URBANISATION = {"01": 0, "02": 1, "03": 2}  # DEGURBA: cities, towns and suburbs, rural areas
 
 
@@ -189,6 +190,11 @@ class Tally:
         candidates.update(fresh)
         self.top = sorted(candidates, key=lambda t: (-counts[t], ordinal[t]))[:MAX_TERMS]
 
+    def rank(self) -> list[str]:
+        """The top terms (ranked once, then kept; pure: may run in a worker thread while
+        nothing else touches this tally)."""
+        return self._ranked()
+
     def _ranked(self) -> list[str]:
         if self.top is None:
             self.top = [t for t, _ in self.counts.most_common(MAX_TERMS)]
@@ -315,6 +321,17 @@ class ProfileIndex:
 
     def put_profile(self, place_id: int, profile: Profile | None, *, defer: bool = False) -> Profile | None:
         """Replace a publisher's profile by a built one (None: it has no public entry any more)."""
+        for _ in self.put_steps(place_id, profile, defer=defer):
+            pass
+        return profile
+
+    def put_steps(self, place_id: int, profile: Profile | None, *, defer: bool = False) -> Iterator[None]:
+        """`put_profile` in steps: the publisher's own profile, postings and ranking row change
+        at once; the norm sums of the other publishers holding a term whose df changed, and
+        their norms, are moved `SLICE` at a time, pausing (yielding) in between. Those are
+        thousands in a large network, every publisher when the number of publishers changes:
+        tens of ms in one go. Until the last step a query ranks with their norms from
+        before. Steps of two puts must not interleave (`ProfileStore.put` runs one at a time)."""
         if self.deferred and not defer:
             self.reweigh()
         self._grow(place_id)
@@ -354,15 +371,17 @@ class ProfileIndex:
                 self._order()
         if defer:
             self.deferred = True
-            return profile
-        touched = self._shift(changed)
+            return
+        self._row(place_id)
+        self._sum(place_id, profile)  # its own norm at once (the others' sums move below)
+        self._renorm([place_id])
+        touched: set[int] = set()
+        yield from self._shift(changed, touched)
         self._sum(place_id, profile)
         if (old is None) != (profile is None):  # the number of publishers changed: every IDF did
             touched = set(self.profiles)
         touched.add(place_id)
-        self._renorm(touched)
-        self._row(place_id)
-        return profile
+        yield from self._renorm_steps(list(touched))
 
     def _build(self, place_id: int, entries: list[EntryDigest]) -> Profile:
         tally = Tally()
@@ -393,22 +412,28 @@ class ProfileIndex:
             self.rows.insert(i, row)
             self.row_ids.insert(i, place_id)
 
-    def _shift(self, changed: list[tuple[int, int]]) -> set[int]:
-        """Move the norm sums of every publisher holding a term whose df changed; who was touched."""
-        touched: set[int] = set()
+    def _shift(self, changed: list[tuple[int, int]], touched: set[int]) -> Iterator[None]:
+        """Move the norm sums of every publisher holding a term whose df changed (into `touched`),
+        pausing after about `SLICE` of them."""
         sq_log, sq_log2 = self.sum_sq_log, self.sum_sq_log2
+        moved = 0
         for tid, before in changed:
             slot = self.postings.get(tid)
             if slot is None:
                 continue
             l0, l1 = _log_df(before), _log_df(self.df[tid])
             d1, d2 = l1 - l0, l1 * l1 - l0 * l0
-            for pid, w in zip(slot[0], slot[1]):
-                w2 = w * w
-                sq_log[pid] += w2 * d1
-                sq_log2[pid] += w2 * d2
-            touched.update(slot[0])
-        return touched
+            for start in range(0, len(slot[0]), SLICE):
+                pids = slot[0][start:start + SLICE]
+                for pid, w in zip(pids, slot[1][start:start + SLICE]):
+                    w2 = w * w
+                    sq_log[pid] += w2 * d1
+                    sq_log2[pid] += w2 * d2
+                touched.update(pids)
+                moved += len(pids)
+                if moved >= SLICE:
+                    moved = 0
+                    yield
 
     def _sum(self, place_id: int, profile: Profile | None) -> None:
         """A publisher's three norm sums from scratch, with the current df."""
@@ -422,6 +447,12 @@ class ProfileIndex:
                 b += w2 * ell
                 c += w2 * ell * ell
         self.sum_sq[place_id], self.sum_sq_log[place_id], self.sum_sq_log2[place_id] = a, b, c
+
+    def _renorm_steps(self, place_ids: list[int]) -> Iterator[None]:
+        for start in range(0, len(place_ids), SLICE):
+            if start:
+                yield
+            self._renorm(place_ids[start:start + SLICE])
 
     def _renorm(self, place_ids: Iterable[int]) -> None:
         big_l = math.log(len(self.profiles) + 1.0)

@@ -16,10 +16,11 @@ from typing import Any
 from tortoise.functions import Count, Min
 
 from exchange.db import current_connection
-from exchange.matching.profiles import EntryDigest, Place, ProfileIndex
+from exchange.matching.profiles import EntryDigest, Place, Profile, ProfileIndex, Tally
 from exchange.models import Entry, EntryTopic, Municipality, Topic
 
 CHUNK = 2000  # entries read at once while loading (whole publishers, so a batch may hold more)
+STEP = 25  # entries counted between two yields to the event loop (~1 ms)
 
 
 def place_of(m: Any) -> Place:
@@ -132,6 +133,7 @@ class ProfileStore:
         self.index = ProfileIndex()
         self.loaded = False
         self.lock = asyncio.Lock()  # held while a profile is read and put
+        self.put_lock = asyncio.Lock()  # one `put` at a time: the steps of two must not interleave
 
     async def load(self) -> ProfileIndex:
         """Read the register, the topics and every public entry once (in chunks)."""
@@ -163,7 +165,19 @@ class ProfileStore:
                 m = await Municipality.get_or_none(id=place_id)
                 if m is not None:
                     self.index.put_place(place_of(m))
-            self.index.put(place_id, [_digest(r, topics.get(r["id"], frozenset())) for r in rows])
+            index = self.index
+            tally = Tally()
+            for i, r in enumerate(rows, 1):
+                tally.add(index, _digest(r, topics.get(r["id"], frozenset())))
+                if i % STEP == 0:
+                    await asyncio.sleep(0)
+            await self.put(index, place_id, tally.profile(index, place_id) if rows else None)
+
+    async def put(self, index: ProfileIndex, place_id: int, profile: Profile | None) -> None:
+        """`ProfileIndex.put_profile` in steps, giving the event loop its turn between them."""
+        async with self.put_lock:
+            for _ in index.put_steps(place_id, profile):
+                await asyncio.sleep(0)
 
     async def on_entry(self, entry: Entry) -> None:
         """Catalogue listener: an entry was published, revised, unpublished or received."""

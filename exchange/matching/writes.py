@@ -27,6 +27,7 @@ from exchange.db import current_connection
 from exchange.matching.profiles import EntryDigest, ProfileIndex, Tally
 from exchange.matching.store import (
     PUBLISHED,
+    STEP,
     ProfileStore,
     _digest,
     _goals,
@@ -41,7 +42,6 @@ log = logging.getLogger("exchange.matcher")
 LARGE = 50  # public entries from which a publisher's profile follows a tally
 KEPT = 16  # tallies held in memory: the most recently written publishers
 SCAN = 500  # entries read per query while rebuilding a tally
-STEP = 25  # entries counted between two yields to the event loop (~1 ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +103,10 @@ class ProfileWrites:
             self._start(place_id)
         elif verdict == "append":
             assert written.digest is not None
-            tally.append(self.store.index, written.digest)
+            index = self.store.index
+            tally.append(index, written.digest)
             self.tallies.move_to_end(place_id)
-            self.store.index.put_profile(place_id, tally.profile(self.store.index, place_id))
+            await self.store.put(index, place_id, tally.profile(index, place_id))
 
     async def refresh(self, place_id: int) -> None:
         """Rebuild one publisher's profile from the database (received entries), without blocking the loop."""
@@ -151,18 +152,21 @@ class ProfileWrites:
                     if m is not None:
                         index.put_place(place_of(m))
                 tally = await _scan(index, place_id)
+                if len(tally):
+                    await asyncio.to_thread(tally.rank)  # thousands of terms: off the loop
                 async with self.store.lock:  # after any rebuild at once (`ProfileStore.refresh`) of it
                     pending = self._pending[place_id]
                     self._pending[place_id] = []
                     if index is not self.store.index or not self._settle(tally, pending):
                         continue  # read again: the writes meanwhile need it
                     self._follow_index()
-                    index.put_profile(place_id, tally.profile(index, place_id) if len(tally) else None)
+                    profile = tally.profile(index, place_id) if len(tally) else None
                     if len(tally) >= self.large:
                         self.tallies[place_id] = tally
                         while len(self.tallies) > self.kept:
                             self.tallies.popitem(last=False)
-                    del self._pending[place_id]
+                    del self._pending[place_id]  # from here on, writes append to the tally
+                    await self.store.put(index, place_id, profile)  # (and put after this one)
                     return
         except asyncio.CancelledError:
             raise
