@@ -10,8 +10,10 @@ answers the same Catalogue page (first 50, with totalCount) with one
 hand-written SQL query (json_group_array on SQLite, json_agg on PostgreSQL)
 through the same driver. A load generator in a separate process (async
 httpx, bounded in count and time) sends the Catalogue operation and the
-Entry operation at 1 and at 10 connections; the server's CPU time per
-request comes from /proc of its pid. Prints one JSON object.
+Entry operation at 1 and at 10 connections, and the Catalogue page over GET,
+plain and conditional (If-None-Match with the ETag of an unchanged state:
+304 without executing); the server's CPU time per request comes from /proc
+of its pid. Prints one JSON object.
 
 The machine is shared and noisy: compare the node with the floor of the
 same run (`catalogue_vs_floor_at_10`), not numbers across runs. A second floor,
@@ -254,10 +256,16 @@ async def load(url: str, bodies: list[dict[str, Any]], connections: int, seconds
             for i in counter:
                 if time.perf_counter() > deadline:
                     return
+                body = bodies[i % len(bodies)]
                 t0 = time.perf_counter()
-                r = await client.post("/graphql", json=bodies[i % len(bodies)])
+                if "params" in body:  # GraphQL over GET, maybe conditional: expects body["status"]
+                    r = await client.get("/graphql", params=body["params"], headers=body.get("headers", {}))
+                    failed = r.status_code != body.get("status", 200)
+                else:
+                    r = await client.post("/graphql", json=body)
+                    failed = r.status_code != 200 or b'"errors"' in r.content
                 latencies.append((time.perf_counter() - t0) * 1000)
-                if r.status_code != 200 or b'"errors"' in r.content:
+                if failed:
                     errors += 1
 
         start = time.perf_counter()
@@ -343,6 +351,16 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> 
         assert len(first["data"]["entries"]["edges"]) == 50, first
         out["node"] = {f"{op}_at_{c}": measure(node, f"http://127.0.0.1:{node_port}", bodies, c, seconds, max_requests)
                        for op, bodies in (("catalogue", catalogue), ("entry", entry)) for c in (1, 10)}
+        # a reader revalidating the Catalogue page over GET: If-None-Match with an unchanged state -> 304
+        params = {"query": CATALOGUE, "operationName": "Catalogue", "variables": json.dumps({"first": 50})}
+        accept = {"Accept": "application/graphql-response+json"}
+        tag = httpx.get(f"http://127.0.0.1:{node_port}/graphql", params=params, headers=accept, timeout=30).headers["etag"]
+        conditional = [{"params": params, "headers": {**accept, "If-None-Match": tag}, "status": 304}]
+        plain_get = [{"params": params, "headers": accept}]
+        for name, bodies in (("catalogue_get", plain_get), ("catalogue_conditional_get", conditional)):
+            for c in (1, 10):
+                out["node"][f"{name}_at_{c}"] = measure(node, f"http://127.0.0.1:{node_port}", bodies, c, seconds,
+                                                        max_requests)
     finally:
         stop(node)
     for name, mode in (("floor", "count"), ("floor_cached_count", "cached")):

@@ -35,6 +35,7 @@ from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
+from exchange.conditional import ConditionalGet, build_tag
 from exchange.db import Database
 from exchange.errors import ExchangeError
 from exchange.follow import ChangeFollower
@@ -187,5 +188,6 @@ def create_app(
     routes.extend(federation_routes(node))
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=web_exception_handlers(node))
     app.state.node = node
+    app.add_middleware(ConditionalGet, build=build_tag())  # inside the binding: it reads the state
     app.add_middleware(BindDatabase, database=node.database)
     return app
