@@ -188,6 +188,8 @@ def create_app(
     routes.extend(federation_routes(node))
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=web_exception_handlers(node))
     app.state.node = node
-    app.add_middleware(ConditionalGet, build=build_tag())  # inside the binding: it reads the state
+    follower = node.extra.get("follower")
+    app.add_middleware(ConditionalGet, build=build_tag(),  # inside the binding: it reads the state
+                       position=lambda: getattr(follower, "seq", None))
     app.add_middleware(BindDatabase, database=node.database)
     return app

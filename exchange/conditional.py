@@ -22,6 +22,7 @@ stale 304.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -84,9 +85,13 @@ def _variant(headers: Headers) -> str:
 class ConditionalGet:
     """ASGI middleware; runs inside the database binding (it reads the state tag)."""
 
-    def __init__(self, app: ASGIApp, build: str) -> None:
+    def __init__(self, app: ASGIApp, build: str, position: Callable[[], object] = lambda: None) -> None:
         self.app = app
         self.build = build
+        # How far this process's in-memory indexes (the matching profiles) have followed the
+        # change feed: while another worker's write has not reached them, the tag differs
+        # from the one they will give once it has, so no answer made before is confirmed.
+        self.position = position
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
@@ -97,7 +102,7 @@ class ConditionalGet:
             await self.app(scope, receive, send)
             return
         state = await state_tag()
-        digest = hashlib.blake2b(f"{state}|{self.build}|{_variant(headers)}".encode(), digest_size=12).hexdigest()
+        digest = hashlib.blake2b(f"{state}|{self.position()}|{self.build}|{_variant(headers)}".encode(), digest_size=12).hexdigest()
         tag = f'W/"{digest}"'
         if etag_matches(headers.get("if-none-match"), tag):
             await send({"type": "http.response.start", "status": 304, "headers": [
