@@ -1,7 +1,8 @@
 """Federation's face on a node's web app: descriptor, news hints, scheduler, health.
 
 `federation_routes(node)` is called by `exchange.app.create_app`. It builds the
-node's `Federation` (feed, peer client, syncer, scheduler), makes it reachable
+node's `Federation` (feed, peer client, syncer, scheduler, and the hinter that
+tells peers of our writes, `federation.hints`), makes it reachable
 for the GraphQL `changes` field (`node.services.extra["federation"]`), hooks
 the scheduler into the app's startup and shutdown, adds peer health to
 `/healthz` (in aggregate; per peer for operators), and serves two routes:
@@ -29,6 +30,7 @@ from exchange.errors import ExchangeError
 from exchange.models import Peer
 from federation.client import HINT_PATH, PeerClient
 from federation.feed import Feed, authenticate_peer
+from federation.hints import Hinter
 from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey
 from federation.scheduler import Scheduler
 from federation.store import pending_counts
@@ -55,6 +57,8 @@ class Federation:
         self.feed = Feed(node.key)
         self._http = http
         self.scheduler = Scheduler(node.database, self.syncer, node.settings.sync_interval)
+        self.hinter = Hinter(node.database, self.client, node.key.node_url,
+                             enabled=node.settings.sync_interval > 0)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -80,6 +84,7 @@ class Federation:
         self.scheduler.start()
 
     async def shutdown(self) -> None:
+        await self.hinter.shutdown()
         await self.scheduler.stop()
 
     async def health(self, operator: bool = False) -> dict[str, Any]:
@@ -115,6 +120,7 @@ def federation_routes(node: Any) -> list[BaseRoute]:
     node.extra.setdefault("startup", []).append(federation.startup)
     node.extra.setdefault("shutdown", []).append(federation.shutdown)
     node.extra.setdefault("health", {})["peers"] = federation.health
+    node.catalogue.listeners.append(federation.hinter.on_entry)  # peers hear of writes at once
 
     async def descriptor(request: Request) -> Response:
         return JSONResponse(federation.descriptor().to_json(), headers={"Cache-Control": "max-age=300"})
