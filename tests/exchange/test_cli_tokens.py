@@ -6,7 +6,12 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.exchange.test_cli import run
+
+# real processes on a SQLite file of their own: they run once, not again for PostgreSQL
+pytestmark = pytest.mark.slow
 
 HALLENBERG = "059580020020"  # in the bundled register, which the first create loads
 
