@@ -54,6 +54,13 @@ SETTINGS: tuple[Setting, ...] = (
             "secret for session cookies of the web pages; default: derived from the node key"),
     Setting("EXCHANGE_MAX_BODY_BYTES", "max_body_bytes", "200000",
             "largest Markdown body of an entry, in bytes"),
+    Setting("EXCHANGE_ATTACHMENTS_DIR", "attachments_dir", "",
+            "folder of the attachments' files (stored once by SHA-256); "
+            "default: beside the SQLite file (<name>-attachments), or exchange-attachments"),
+    Setting("EXCHANGE_ATTACHMENT_MAX_BYTES", "attachment_max_bytes", "20971520",
+            "largest attachment, in bytes (20 MiB); a larger upload is refused while it streams"),
+    Setting("EXCHANGE_ENTRY_ATTACHMENTS_MAX_BYTES", "entry_attachments_max_bytes", "104857600",
+            "largest sum of one entry's attachments, in bytes (100 MiB)"),
     Setting("EXCHANGE_MATCHING_WEIGHTS", "matching_weights", "topics=0.5,experience=0.2,structure=0.3",
             "weights of the peer-matching signals (see /matching)"),
     Setting("EXCHANGE_SYNC_INTERVAL", "sync_interval", "300",
@@ -98,6 +105,9 @@ class Settings:
     default_license: str = "CC-BY-4.0"
     secret: str = ""
     max_body_bytes: int = 200_000
+    attachments_dir: str = ""
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    entry_attachments_max_bytes: int = 100 * 1024 * 1024
     matching_weights: Mapping[str, float] = field(
         default_factory=lambda: {"topics": 0.5, "experience": 0.2, "structure": 0.3}
     )
@@ -136,6 +146,17 @@ class Settings:
             if db_path and db_path != ":memory:":
                 return Path(db_path).with_suffix(".key")
         return Path("exchange-node.key")
+
+    @property
+    def resolved_attachments_dir(self) -> Path:
+        """Where attachment files live: the setting, else beside the SQLite file."""
+        if self.attachments_dir:
+            return Path(self.attachments_dir)
+        db_path = sqlite_path(self.database_url)
+        if db_path:
+            path = Path(db_path)
+            return path.with_name(path.stem + "-attachments")
+        return Path("exchange-attachments")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -216,6 +237,7 @@ def load_settings(
             raw[s.attr], bases[s.attr] = s.default, here
     try:
         max_body = int(raw["max_body_bytes"])
+        attachment_max, entry_max = int(raw["attachment_max_bytes"]), int(raw["entry_attachments_max_bytes"])
         interval = float(raw["sync_interval"])
         deadline, read_timeout = float(raw["peer_deadline"]), float(raw["read_timeout"])
         wait = float(raw["database_wait"])
@@ -225,6 +247,10 @@ def load_settings(
     for name, value in (("EXCHANGE_PEER_DEADLINE", deadline), ("EXCHANGE_READ_TIMEOUT", read_timeout)):
         if not value > 0:
             raise InvalidInputError(f"{name} must be a positive number of seconds, not {value:g}")
+    if attachment_max < 1 or entry_max < attachment_max:
+        raise InvalidInputError(
+            "EXCHANGE_ATTACHMENT_MAX_BYTES must be positive and EXCHANGE_ENTRY_ATTACHMENTS_MAX_BYTES "
+            f"at least as large, not {attachment_max} and {entry_max}")
     if wait < 0:
         raise InvalidInputError(f"EXCHANGE_DATABASE_WAIT must be 0 or more seconds, not {wait:g}")
     starttls = raw["smtp_starttls"].strip().lower()
@@ -242,6 +268,9 @@ def load_settings(
     if db_url.startswith("postgresql://"):
         db_url = "postgres://" + db_url.removeprefix("postgresql://")
     key_file = raw["key_file"]
+    attachments_dir = raw["attachments_dir"].strip()
+    if attachments_dir and not Path(attachments_dir).is_absolute():
+        attachments_dir = str(bases["attachments_dir"] / attachments_dir)
     if key_file and not Path(key_file).is_absolute():
         key_file = str(bases["key_file"] / key_file)
     return Settings(
@@ -252,6 +281,9 @@ def load_settings(
         default_license=raw["default_license"],
         secret=raw["secret"],
         max_body_bytes=max_body,
+        attachments_dir=attachments_dir,
+        attachment_max_bytes=attachment_max,
+        entry_attachments_max_bytes=entry_max,
         matching_weights=parse_weights(raw["matching_weights"]),
         sync_interval=interval,
         peer_deadline=deadline,

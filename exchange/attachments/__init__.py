@@ -1,0 +1,31 @@
+"""Attachments: the files an entry carries (evaluation reports, photos, templates).
+
+A file is stored once by its SHA-256 digest however many entries use it, in a
+`BlobStore` (`store`: a folder beside the database by default). Its type is
+decided from its bytes (`kinds`, `checks`): PDF, PNG, JPEG, WebP, ODT, ODS,
+DOCX, XLSX and CSV are allowed; SVG, HTML, polyglots, ZIP bombs, truncated
+and damaged files are refused with a message that says why. Images are
+re-encoded without their metadata (`images`); the text of PDFs and office
+documents is kept for search and the people they name are reported
+(`documents`). `service.Attachments` adds, removes and finds them for the
+faces; `models` holds the tables.
+"""
+
+from exchange.attachments.kinds import (
+    IMAGES,
+    INLINE,
+    KINDS,
+    FileTooLargeError,
+    Limits,
+    RefusedFileError,
+    label,
+)
+from exchange.attachments.models import Attachment, AttachmentBlob
+from exchange.attachments.service import AttachmentInput, Attachments, attachments_of
+from exchange.attachments.store import BlobStore, FileStore, is_digest
+
+__all__ = [
+    "IMAGES", "INLINE", "KINDS", "Attachment", "AttachmentBlob", "AttachmentInput", "Attachments",
+    "BlobStore", "FileStore", "FileTooLargeError", "Limits", "RefusedFileError", "attachments_of",
+    "is_digest", "label",
+]

@@ -1,0 +1,180 @@
+"""Adding, listing, removing and finding attachments: the service the faces call.
+
+`Attachments.add` checks who may write the entry before reading a byte,
+receives the upload into the store's workdir within the limits (the file's,
+and what is left of the entry's), checks the file in a worker thread
+(`checks.inspect_file`), and only then moves the file under its digest and
+writes the rows. Whatever fails on the way (a refused file, an interrupted
+upload, a full entry) removes the temporary files: nothing is half-stored.
+A blob is deleted when the last attachment that uses it goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tortoise.transactions import in_transaction
+
+from content import forbidden_character
+from exchange.attachments.checks import inspect_file
+from exchange.attachments.kinds import IMAGES, FileTooLargeError, Inspected, Limits, extension
+from exchange.attachments.models import Attachment, AttachmentBlob
+from exchange.attachments.store import BlobStore, Incoming, is_digest, sha256_of
+from exchange.auth import Actor, require
+from exchange.catalogue import may_see, parse_uid, publisher_of_entry
+from exchange.errors import ConflictError, InvalidInputError, NotFoundError
+from exchange.models import LANGUAGES, Entry
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    """What the uploader says about a file; the type comes from its bytes."""
+
+    title: str
+    description: str = ""
+    license: str = ""  # empty: the entry's
+    language: str = ""  # empty: the entry's
+    filename: str = ""
+
+
+def safe_filename(name: str, fallback: str, extension: str) -> str:
+    """A file name for Content-Disposition: the uploader's stem, plain characters, our extension."""
+    stem = Path(unicodedata.normalize("NFC", name.replace("\\", "/")).rsplit("/", 1)[-1]).stem
+    stem = re.sub(r"[^\w\- .()äöüÄÖÜß]", "_", stem).strip(" ._")[:100] or fallback
+    return stem + extension
+
+
+class Attachments:
+    """The attachments of this node's entries, over one blob store."""
+
+    def __init__(self, store: BlobStore, limits: Limits, node_url: str) -> None:
+        self.store = store
+        self.limits = limits
+        self.node_url = node_url
+
+    async def writable_entry(self, actor: Actor, uid: str) -> Entry:
+        """The entry, if the actor may change its attachments (its publisher's writers, this node's
+        entries only); raises NotFoundError, UnauthenticatedError or PermissionDeniedError."""
+        entry = await Entry.get_or_none(uid=parse_uid(uid))
+        if entry is None or entry.deleted or not may_see(entry, actor):
+            raise NotFoundError(f"no entry with id {uid}")
+        require(actor, "publish", await publisher_of_entry(entry))
+        if entry.origin_node != self.node_url:
+            raise InvalidInputError("this entry was written on another node; its files are changed there")
+        return entry
+
+    async def add(self, actor: Actor, uid: str, data: AttachmentInput, chunks: AsyncIterable[bytes],
+                  *, now: datetime | None = None) -> Attachment:
+        entry = await self.writable_entry(actor, uid)
+        _check_texts(data)
+        used = sum(a.size for a in await Attachment.filter(entry_id=entry.id).only("id", "size"))
+        left = self.limits.entry_bytes - used
+        if left <= 0:
+            raise FileTooLargeError(f"the entry's files take {used:,} bytes already, "
+                                    f"its limit of {self.limits.entry_bytes:,}")
+        limit = min(self.limits.file_bytes, left)
+        message = (f"the file is larger than {self.limits.file_bytes:,} bytes, the limit of one file"
+                   if limit == self.limits.file_bytes else
+                   f"the file does not fit: the entry's files may take {self.limits.entry_bytes:,} bytes "
+                   f"in all, and {left:,} are left")
+        incoming = Incoming(self.store.workdir, limit, message)
+        checked: Inspected | None = None
+        try:
+            async for chunk in chunks:
+                incoming.write(chunk)
+            digest = incoming.finish()
+            checked = await asyncio.to_thread(inspect_file, incoming.path, self.store.workdir, self.limits)
+            if checked.path != incoming.path:  # re-encoded: the stored bytes are the new ones
+                digest = await asyncio.to_thread(sha256_of, checked.path)
+            size = checked.path.stat().st_size
+            if checked.media_type in IMAGES and not data.description.strip():
+                raise InvalidInputError("an image needs a description (its alt text) for people who cannot see it")
+            if used + size > self.limits.entry_bytes:
+                raise FileTooLargeError(message)
+            return await self._keep(entry, actor, data, checked, digest, size, now or datetime.now(UTC))
+        finally:
+            incoming.discard()
+            if checked is not None and checked.path != incoming.path:
+                checked.path.unlink(missing_ok=True)
+
+    async def _keep(self, entry: Entry, actor: Actor, data: AttachmentInput, checked: Inspected,
+                    digest: str, size: int, now: datetime) -> Attachment:
+        existing = await Attachment.get_or_none(entry_id=entry.id, digest=digest)
+        if existing is not None:
+            raise ConflictError(f"this file is attached to the entry already, as {existing.title!r}")
+        if not await self.store.has(digest):
+            await self.store.put(checked.path, digest)
+        async with in_transaction():
+            await AttachmentBlob.get_or_create(
+                digest=digest, defaults={"size": size, "media_type": checked.media_type,
+                                         "text": checked.text, "created_at": now})
+            last = await Attachment.filter(entry_id=entry.id).order_by("-position").first()
+            return await Attachment.create(
+                entry_id=entry.id, digest=digest, size=size, media_type=checked.media_type,
+                filename=safe_filename(data.filename, "attachment", extension(checked.media_type)),
+                title=data.title.strip(), description=data.description.strip(),
+                license=data.license.strip() or entry.license, language=data.language or entry.language,
+                position=(last.position + 1) if last else 0, notes=checked.notes,
+                person_id=actor.person_id, created_at=now)
+
+    async def remove(self, actor: Actor, uid: str, digest: str) -> None:
+        entry = await self.writable_entry(actor, uid)
+        found = await Attachment.get_or_none(entry_id=entry.id, digest=digest) if is_digest(digest) else None
+        if found is None:
+            raise NotFoundError("the entry has no such file")
+        await found.delete()
+        await self.release([digest])
+
+    async def release(self, digests: Sequence[str]) -> int:
+        """Delete the blobs of `digests` that no attachment uses any more; how many went."""
+        gone = 0
+        for digest in set(digests):
+            if await Attachment.filter(digest=digest).exists():
+                continue
+            await AttachmentBlob.filter(digest=digest).delete()
+            await self.store.delete(digest)
+            gone += 1
+        return gone
+
+    async def downloadable(self, digest: str, actor: Actor | None) -> tuple[Attachment, Entry]:
+        """An attachment with this digest of an entry the actor may see, held here; else NotFoundError."""
+        if is_digest(digest):
+            for found in await Attachment.filter(digest=digest, present=True).order_by("id"):
+                entry = await Entry.get(id=found.entry_id)
+                if not entry.deleted and may_see(entry, actor):
+                    return found, entry
+        raise NotFoundError("no such file")
+
+
+async def attachments_of(entry_ids: Sequence[int]) -> dict[int, list[Attachment]]:
+    """The attachments of entries, each entry's in its order (one query)."""
+    found: dict[int, list[Attachment]] = {i: [] for i in entry_ids}
+    if entry_ids:
+        for row in await Attachment.filter(entry_id__in=list(entry_ids)).order_by("position", "id"):
+            found[row.entry_id].append(row)
+    return found
+
+
+def _check_texts(data: AttachmentInput) -> None:
+    title = data.title.strip()
+    if not title:
+        raise InvalidInputError("a file needs a title")
+    if len(title) > 300:
+        raise InvalidInputError("the title is longer than 300 characters")
+    if len(data.description) > 2000:
+        raise InvalidInputError("the description is longer than 2,000 characters")
+    if data.language and data.language not in LANGUAGES:
+        raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}, not {data.language!r}")
+    if len(data.license) > 40 or (data.license and not re.fullmatch(r"[A-Za-z0-9.+\-]+", data.license)):
+        raise InvalidInputError("licence must be an SPDX id such as CC-BY-4.0")
+    for name in ("title", "description", "filename"):
+        hit = forbidden_character(getattr(data, name))
+        if hit is not None:
+            raise InvalidInputError(hit.message(name))
+
