@@ -50,20 +50,58 @@ def describe(character: str) -> str:
 
 def forbidden_character(value: object, path: str = "") -> ForbiddenCharacter | None:
     """The first character XML 1.0 does not allow in `value` (walking lists and mappings,
-    keys included), or None. Other values (numbers, None, booleans) hold no text."""
+    keys included), or None. Other values (numbers, None, booleans) hold no text.
+
+    Almost every value is clean: a quick scan (every string of plain dicts, lists and
+    tuples joined, searched once) answers that; only a value it finds something in, or one
+    of other types, is walked in order to say where (a received page's envelopes took
+    a third of a sync's CPU time in the walk)."""
+    if _clean(value):
+        return None
+    return _walk(value, path)
+
+
+def _clean(value: object) -> bool:
+    """True when `value` certainly holds no forbidden character; False when it does, or
+    holds types other than str, dict, list, tuple, numbers, booleans and None."""
+    strings: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            strings.append(item)  # type: ignore[arg-type]
+        elif kind is dict:
+            for key, inner in item.items():  # type: ignore[attr-defined]
+                if type(key) is str:
+                    strings.append(key)
+                elif key is not None and type(key) not in _PLAIN:
+                    return False
+                stack.append(inner)
+        elif kind is list or kind is tuple:
+            stack.extend(item)  # type: ignore[arg-type]
+        elif item is not None and kind not in _PLAIN:
+            return False
+    return _FORBIDDEN.search(" ".join(strings)) is None
+
+
+_PLAIN = (int, float, bool)
+
+
+def _walk(value: object, path: str) -> ForbiddenCharacter | None:
     if isinstance(value, str):
         found = _FORBIDDEN.search(value)
         return ForbiddenCharacter(path, found.start(), found.group()) if found else None
     if isinstance(value, Mapping):
         for key, item in value.items():
-            hit = forbidden_character(key, f"{path} (a key)") if isinstance(key, str) else None
-            hit = hit or forbidden_character(item, f"{path}.{key}")
+            hit = _walk(key, f"{path} (a key)") if isinstance(key, str) else None
+            hit = hit or _walk(item, f"{path}.{key}")
             if hit:
                 return hit
         return None
     if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
         for index, item in enumerate(value):
-            hit = forbidden_character(item, f"{path}[{index}]")
+            hit = _walk(item, f"{path}[{index}]")
             if hit:
                 return hit
     return None

@@ -56,3 +56,32 @@ def test_the_message_names_field_place_and_character() -> None:
     hit = forbidden_character(["a", "b\x00"])
     assert hit is not None
     assert hit.message("keywords").startswith("keywords[1] contains U+0000 (NUL) at position 2")
+
+
+def _json_like() -> object:
+    from hypothesis import strategies as st
+
+    text = st.text(st.characters(codec=None, categories=None), max_size=12) | st.sampled_from(
+        ["", "ok", "\x00", "a\ud800", "\udfffz", "\ufffe", "tab\t", "\x1f", "🛰️"])
+    leaves = text | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none()
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+        | st.dictionaries(text, inner, max_size=4),
+        max_leaves=25,
+    )
+
+
+def test_the_quick_scan_answers_as_the_walk() -> None:
+    """`forbidden_character` scans quickly and walks only what the scan flags: the answer
+    (path, position, character) is always the full walk's."""
+    from hypothesis import given, settings
+
+    from content.characters import _walk
+
+    @settings(max_examples=400, deadline=None)
+    @given(_json_like())
+    def check(value: object) -> None:
+        assert forbidden_character(value, "v") == _walk(value, "v")
+
+    check()
