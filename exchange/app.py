@@ -40,6 +40,7 @@ from exchange.db import Database
 from exchange.errors import ExchangeError
 from exchange.follow import ChangeFollower
 from exchange.matching import Matcher
+from exchange.metrics import RequestMetrics, metrics_routes, route_labels
 from exchange.search import CountCache, FacetIndex, latest_seq
 from exchange.settings import Settings
 from exchange.web.opendata import opendata_routes
@@ -183,6 +184,7 @@ def create_app(
         *asset_routes(node),
         *(extra_routes or []),
     ]
+    routes.extend(metrics_routes(node))
     routes.extend(opendata_routes(node))  # before the pages: /entries/{id}.md
     routes.extend(web_routes(node))
     routes.extend(federation_routes(node))
@@ -192,4 +194,5 @@ def create_app(
     app.add_middleware(ConditionalGet, build=build_tag(),  # inside the binding: it reads the state
                        position=lambda: getattr(follower, "seq", None))
     app.add_middleware(BindDatabase, database=node.database)
+    app.add_middleware(RequestMetrics, labels=route_labels(app.router.routes))  # outermost: times it all
     return app

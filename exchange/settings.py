@@ -14,6 +14,7 @@ environment.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -72,6 +73,14 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds a client may take to send a request's headers, and again its body, "
             "before the server answers 408 and closes the connection"),
     Setting("EXCHANGE_LOG_LEVEL", "log_level", "INFO", "log level (DEBUG, INFO, WARNING, ERROR)"),
+    Setting("EXCHANGE_METRICS", "metrics", "on",
+            "on: serve /metrics in the Prometheus text format; off: no /metrics (404)"),
+    Setting("EXCHANGE_METRICS_TOKEN", "metrics_token", "",
+            "a secret that lets anyone read /metrics as Authorization: Bearer <token>; "
+            "unset: only the addresses in EXCHANGE_METRICS_ALLOW"),
+    Setting("EXCHANGE_METRICS_ALLOW", "metrics_allow", "127.0.0.0/8,::1",
+            "addresses and networks (comma-separated) that may read /metrics without the token; "
+            "empty: the token only"),
     Setting("EXCHANGE_DCAT_CONTRIBUTOR_ID", "dcat_contributor_id", "",
             "the contributor id GovData assigned to this node's operator (dcatde:contributorID in /catalog)"),
     Setting("EXCHANGE_ALLOW_PLAIN_HTTP", "allow_plain_http", "false",
@@ -135,6 +144,9 @@ class Settings:
         """The variable or file line that set `attr`, to name in an error ('default' if none)."""
         return self.origins.get(attr, "default")
     allow_plain_http: bool = False
+    metrics: bool = True
+    metrics_token: str = ""
+    metrics_allow: str = "127.0.0.0/8,::1"
 
     @property
     def resolved_key_file(self) -> Path:
@@ -263,6 +275,14 @@ def load_settings(
         raise InvalidInputError(f"EXCHANGE_OIDC_ISSUER must be an http(s) URL, not {issuer!r}")
     if issuer and not raw["oidc_client_id"].strip():
         raise InvalidInputError("EXCHANGE_OIDC_ISSUER is set but EXCHANGE_OIDC_CLIENT_ID is not")
+    for part in raw["metrics_allow"].split(","):
+        try:
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        except ValueError:
+            raise InvalidInputError(
+                f"EXCHANGE_METRICS_ALLOW: {part.strip()!r} is not an address or network (such as 10.0.0.0/8)"
+            ) from None
     url = raw["node_url"].rstrip("/")
     db_url = raw["database_url"]
     if db_url.startswith("postgresql://"):
@@ -295,6 +315,9 @@ def load_settings(
         origins=origins,
         database_relative=not Path(sqlite_path(db_url) or "/").is_absolute(),
         allow_plain_http=parse_flag("EXCHANGE_ALLOW_PLAIN_HTTP", raw["allow_plain_http"]),
+        metrics=parse_flag("EXCHANGE_METRICS", raw["metrics"]),
+        metrics_token=raw["metrics_token"].strip(),
+        metrics_allow=raw["metrics_allow"],
         smtp_host=raw["smtp_host"].strip(),
         smtp_port=smtp_port,
         smtp_starttls=starttls in ("yes", "1", "true"),

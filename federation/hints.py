@@ -24,6 +24,8 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from prometheus_client import Counter
+
 from exchange.db import Database
 from exchange.errors import ExchangeError
 from exchange.models import Entry, Peer
@@ -34,6 +36,7 @@ log = logging.getLogger("exchange.federation")
 DEBOUNCE = 0.1  # seconds a hint waits for more writes to go with it
 PARALLEL = 8  # hints in flight at once
 TIMEOUT = 5.0  # seconds one hint may take
+HINTS = Counter("exchange_federation_hints", "Hints sent to peers, by outcome (accepted or failed)", ["outcome"])
 
 
 class Hinter:
@@ -85,9 +88,11 @@ class Hinter:
                     await client.hint(url)
                 except ExchangeError as exc:
                     self.failed += 1
+                    HINTS.labels("failed").inc()
                     log.info("hint to %s not delivered: %s [%s]", url, exc.message, exc.code)
                 else:
                     self.sent += 1
+                    HINTS.labels("accepted").inc()
 
         await asyncio.gather(*(one(url) for url in urls))
 

@@ -43,6 +43,7 @@ from graphql import (
 )
 
 log = logging.getLogger("exchange.api")
+GRAPHQL_SCOPE_KEY = "exchange.graphql"  # (type, name) of the operation run, for /metrics
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -256,6 +257,8 @@ class GraphQLEndpoint:
             raise _RequestError(
                 f"a {operation.operation.value} must be sent with POST", "METHOD_NOT_ALLOWED", 405, {"Allow": "POST"}
             )
+        request.scope[GRAPHQL_SCOPE_KEY] = (  # counted by type and name in /metrics
+            operation.operation.value, operation.name.value if operation.name else None)
         try:
             check_limits(document, params["operation_name"], params["variables"])
         except QueryTooComplex as exc:

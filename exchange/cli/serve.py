@@ -76,6 +76,8 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, 
     GuardedProtocol.read_timeout = settings.read_timeout
     level = settings.log_level.lower()
     if workers > 1:  # each worker imports the protocol by name and sets its timeout in exchange.asgi
+        if settings.metrics:
+            _shared_metrics_folder()
         uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=level,
                     http="exchange.server:GuardedProtocol", proxy_headers=proxy_headers)
     else:
@@ -83,6 +85,26 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, 
 
         uvicorn.run(quiet_disconnects(create_app(settings)), host=host, port=port, log_level=level,
                     http=GuardedProtocol, proxy_headers=proxy_headers)
+
+
+def _shared_metrics_folder() -> None:
+    """Workers count into files in one folder, which /metrics adds up (prometheus-client's
+    multiprocess mode): a fresh one, or PROMETHEUS_MULTIPROC_DIR emptied of an earlier run's files."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if named:
+        Path(named).mkdir(parents=True, exist_ok=True)
+        for old in Path(named).glob("*.db"):
+            old.unlink()
+        return
+    folder = tempfile.mkdtemp(prefix="exchange-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # read by each worker as it starts
+    atexit.register(shutil.rmtree, folder, True)
 
 
 @click.command()

@@ -232,6 +232,14 @@ def test_a_node_behind_nginx_with_https(behind_nginx: tuple[Node, Node, Path]) -
     assert f"{a.url}: 0 applied" in synced.stdout
     back = a.cli("sync")
     assert back.returncode == 0, back.stdout + back.stderr
+    # /metrics: the proxy forwards the client's address, so a reader from elsewhere is refused
+    # (no token configured); on the node's own machine it is read, and the peer shows
+    with httpx.Client(base_url=a.url, verify=ssl.create_default_context(cafile=str(cert)), timeout=10) as client:
+        refused = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+        assert refused.status_code == 403, refused.text
+    local = httpx.get(f"http://127.0.0.1:{a.port}/metrics", timeout=10)
+    assert local.status_code == 200
+    assert f'exchange_peer_failures{{peer="{b.url}"}} 0.0' in local.text
 
 
 def test_the_caddyfile_is_valid(tmp_path: Path) -> None:

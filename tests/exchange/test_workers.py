@@ -1,6 +1,7 @@
 """`exchange serve --workers 2` as real processes: an entry published through one worker shows in
 `peerMatches`, `totalCount` and the search facets of every answer within two seconds, whichever
-worker gives it (each worker follows the change feed, `exchange.follow`)."""
+worker gives it (each worker follows the change feed, `exchange.follow`); `/metrics` counts the
+requests of both workers."""
 
 from __future__ import annotations
 
@@ -94,3 +95,9 @@ def test_a_new_entry_shows_in_every_workers_answers_within_two_seconds(
     assert [found for found, _, _ in after] == [True] * 40
     assert [total for _, total, _ in after] == [1] * 40
     assert all(shown >= 1 for _, _, shown in after)
+
+    # /metrics adds up the workers: every Read of either worker is counted once
+    metrics = httpx.get(url + "/metrics", timeout=30).text
+    reads = [line for line in metrics.splitlines()
+             if line.startswith('exchange_graphql_operations_total{name="Read",type="query"}')]
+    assert reads and float(reads[0].split()[-1]) == 16 + 40, reads
