@@ -23,7 +23,16 @@ from exchange import withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.db import current_connection, dialect_of
 from exchange.envelope import Signer, canonical_json
-from exchange.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from exchange.errors import (
+    N_,
+    ConflictError,
+    FieldError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from exchange.goals import check_period, clean_goals
+from exchange.licences import canonical_licence
 from exchange.models import (
     ENTRY_KINDS,
     LANGUAGES,
@@ -92,54 +101,18 @@ _PLAIN_FIELDS = (
 )
 # Fields that travel in a signed envelope (contact_person stays on this node).
 ENVELOPE_FIELDS = tuple(f for f in _PLAIN_FIELDS if f != "contact_person") + ("kind",)
+MAX_CHECKLIST = 100
+MAX_PARTNERS = 50
 LINK_RELATIONS = ("replicates", "related", "lesson_of", "translation_of")
 
 
 def _limit(value: str, name: str, most: int, *, required: bool = False) -> str:
     value = value.strip() if name in {"title", "summary"} else value
     if required and not value:
-        raise InvalidInputError(f"{name} must not be empty")
+        raise FieldError(name, N_("Please fill in this field."))
     if len(value) > most:
-        raise InvalidInputError(f"{name} is {len(value)} characters long; at most {most} are allowed")
-    return value
-
-
-def _validate_goals(goals: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    cleaned: list[dict[str, Any]] = []
-    if len(goals) > 50:
-        raise InvalidInputError("at most 50 goals per project")
-    for i, goal in enumerate(goals, 1):
-        if not isinstance(goal, dict) or not str(goal.get("goal", "")).strip():
-            raise InvalidInputError(f"goal {i} needs a 'goal' text")
-        indicators = []
-        for j, ind in enumerate(goal.get("indicators") or [], 1):
-            if not isinstance(ind, dict) or not str(ind.get("name", "")).strip():
-                raise InvalidInputError(f"indicator {j} of goal {i} needs a 'name'")
-            values: dict[str, Any] = {"name": str(ind["name"])[:200], "unit": str(ind.get("unit") or "")[:40]}
-            for key in ("baseline", "target", "actual"):
-                raw = ind.get(key)
-                if raw is None or raw == "":
-                    values[key] = None
-                    continue
-                try:
-                    values[key] = float(raw)
-                except (TypeError, ValueError):
-                    raise InvalidInputError(
-                        f"indicator {ind['name']!r} of goal {i}: {key} must be a number, not {raw!r}"
-                    ) from None
-            indicators.append(values)
-        cleaned.append({"goal": str(goal["goal"])[:500], "indicators": indicators})
-    return cleaned
-
-
-def _validate_period(value: str | None, name: str) -> str | None:
-    if value in (None, ""):
-        return None
-    assert value is not None
-    try:
-        datetime.strptime(value, "%Y-%m" if len(value) == 7 else "%Y-%m-%d")
-    except ValueError:
-        raise InvalidInputError(f"{name} must be a month (YYYY-MM) or a date (YYYY-MM-DD), not {value!r}") from None
+        raise FieldError(name, N_("This is %(length)s characters long; at most %(most)s are allowed."),
+                         length=len(value), most=most)
     return value
 
 
@@ -304,22 +277,27 @@ class Catalogue:
         for name in ("contact_role", "contact_email", "contact_person", "audience", "funding_programme"):
             _limit(getattr(entry, name) or "", name, 200)
         if entry.contact_email and "@" not in entry.contact_email:
-            raise InvalidInputError(f"contact_email {entry.contact_email!r} is not an e-mail address")
-        if entry.license and len(entry.license) > 40:
-            raise InvalidInputError("license must be an SPDX id such as CC-BY-4.0")
+            raise FieldError("contact_email", N_("%(value)s is not an e-mail address."), value=entry.contact_email)
+        if data.license is not None or creating:
+            entry.license = canonical_licence(entry.license or self.default_license)
         entry.keywords = [str(k).strip()[:60] for k in (entry.keywords or []) if str(k).strip()][:30]
-        entry.partners = [str(p).strip()[:200] for p in (entry.partners or []) if str(p).strip()][:50]
-        entry.checklist = [str(c).strip()[:500] for c in (entry.checklist or []) if str(c).strip()][:100]
+        entry.partners = [str(p).strip()[:200] for p in (entry.partners or []) if str(p).strip()]
+        entry.checklist = [str(c).strip()[:500] for c in (entry.checklist or []) if str(c).strip()]
+        if len(entry.checklist) > MAX_CHECKLIST:
+            raise FieldError("checklist", N_("A checklist holds at most %(most)s items, not %(count)s."),
+                             most=MAX_CHECKLIST, count=len(entry.checklist))
+        if len(entry.partners) > MAX_PARTNERS:
+            raise FieldError("partners", N_("At most %(most)s partners per project."), most=MAX_PARTNERS)
         if entry.kind == "project":
             if entry.status is None:
                 entry.status = "planned"
             if entry.status not in PROJECT_STATUSES:
                 raise InvalidInputError(f"status must be one of {', '.join(PROJECT_STATUSES)}, not {entry.status!r}")
-            entry.period_start = _validate_period(entry.period_start, "period_start")
-            entry.period_end = _validate_period(entry.period_end, "period_end")
+            entry.period_start, entry.period_end = check_period(entry.period_start, entry.period_end)
             if entry.budget_eur is not None and entry.budget_eur < 0:
-                raise InvalidInputError("budget_eur must not be negative")
-            entry.goals = _validate_goals(entry.goals or [])
+                raise FieldError("budget_eur", N_("The budget cannot be negative."))
+            entry.goals = clean_goals(entry.goals or [], period_start=entry.period_start,
+                                      today=self.clock().date())
         elif data.status is not None or data.goals:
             raise InvalidInputError("status and goals belong to project descriptions only")
         if entry.kind == "guide":

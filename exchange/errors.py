@@ -5,6 +5,7 @@
     ├── UnauthenticatedError      UNAUTHENTICATED
     ├── PermissionDeniedError     FORBIDDEN
     ├── InvalidInputError         BAD_USER_INPUT
+    │   ├── FieldError            BAD_USER_INPUT      (names the field; its message as a catalogue text)
     │   └── RegisterFormatError   BAD_REGISTER_FILE   (carries the line number)
     ├── ConflictError             CONFLICT
     ├── RateLimitedError          RATE_LIMITED        (too many requests; try again later)
@@ -41,6 +42,23 @@ class PermissionDeniedError(ExchangeError):
 
 class InvalidInputError(ExchangeError):
     code = "BAD_USER_INPUT"
+
+
+def N_(text: str) -> str:
+    """Marks a message for the web pages' catalogues (pybabel extracts it); returns it unchanged."""
+    return text
+
+
+class FieldError(InvalidInputError):
+    """Bad input in one field: `field` names it ("period_end", "goals.0.indicators.1.target"),
+    `text` is the message with %(name)s placeholders filled from `params`. The web form
+    translates `text` and shows it next to the field; everyone else reads `message`."""
+
+    def __init__(self, field: str, text: str, **params: object) -> None:
+        super().__init__(f"{field}: {text % params}" if params else f"{field}: {text}")
+        self.field = field
+        self.text = text
+        self.params = params
 
 
 class RegisterFormatError(InvalidInputError):

@@ -32,13 +32,25 @@ class MunicipalityFilter:
     include_inactive: bool = strawberry.field(default=False, description="Include merged municipalities.")
 
 
+@strawberry.input(description="One dated value of an indicator.")
+class MeasurementInput:
+    date: str = strawberry.field(description="When it was measured (YYYY-MM-DD): not in the future, "
+                                             "not before the project's start.")
+    value: float = strawberry.field(description="The measured value.")
+
+
 @strawberry.input(description="An indicator of a goal.")
 class IndicatorInput:
     name: str = strawberry.field(description="What is measured.")
     unit: str = strawberry.field(default="", description="Unit.")
+    direction: str | None = strawberry.field(default=None, description="higher or lower: which values are "
+                                                                       "better; implied by baseline and target.")
     baseline: float | None = strawberry.field(default=None, description="Value before.")
-    target: float | None = strawberry.field(default=None, description="Value aimed for.")
-    actual: float | None = strawberry.field(default=None, description="Value reached.")
+    target: float | None = strawberry.field(default=None, description="Value aimed for (not the baseline).")
+    actual: float | None = strawberry.field(default=None, description="Value reached, undated; "
+                                                                     "ignored when measurements are given.")
+    measurements: list[MeasurementInput] | None = strawberry.field(
+        default=None, description="The dated measurements (at most 100).")
 
 
 @strawberry.input(description="A goal with indicators.")

@@ -268,7 +268,7 @@ class ProjectDescription(Entry):
     budget_eur: int | None = strawberry.field(description="Budget in euros.")
     funding_programme: str = strawberry.field(description="Funding programme, if any.")
     partners: list[str] = strawberry.field(description="Partners.")
-    goals: list[Goal] = strawberry.field(description="Goals with indicators (baseline, target, actual).")
+    goals: list[Goal] = strawberry.field(description="Goals with indicators (baseline, target, measurements).")
 
     @strawberry.field(description="Lessons learned from this project.")
     async def lessons(self, info: Info) -> list[Annotated[LessonLearned, strawberry.lazy("exchange.api.types")]]:
@@ -326,7 +326,7 @@ def entry_of(e: models.Entry) -> Entry:
             **base, status=ProjectStatus(e.status or "planned"), period_start=e.period_start,
             period_end=e.period_end, budget_eur=e.budget_eur, funding_programme=e.funding_programme,
             partners=list(e.partners or []),
-            goals=[Goal(goal=g["goal"], indicators=[Indicator(**i) for i in g.get("indicators", [])])
+            goals=[Goal(goal=g["goal"], indicators=[Indicator.of(i) for i in g.get("indicators", [])])
                    for g in (e.goals or [])],
         )
     if e.kind == "guide":

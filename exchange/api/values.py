@@ -7,8 +7,11 @@ resolvers use them alike.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
+
+from exchange.goals import DIRECTIONS, measurements_of, target_met
 
 
 @strawberry.type(description="A role address to contact about an entry (never a person's private data).")
@@ -17,13 +20,45 @@ class Contact:
     email: str | None = strawberry.field(description="The office's address.")
 
 
-@strawberry.type(description="A measurable indicator of a project goal.")
+@strawberry.type(description="One dated value of an indicator.")
+class Measurement:
+    date: str | None = strawberry.field(description="When it was measured (YYYY-MM-DD); null for a value "
+                                                    "recorded before measurements were dated.")
+    value: float = strawberry.field(description="The measured value.")
+
+
+@strawberry.type(description="A measurable indicator of a project goal, monitored over time.")
 class Indicator:
     name: str = strawberry.field(description="What is measured.")
     unit: str = strawberry.field(description="Unit of the values (may be empty).")
+    direction: str | None = strawberry.field(description="higher or lower: which values are better "
+                                                         "(null when neither baseline nor target say).")
     baseline: float | None = strawberry.field(description="Value before the project.")
     target: float | None = strawberry.field(description="Value the project aims for.")
-    actual: float | None = strawberry.field(description="Value reached (null until evaluated).")
+    actual: float | None = strawberry.field(description="The latest measured value (null until evaluated).")
+    measurements: list[Measurement] = strawberry.field(description="The dated measurements, oldest first.")
+    target_met: bool | None = strawberry.field(description="Whether the latest measurement reaches the target "
+                                                          "(null without a target or a measurement).")
+
+    @classmethod
+    def of(cls, stored: dict[str, Any]) -> Indicator:
+        """The indicator as stored in an entry's goals (ours or a peer's, older forms included)."""
+        return cls(
+            name=str(stored.get("name") or ""), unit=str(stored.get("unit") or ""),
+            direction=stored.get("direction") if stored.get("direction") in DIRECTIONS else None,
+            baseline=_float(stored.get("baseline")), target=_float(stored.get("target")),
+            actual=_float(stored.get("actual")),
+            measurements=[Measurement(date=m.get("date"), value=float(m["value"]))
+                          for m in measurements_of(stored) if _float(m.get("value")) is not None],
+            target_met=target_met(stored),
+        )
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @strawberry.type(description="A goal of a project with its indicators.")

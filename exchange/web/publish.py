@@ -14,29 +14,46 @@ from datetime import UTC, datetime
 from typing import Any
 
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from content import render_markdown
 from exchange.auth import Actor, TokenRefusedError
-from exchange.catalogue import EntryInput
+from exchange.catalogue import MAX_CHECKLIST
 from exchange.errors import (
     ExchangeError,
+    FieldError,
     InvalidInputError,
     PermissionDeniedError,
     UnauthenticatedError,
 )
+from exchange.goals import DIRECTIONS, MAX_GOALS
+from exchange.licences import LICENCES
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITIES, Entry, Topic
 from exchange.search import LONG_TEXTS, EntryQuery, find_entries
 from exchange.sessions import end_session
 from exchange.web import views
-from exchange.web.forms import COOKIE, MAX_AGE, Session, sign_in, split_list
+from exchange.web.entry_form import (
+    EntryForm,
+    apply_action,
+    check_form,
+    entry_input,
+    find_partners,
+    find_projects,
+    pick_partner,
+    pick_project,
+    read_form,
+    values_of_entry,
+)
+from exchange.web.forms import COOKIE, MAX_AGE, Session, sign_in
 from exchange.web.render import body_html
 from exchange.web.site import Web, actor_of_request
 
-FORM_FIELDS = ("kind", "title", "summary", "body_markdown", "language", "visibility", "status",
-               "contact_role", "contact_email", "keywords", "license")
+# Enough for a large project (goals, indicators, measurements) and a checklist well past its limit,
+# so that the form can say what is too long instead of refusing to read it.
+MAX_FORM_FIELDS = 5000
 
 
 def _session_cookie(web: Web, response: Response, session: Session) -> None:
@@ -46,7 +63,10 @@ def _session_cookie(web: Web, response: Response, session: Session) -> None:
 
 async def _checked_form(web: Web, request: Request) -> tuple[FormData, Session]:
     """The posted form, after its CSRF token was checked against the session."""
-    form = await request.form()
+    try:
+        form = await request.form(max_fields=MAX_FORM_FIELDS)
+    except HTTPException as exc:  # more fields than any entry has, or a body that is no form
+        raise InvalidInputError(f"the form could not be read: {exc.detail}") from None
     session = web.session(request)
     if session is None or not web.sessions.csrf_ok(session, str(form.get("csrf") or "")):
         raise PermissionDeniedError("the form has expired or did not come from this site; please try again")
@@ -113,39 +133,15 @@ async def signout(web: Web, request: Request) -> Response:
     return response
 
 
-def _values_of(entry: Entry | None, topics: list[str]) -> dict[str, Any]:
-    if entry is None:
-        return {"kind": "project", "language": "de", "visibility": "public", "status": "planned",
-                "topics": topics, "license": "CC-BY-4.0"}
-    values: dict[str, Any] = {name: getattr(entry, name, "") or "" for name in FORM_FIELDS}
-    values["keywords"] = ", ".join(entry.keywords or [])
-    values["topics"] = topics
-    return values
-
-
-def _input_of(form: FormData, kind: str) -> EntryInput:
-    def text(name: str) -> str:
-        return str(form.get(name) or "").replace("\r\n", "\n")
-
-    data = EntryInput(
-        title=text("title"), summary=text("summary"), body_markdown=text("body_markdown"),
-        language=text("language") or "de", visibility=text("visibility") or "public",
-        topics=[str(t) for t in form.getlist("topics")], keywords=split_list(text("keywords")),
-        contact_role=text("contact_role"), contact_email=text("contact_email").strip(),
-        license=text("license").strip() or None,
-    )
-    if kind == "project":
-        data.status = text("status") or "planned"
-    return data
-
-
 async def _form_page(
-    web: Web, request: Request, entry: Entry | None, *, status: int = 200, **extra: Any
+    web: Web, request: Request, entry: Entry | None, state: EntryForm, *, status: int = 200, **extra: Any
 ) -> Response:
     topics = list(await Topic.all().order_by("scheme", "position", "slug"))
     return _page(web, request, "edit.html", {
         "entry": entry, "all_topics": topics, "kinds": ENTRY_KINDS, "languages": LANGUAGES,
-        "visibilities": VISIBILITIES, "statuses": PROJECT_STATUSES, **extra,
+        "visibilities": VISIBILITIES, "statuses": PROJECT_STATUSES, "licences": LICENCES,
+        "directions": DIRECTIONS, "form": state, "values": state.values, "problems": state.problems,
+        "limits": {"goals": MAX_GOALS, "checklist": MAX_CHECKLIST}, **extra,
     }, status=status)
 
 
@@ -158,34 +154,57 @@ async def edit(web: Web, request: Request) -> Response:
         entry = await _own_entry(web, actor, uid)
         topics = [t.slug for t in await web.node.catalogue.topics_of(entry)]
     if request.method == "GET":
-        return await _form_page(web, request, entry, values=_values_of(entry, topics),
-                                version=entry.version if entry else None)
+        kind = entry.kind if entry else request.query_params.get("kind", "project")
+        if kind not in ENTRY_KINDS:
+            kind = "project"
+        project_title = ""
+        if entry is not None and entry.project_uid:
+            source = await Entry.get_or_none(uid=entry.project_uid)
+            project_title = source.title if source else ""
+        state = EntryForm(kind=kind, values=values_of_entry(entry, topics, kind=kind, project_title=project_title))
+        return await _form_page(web, request, entry, state, version=entry.version if entry else None)
     form, _ = await _checked_form(web, request)
     kind = entry.kind if entry else str(form.get("kind") or "")
-    values: dict[str, Any] = {name: str(form.get(name) or "") for name in FORM_FIELDS}
-    values["topics"] = [str(t) for t in form.getlist("topics")]
-    values["kind"] = kind
+    state = read_form(form, kind)
     version_raw = str(form.get("version") or "")
-    if form.get("action") == "preview":
-        return await _form_page(web, request, entry, values=values, version=version_raw or None,
-                                preview=body_html(render_markdown(values["body_markdown"])))
+    action = str(form.get("action") or "save")
+    version = version_raw or None
+    if action == "preview":
+        return await _form_page(web, request, entry, state, preview=body_html(
+            render_markdown(state.values["body_markdown"])), version=version)
+    if action == "find-partners":
+        await find_partners(state)
+    elif action.startswith("pick-partner."):
+        await pick_partner(state, action.removeprefix("pick-partner."))
+    elif action == "find-project":
+        await find_projects(state, actor)
+    elif action.startswith("pick-project."):
+        await pick_project(state, actor, action.removeprefix("pick-project."))
+    if action != "save":
+        apply_action(state, action)
+        return await _form_page(web, request, entry, state, version=version)
+    await check_form(state, today=web.node.catalogue.clock().date())
+    if state.problems:
+        return await _form_page(web, request, entry, state, status=400, version=version)
     try:
-        data = _input_of(form, kind)
+        data = entry_input(state)
         if entry is None:
-            if kind not in ENTRY_KINDS:
-                raise InvalidInputError("please choose the kind of entry")
             data.kind = kind
             saved = await web.node.catalogue.publish(actor, data)
         else:
             if not version_raw.isdigit():
                 raise InvalidInputError("the form lacks the version it was written against")
             saved = await web.node.catalogue.revise(actor, str(entry.uid), int(version_raw), data,
-                                                    note=str(form.get("note") or "")[:500])
+                                                    note=state.values["note"][:500])
+    except FieldError as exc:
+        state.add_error(exc)
+        return await _form_page(web, request, entry, state, status=400, version=version)
     except ExchangeError as exc:
         if isinstance(exc, (UnauthenticatedError, PermissionDeniedError)):
             raise
-        return await _form_page(web, request, entry, values=values, version=version_raw or None,
-                                problem=exc.message, status=409 if exc.code == "CONFLICT" else 400)
+        conflict = exc.code == "CONFLICT"
+        return await _form_page(web, request, entry, state, problem=exc.message, conflict=conflict,
+                                status=409 if conflict else 400, version=version)
     return RedirectResponse(f"/entries/{saved.uid}?published=1", status_code=303)
 
 

@@ -80,7 +80,7 @@ async def test_a_csrf_token_of_another_session_is_refused(client: httpx.AsyncCli
 async def test_write_preview_publish_revise(client: httpx.AsyncClient, content: Content) -> None:
     await sign_in(client, content.token)
     r = await client.get("/publish/new")
-    assert r.status_code == 200 and 'for="title"' in r.text
+    assert r.status_code == 200 and 'for="f-title"' in r.text
     csrf = csrf_of(r.text)
     form = {"csrf": csrf, "kind": "project", "title": "Digitaler Bauhof", "summary": "Aufträge per App.",
             "body_markdown": "## Ablauf\n\n<script>window.__xss=1</script>Text", "language": "de",
