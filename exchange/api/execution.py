@@ -17,7 +17,9 @@ returns:
 - `is_awaitable` answers graphql-core's awaitable check once per type;
 - list and object subtrees of queries that are plain data are completed
   from plans (`exchange.api.plans`), graphql-core answering again whenever
-  anything is unusual.
+  anything is unusual;
+- root fields whose selection the compiler knows are answered by one SQL
+  statement each (`exchange.api.compile`), and executed as above otherwise.
 
 Measured on a page of 50 entries, this and the per-page prefetch in
 `types.prefetch_page` halve the CPU time of a Catalogue request
@@ -35,6 +37,7 @@ from graphql.execution.incremental.incremental_executor import IncrementalExecut
 from graphql.pyutils import Undefined
 from strawberry.types.info import Info as StrawberryInfo
 
+from exchange.api.compile import compiled_root
 from exchange.api.plans import PlanCache, plannable_resolver
 from graphql import (
     GraphQLEnumType,
@@ -146,6 +149,13 @@ class FastExecutor(IncrementalExecutor):
         self, parent_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Any,
         position_context: Any,
     ) -> Any:
+        if path.prev is None and self.operation.operation == OperationType.QUERY and self.middleware_manager is None:
+            compiled = compiled_root(
+                self, parent_type, field_details_list, is_awaitable=is_awaitable,
+                general=lambda: super(FastExecutor, self).execute_field(
+                    parent_type, source, field_details_list, path, position_context))
+            if compiled is not None:
+                return compiled
         step = self._plan(parent_type, field_details_list, path.key)
         if step is not None:
             # Bail or a resolver's error: graphql-core's general path answers the field

@@ -286,14 +286,17 @@ async def latest_seq() -> int:
     return int(value or 0)
 
 
-async def count_entries(q: EntryQuery, actor: Actor | None, cache: CountCache | None = None) -> int:
+async def count_entries(q: EntryQuery, actor: Actor | None, cache: CountCache | None = None,
+                        seq: int | None = None) -> int:
+    """How many entries match; with a cache, `seq` is the change feed's position if already read."""
     q = q.validated()
     conn = current_connection()
     dialect = dialect_of(conn)
     viewer = None if actor is None or actor.publisher is None else (actor.publisher.kind, actor.publisher.id)
     key = (q.kinds, q.topics, q.publisher, q.land, q.size_classes, q.statuses, q.languages,
            (q.text or "").strip(), q.origin, q.include_deleted, viewer, q.endorsed_by)
-    seq = await latest_seq() if cache is not None else 0
+    if seq is None:
+        seq = await latest_seq() if cache is not None else 0
     if cache is not None:
         hit = cache.get(key, seq)
         if hit is not None:
