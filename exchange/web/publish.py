@@ -23,6 +23,7 @@ from content import render_markdown
 from exchange.auth import Actor, TokenRefusedError
 from exchange.catalogue import MAX_CHECKLIST
 from exchange.errors import (
+    ConflictError,
     ExchangeError,
     FieldError,
     InvalidInputError,
@@ -109,7 +110,8 @@ async def publish_home(web: Web, request: Request) -> Response:
     query = EntryQuery(publisher=(p.kind, p.id), include_deleted=False)
     page = await find_entries(query, actor, first=50, leave_out=LONG_TEXTS)
     return _page(web, request, "publish.html", {"entries": await views.cards(page.entries),
-                                                "saved": request.query_params.get("saved")})
+                                                "saved": request.query_params.get("saved"),
+                                                "withdrawn": bool(request.query_params.get("withdrawn"))})
 
 
 async def signin(web: Web, request: Request) -> Response:
@@ -208,6 +210,29 @@ async def edit(web: Web, request: Request) -> Response:
     return RedirectResponse(f"/entries/{saved.uid}?published=1", status_code=303)
 
 
+async def withdraw(web: Web, request: Request) -> Response:
+    """Withdraw an entry, after a confirmation step: its content is removed here and a
+    signed tombstone without content replaces it on every peer."""
+    actor = _require(request)
+    entry = await _own_entry(web, actor, request.path_params["uid"])
+    if request.method == "GET":
+        return _page(web, request, "withdraw.html", {"entry": entry, "version": entry.version})
+    form, _ = await _checked_form(web, request)
+    version_raw = str(form.get("version") or "")
+    if form.get("confirm") != "yes":
+        return _page(web, request, "withdraw.html", {"entry": entry, "version": entry.version,
+                                                     "unconfirmed": True}, status=400)
+    if not version_raw.isdigit():
+        raise InvalidInputError("the form lacks the version it was written against")
+    try:
+        await web.node.catalogue.unpublish(actor, str(entry.uid), int(version_raw))
+    except ConflictError:
+        fresh = await _own_entry(web, actor, str(entry.uid))
+        return _page(web, request, "withdraw.html", {"entry": fresh, "version": fresh.version,
+                                                     "conflict": True}, status=409)
+    return RedirectResponse(f"/publish?withdrawn={entry.uid}", status_code=303)
+
+
 async def _own_entry(web: Web, actor: Actor, uid: str) -> Entry:
     entry = await views.visible_entry(uid, actor)
     owner = _publisher_of(entry)
@@ -232,4 +257,5 @@ def publish_routes(web: Web) -> list[BaseRoute]:
         Route("/publish/signout", web.handle(signout), methods=["POST"]),
         Route("/publish/new", web.handle(edit), methods=["GET", "POST"]),
         Route("/publish/{uid}/edit", web.handle(edit), methods=["GET", "POST"]),
+        Route("/publish/{uid}/withdraw", web.handle(withdraw), methods=["GET", "POST"]),
     ]
