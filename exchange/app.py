@@ -33,6 +33,7 @@ from exchange.api.cursors import CursorCodec
 from exchange.api.graphiql import graphiql_page, graphiql_routes
 from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
+from exchange.attachments import Attachments, FileStore, Limits
 from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
 from exchange.conditional import ConditionalGet, build_tag
@@ -96,6 +97,13 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
                                          "settings": settings},
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
+    attachments = Attachments(
+        FileStore(settings.resolved_attachments_dir),
+        Limits(file_bytes=settings.attachment_max_bytes, entry_bytes=settings.entry_attachments_max_bytes),
+        key.node_url,
+    )
+    node.extra["attachments"] = services.extra["attachments"] = attachments
+    catalogue.listeners.append(attachments.on_entry)  # a withdrawn entry's files go with it
     node.extra["follower"] = follower  # other processes' writes reach the profiles
     node.extra.setdefault("startup", []).append(follower.prime)
     node.extra["startup"].append(catalogue.seal_tombstones)

@@ -46,7 +46,7 @@ async def token_for(key: str, scopes: tuple[str, ...] = ("publish",)) -> str:
 
 def settings_for(db: Database, tmp_path: Path, url: str = "http://node-a.test") -> Settings:
     return Settings(database_url=db.url, node_url=url, node_name="Test node",
-                    key_file=str(tmp_path / "node.key"))
+                    key_file=str(tmp_path / "node.key"), attachments_dir=str(tmp_path / "attachments"))
 
 
 def client_for(db: Database, tmp_path: Path, url: str = "http://node-a.test") -> httpx.AsyncClient:

@@ -23,6 +23,7 @@ from strawberry.federation.schema_directives import Key
 from strawberry.federation.types import FieldSet
 
 from exchange import models
+from exchange.api.attachments import Attachment, attachments_for
 from exchange.api.enums import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
 from exchange.api.inputs import EntryFilter
 from exchange.api.selection import selected_fields, unselected_texts
@@ -221,6 +222,10 @@ class Entry:
         self, info: Info
     ) -> list[Endorsement]:
         return await endorsements_for(info, self._row.uid)
+
+    @strawberry.field(description="Files of the entry (reports, pictures, templates), in their order.")
+    async def attachments(self, info: Info) -> list[Attachment]:
+        return await attachments_for(info, self._row.id)
 
 
 async def _load_topics(info: Info, entry_id: int) -> list[Topic]:

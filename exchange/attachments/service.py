@@ -131,6 +131,16 @@ class Attachments:
         await found.delete()
         await self.release([digest])
 
+    async def on_entry(self, entry: Entry) -> None:
+        """A listener of every write, local or received: a withdrawn entry's files go with its
+        content, and their blobs with them where no other entry uses them."""
+        if not entry.deleted:
+            return
+        digests = await Attachment.filter(entry_id=entry.id).values_list("digest", flat=True)
+        if digests:
+            await Attachment.filter(entry_id=entry.id).delete()
+            await self.release([str(d) for d in digests])
+
     async def release(self, digests: Sequence[str]) -> int:
         """Delete the blobs of `digests` that no attachment uses any more; how many went."""
         gone = 0

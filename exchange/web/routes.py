@@ -2,7 +2,7 @@
 
 `web_routes(node)` makes the `Web` its handlers share and returns the routes
 of the reading pages (`pages`), the curation pages (`curation`), the publish
-forms (`publish`), sign-in, account and people pages, and the static files. The parts never import this module.
+forms (`publish`), sign-in, account and people pages, the files of entries (`attachments`), and the static files. The parts never import this module.
 `web_exception_handlers` gives the app HTML 404 and 405 pages for paths no
 route knows.
 """
@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.web.account import account_routes
+from exchange.web.attachments import attachment_routes
 from exchange.web.curation import curation_routes
 from exchange.web.pages import page_routes
 from exchange.web.people import people_routes
@@ -42,6 +43,7 @@ def web_routes(node: Any) -> list[BaseRoute]:
         *signin_routes(web),
         *account_routes(web),
         *people_routes(web),
+        *attachment_routes(web),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
 
