@@ -95,11 +95,17 @@ class _Params:
         return ", ".join(self.add(v) for v in values)
 
 
-def visibility_clause(actor: Actor | None, p: _Params) -> str:
+def visibility_clause(actor: Actor | None, p: _Params | None, alias: str = "e") -> str:
+    """Which entries (`alias`) the actor may see (`catalogue.may_see` in SQL).
+
+    Without `p` the publisher's id is written into the SQL (an integer of this
+    node's own database), for statements compiled once for every viewer.
+    """
     if actor is None or actor.publisher is None:
-        return "e.visibility = 'public'"
-    own = "e.municipality_id" if actor.publisher.kind == "municipality" else "e.organisation_id"
-    return f"(e.visibility IN ('public', 'network', 'local') OR {own} = {p.add(actor.publisher.id)})"
+        return f"{alias}.visibility = 'public'"
+    own = f"{alias}.municipality_id" if actor.publisher.kind == "municipality" else f"{alias}.organisation_id"
+    value = str(int(actor.publisher.id)) if p is None else p.add(actor.publisher.id)
+    return f"({alias}.visibility IN ('public', 'network', 'local') OR {own} = {value})"
 
 
 def _false(dialect: str) -> str:

@@ -10,7 +10,8 @@ executed as before. The compiled path answers exactly what the general one
 answers (tests/contract/test_plans.py compares both, byte for byte, for
 every kind of viewer on both databases): whatever goes wrong while running
 it (a cursor that does not fit, an unknown publisher, relevance order) makes
-the field run the general way, errors and all.
+the field run the general way, errors and all. Root fields compiled:
+`entries` (`entries.py`) and `entry(id)` (`single.py`).
 
 Limits (depth, cost, time) are checked by the endpoint before execution, so
 before anything is compiled. Compiled selections are kept per (parsed
@@ -24,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Undefined
@@ -32,6 +33,7 @@ from strawberry.types.arguments import convert_arguments
 
 from exchange.api.compile.entries import Connection, compile_entries
 from exchange.api.compile.selection import Unknown, named
+from exchange.api.compile.single import SingleEntry, compile_entry
 from exchange.api.enums import EntryOrder
 from exchange.api.plans import _variables_of
 from exchange.api.types import check_first, entry_query
@@ -39,10 +41,17 @@ from exchange.db import current_connection, dialect_of
 
 log = logging.getLogger("exchange.api.compile")
 CACHE_SIZE = 256
-# How root fields were answered since start: "compiled", or "general" after a compiled attempt
+# How root fields were answered since start: "compiled" (and "compiled <field>"), "general"
+# after a compiled attempt, "not compiled" when the selection has something the compiler does not know
 ANSWERS: Counter[str] = Counter()
-_compiled: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Connection | None]] = OrderedDict()
+Compiled = Connection | SingleEntry
+_compiled: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Compiled | None]] = OrderedDict()
 _variables: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], frozenset[str]]] = OrderedDict()
+
+
+class _Root(NamedTuple):
+    name: str
+    type: Any
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> Any:
@@ -52,7 +61,7 @@ def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> Any:
     return value
 
 
-def compiled_selection(ex: Any, connection_type: Any, details: Any, dialect: str) -> Connection | None:
+def compiled_selection(ex: Any, root: Any, details: Any, dialect: str) -> Compiled | None:
     """The compiled selection of this field (compiled now if new), None when it cannot be compiled."""
     nodes = tuple(d.node for d in details)
     ids = tuple(map(id, nodes))
@@ -67,9 +76,11 @@ def compiled_selection(ex: Any, connection_type: Any, details: Any, dialect: str
         _compiled.move_to_end(key)
         return hit[1]
     try:
-        compiled: Connection | None = compile_entries(ex, connection_type, details, dialect)
+        name = root.name
+        compiled: Compiled | None = (compile_entries(ex, named(root.type), details, dialect) if name == "entries"
+                                     else compile_entry(ex, details, dialect))
     except Unknown as exc:
-        log.debug("entries answered field by field: %s", exc)
+        log.debug("%s answered field by field: %s", root.name, exc)
         compiled = None
     _remember(_compiled, key, (nodes, compiled))
     return compiled
@@ -79,11 +90,12 @@ def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[],
                   is_awaitable: Callable[[Any], bool]) -> Any:
     """An awaitable answer of this root field from a compiled statement, or None."""
     node = details[0].node
-    if node.name.value != "entries" or parent_type is not ex.schema.query_type:
+    name = node.name.value
+    if name not in ("entries", "entry") or parent_type is not ex.schema.query_type:
         return None
     if any(d.fragment_variable_values is not None or d.defer_usage is not None for d in details):
         return None
-    field_def = parent_type.fields["entries"]
+    field_def = parent_type.fields[name]
     definition = (field_def.extensions or {}).get("strawberry-definition")
     strawberry_schema = getattr(ex.schema, "_strawberry_schema", None)
     if definition is None or strawberry_schema is None:
@@ -92,8 +104,9 @@ def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[],
         dialect = dialect_of(current_connection())
     except Exception:  # noqa: BLE001  (no database bound: the general path reports it)
         return None
-    compiled = compiled_selection(ex, named(field_def.type), details, dialect)
+    compiled = compiled_selection(ex, _Root(name, field_def.type), details, dialect)
     if compiled is None:
+        ANSWERS["not compiled"] += 1
         return None
 
     async def answer() -> Any:
@@ -102,14 +115,18 @@ def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[],
             args = convert_arguments(raw, definition.arguments,
                                      scalar_registry=strawberry_schema.schema_converter.scalar_registry,
                                      config=strawberry_schema.config)
-            first = args.get("first", 20)
-            check_first(first)
-            q = await entry_query(args.get("filter"), args.get("order_by", EntryOrder.NEWEST), None)
-            out = await compiled.run(ex.context_value, first, args.get("after"), q)
+            if isinstance(compiled, SingleEntry):
+                out = await compiled.run(ex.context_value, args)
+            else:
+                first = args.get("first", 20)
+                check_first(first)
+                q = await entry_query(args.get("filter"), args.get("order_by", EntryOrder.NEWEST), None)
+                out = await compiled.run(ex.context_value, first, args.get("after"), q)
             ANSWERS["compiled"] += 1
+            ANSWERS[f"compiled {name}"] += 1
             return out
         except Exception as exc:  # noqa: BLE001  (answered the general way, errors and all)
-            log.debug("entries answered field by field: %r", exc)
+            log.debug("%s answered field by field: %r", name, exc)
         ANSWERS["general"] += 1
         out = general()
         return await out if is_awaitable(out) else out

@@ -78,7 +78,8 @@ class Connection:
         page, values = build_query(q, ctx.actor, dialect=self.dialect, first=first, after=keyset,
                                    leave_out=self.leave_out)
         _, direction = _sort(order, self.dialect)
-        _, rows = await conn.execute_query(self.statement(page, order, direction), values)
+        statement = sql.for_viewer(self.statement(page, order, direction), ctx.actor)
+        _, rows = await conn.execute_query(statement, values)
         answer = orjson.loads(rows[0][0])
         found = answer["rows"]
         has_next = len(found) > first

@@ -116,10 +116,12 @@ ORGANISATION: dict[str, Expr] = {
 CONTACT: dict[str, Expr] = {"role": _column("contact_role"), "email": _empty_is_null("contact_email")}
 
 
-def plain(details: Any) -> None:
-    """Refuse arguments and directives other than @include/@skip (already applied by collecting)."""
+def plain(details: Any, arguments: bool = False) -> None:
+    """Refuse arguments (unless `arguments`) and directives other than @include/@skip
+    (already applied by collecting)."""
     for d in details:
-        if d.node.arguments or d.defer_usage is not None or d.fragment_variable_values is not None:
+        if (d.node.arguments and not arguments) or d.defer_usage is not None \
+                or d.fragment_variable_values is not None:
             raise Unknown(d.node.name.value)
         if any(x.name.value not in ("include", "skip") for x in d.node.directives or ()):
             raise Unknown(d.node.name.value)
@@ -168,8 +170,8 @@ class Compiler:
                 raise Unknown(f"{type_name}.{name}")
         return sql.obj(d, pairs)
 
-    def entry(self, details: Any, alias: str) -> str:
-        """The JSON of an entry node: one object per kind, chosen by the row's kind."""
+    def nested(self, alias: str) -> Callable[[str, Any], str]:
+        """The relations of the entry `alias`: topics, publisher, contact, a lesson's project."""
         def nested(name: str, sub: Any) -> str:
             if name == "topics":
                 return self.topics(sub, alias)
@@ -180,9 +182,19 @@ class Compiler:
                 body = self.fields("Contact", sub, CONTACT, alias)
                 return sql.as_json(self.dialect, f"CASE WHEN coalesce({alias}.contact_role, '') <> '' OR "
                                                  f"coalesce({alias}.contact_email, '') <> '' THEN {body} END")
+            if name == "project" and alias != "pr":
+                # types.LessonLearned.project: the entry its project_uid names, if the viewer sees it
+                plain(sub)
+                body = self.fields("ProjectDescription", sub, {**ENTRY, **BY_KIND["ProjectDescription"]}, "pr",
+                                   self.nested("pr"))
+                return sql.as_json(self.dialect, f"(SELECT {body} FROM entry pr WHERE pr.uid = {alias}.project_uid "
+                                                 f"AND pr.kind = 'project' AND {sql.viewer('pr')})")
             raise Unknown(f"Entry.{name}")
+        return nested
 
-        by_type = {name: self.fields(name, details, {**ENTRY, **BY_KIND[name]}, alias, nested)
+    def entry(self, details: Any, alias: str) -> str:
+        """The JSON of an entry node: one object per kind, chosen by the row's kind."""
+        by_type = {name: self.fields(name, details, {**ENTRY, **BY_KIND[name]}, alias, self.nested(alias))
                    for name in (*(t for _, t in KINDS), OTHER_KIND)}
         whens = " ".join(f"WHEN '{kind}' THEN {by_type[name]}" for kind, name in KINDS)
         return sql.as_json(self.dialect, f"CASE {alias}.kind {whens} ELSE {by_type[OTHER_KIND]} END")

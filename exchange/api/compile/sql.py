@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
+
+from exchange.search.filters import visibility_clause
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
@@ -86,3 +89,18 @@ def enum_name(expr: str, default: str | None = None) -> str:
 def order_by_slug(dialect: str, expr: str) -> str:
     """Code-point order of a text, as Python's sort (PostgreSQL's default collation differs)."""
     return expr if dialect == "sqlite" else f'{expr} COLLATE "C"'
+
+
+_VIEWER = re.compile(r"@@viewer:([a-z]+)@@")
+
+
+def viewer(alias: str) -> str:
+    """A mark for the visibility clause of the entry `alias`, filled in per request (`for_viewer`)."""
+    return f"@@viewer:{alias}@@"
+
+
+def for_viewer(statement: str, actor: Any) -> str:
+    """The statement with each mark replaced by the search's visibility clause for this actor."""
+    if "@@" not in statement:
+        return statement
+    return _VIEWER.sub(lambda m: visibility_clause(actor, None, m.group(1)), statement)
