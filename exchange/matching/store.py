@@ -176,8 +176,10 @@ class ProfileStore:
     async def put(self, index: ProfileIndex, place_id: int, profile: Profile | None) -> None:
         """`ProfileIndex.put_profile` in steps, giving the event loop its turn between them."""
         async with self.put_lock:
+            await asyncio.sleep(0)  # apart from what built the profile
             for _ in index.put_steps(place_id, profile):
                 await asyncio.sleep(0)
+        await asyncio.sleep(0)  # apart from what the writer does next (its answer)
 
     async def on_entry(self, entry: Entry) -> None:
         """Catalogue listener: an entry was published, revised, unpublished or received."""
