@@ -22,6 +22,7 @@ from pathlib import Path
 from tortoise.transactions import in_transaction
 
 from content import forbidden_character
+from exchange.attachments import index
 from exchange.attachments.checks import inspect_file
 from exchange.attachments.kinds import IMAGES, FileTooLargeError, Inspected, Limits, extension
 from exchange.attachments.models import Attachment, AttachmentBlob
@@ -97,11 +98,13 @@ class Attachments:
                 raise InvalidInputError("an image needs a description (its alt text) for people who cannot see it")
             if used + size > self.limits.entry_bytes:
                 raise FileTooLargeError(message)
-            return await self._keep(entry, actor, data, checked, digest, size, now or datetime.now(UTC))
+            added = await self._keep(entry, actor, data, checked, digest, size, now or datetime.now(UTC))
         finally:
             incoming.discard()
             if checked is not None and checked.path != incoming.path:
                 checked.path.unlink(missing_ok=True)
+        await index.reindex(entry)
+        return added
 
     async def _keep(self, entry: Entry, actor: Actor, data: AttachmentInput, checked: Inspected,
                     digest: str, size: int, now: datetime) -> Attachment:
@@ -130,11 +133,13 @@ class Attachments:
             raise NotFoundError("the entry has no such file")
         await found.delete()
         await self.release([digest])
+        await index.reindex(entry)
 
     async def on_entry(self, entry: Entry) -> None:
         """A listener of every write, local or received: a withdrawn entry's files go with its
         content, and their blobs with them where no other entry uses them."""
         if not entry.deleted:
+            await index.after_write(entry)
             return
         digests = await Attachment.filter(entry_id=entry.id).values_list("digest", flat=True)
         if digests:

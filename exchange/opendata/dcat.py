@@ -30,11 +30,12 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 
 from exchange.errors import InvalidInputError
-from exchange.opendata.records import EntryRecord, PublisherRecord
+from exchange.opendata.records import EntryRecord, FileRecord, PublisherRecord
 
 DCATDE = Namespace("http://dcat-ap.de/def/dcatde/")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
 EU_THEME = "http://publications.europa.eu/resource/authority/data-theme"
 EU_LANGUAGE = "http://publications.europa.eu/resource/authority/language/"
 EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
@@ -92,6 +93,15 @@ DISTRIBUTIONS = (
     ("md", "Markdown", "TXT", "text/markdown"),
     ("html", "HTML", "HTML", "text/html"),
 )
+# An attachment's media type -> its code in the EU file-type table.
+FILE_TYPES = {
+    "application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP",
+    "application/vnd.oasis.opendocument.text": "ODT",
+    "application/vnd.oasis.opendocument.spreadsheet": "ODS",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "DOCX",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "XLSX",
+    "text/csv": "CSV",
+}
 # ?format= value -> (media type, rdflib format)
 FORMATS: dict[str, tuple[str, str]] = {
     "turtle": ("text/turtle", "turtle"),
@@ -271,7 +281,37 @@ def add_dataset(g: Graph, e: EntryRecord, node_url: str, contributor_id: str = "
         g.add((dist, DCTERMS.modified, _dt(e.updated_at)))
         if by and e.publisher is not None:
             g.add((dist, DCATDE.licenseAttributionByText, Literal(e.publisher.name)))
+    for f in e.files:
+        _file_distribution(g, ds, e, f)
     return ds
+
+
+def _file_distribution(g: Graph, ds: URIRef, e: EntryRecord, f: FileRecord) -> None:
+    """An attachment as a distribution: where to download it, its type, size and SHA-256."""
+    url = URIRef(f"{e.origin.rstrip('/')}/attachments/{f.digest}")
+    lang = f.language if f.language in LANGUAGE_CODES else None
+    g.add((ds, DCAT.distribution, url))
+    g.add((url, RDF.type, DCAT.Distribution))
+    g.add((url, DCTERMS.title, Literal(f.title, lang=lang)))
+    if f.description:
+        g.add((url, DCTERMS.description, Literal(f.description, lang=lang)))
+    g.add((url, DCAT.accessURL, url))
+    g.add((url, DCAT.downloadURL, url))
+    if f.media_type in FILE_TYPES:
+        g.add((url, DCTERMS.format, URIRef(EU_FILE_TYPE + FILE_TYPES[f.media_type])))
+    g.add((url, DCAT.mediaType, URIRef(IANA + f.media_type)))
+    g.add((url, DCAT.byteSize, Literal(str(f.size), datatype=XSD.decimal)))
+    if lang:
+        g.add((url, DCTERMS.language, URIRef(EU_LANGUAGE + LANGUAGE_CODES[lang])))
+    licence, by, _ = licence_of(f.license)
+    g.add((url, DCTERMS.license, URIRef(licence)))
+    if by and e.publisher is not None:
+        g.add((url, DCATDE.licenseAttributionByText, Literal(e.publisher.name)))
+    checksum = BNode()
+    g.add((url, SPDX.checksum, checksum))
+    g.add((checksum, RDF.type, SPDX.Checksum))
+    g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+    g.add((checksum, SPDX.checksumValue, Literal(f.digest, datatype=XSD.hexBinary)))
 
 
 def _paging(g: Graph, catalog: URIRef, node_url: str, page: PageInfo) -> None:
@@ -350,6 +390,7 @@ def new_graph() -> Graph:
         ("dcatde", DCATDE),
         ("vcard", VCARD),
         ("hydra", HYDRA),
+        ("spdx", SPDX),
         ("xsd", XSD),
     ):
         g.bind(prefix, ns)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from exchange.attachments import Attachment
 from exchange.models import Entry, EntryTopic, Municipality, Organisation, Topic
 
 CHUNK = 500
@@ -51,6 +52,19 @@ class TopicRecord:
     label_en: str
     eu_theme: str
     uri: str
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """An attachment of a public entry, as a DCAT distribution describes it."""
+
+    digest: str
+    size: int
+    media_type: str
+    title: str
+    description: str
+    license: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,7 @@ class EntryRecord:
     updated_at: datetime
     body_markdown: str = ""
     body_html: str = ""
+    files: tuple[FileRecord, ...] = ()
 
     def url(self, suffix: str = "") -> str:
         """The entry's address on its origin node (`suffix`: "", ".md", ".html")."""
@@ -163,6 +178,12 @@ class RecordReader:
         ):
             if link["topic_id"] in topics:
                 links.setdefault(link["entry_id"], []).append(topics[link["topic_id"]])
+        files: dict[int, list[FileRecord]] = {}
+        for a in await Attachment.filter(entry_id__in=[r["id"] for r in rows], present=True).order_by(
+            "position", "id"
+        ):
+            files.setdefault(a.entry_id, []).append(FileRecord(
+                a.digest, a.size, a.media_type, a.title, a.description, a.license, a.language))
         out: list[EntryRecord] = []
         for r in rows:
             publisher = (
@@ -193,6 +214,7 @@ class RecordReader:
                     updated_at=_aware(r["updated_at"]),
                     body_markdown=r.get("body_markdown") or "",
                     body_html=r.get("body_html") or "",
+                    files=tuple(files.get(r["id"], ())),
                 )
             )
         return out

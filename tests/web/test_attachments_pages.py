@@ -207,3 +207,68 @@ async def test_withdrawing_an_entry_deletes_its_files(client: httpx.AsyncClient,
     assert not await AttachmentBlob.filter(digest=own).exists()
     store = content.node.extra["attachments"].store
     assert not await store.has(own) and await store.has(hashlib.sha256(shared).hexdigest())
+
+
+async def test_a_report_is_found_by_a_word_that_occurs_only_in_its_text(
+        client: httpx.AsyncClient, content: Content) -> None:
+    from exchange.catalogue import EntryInput
+    from exchange.search import EntryQuery, find_entries
+
+    async def found(word: str) -> set[str]:
+        page = await find_entries(EntryQuery(text=word), None, first=20)
+        return {str(e.uid) for e in page.entries}
+
+    assert await found("Quartiersbefragung") == set()
+    r = await api_upload(client, content.project, files.pdf("Ergebnisse der Quartiersbefragung 2025"), content.token)
+    assert r.status_code == 201
+    await api_upload(client, content.project, files.docx("Musterbescheid Zuwendung"), content.token, title="Vorlage")
+    assert await found("Quartiersbefragung") == {content.project}
+    assert await found("Musterbescheid") == {content.project}
+    page = await client.get("/search", params={"q": "Quartiersbefragung"})
+    assert "LoRaWAN-Sensornetz im Dorf" in page.text
+    # a revision recomputes the entry's own terms; the files' terms come back with it
+    from exchange.auth import Actor, find_publisher
+    from tests.web.webkit import KISSELBACH
+
+    me = Actor(publisher=await find_publisher(KISSELBACH), scopes=frozenset({"publish"}))
+    entry = await content.node.catalogue.get(content.project, me)
+    await content.node.catalogue.revise(me, content.project, entry.version, EntryInput(
+        kind="project", title="LoRaWAN-Sensornetz im Dorf (überarbeitet)", summary="Neu.",
+        topics=["digitalisierung"]))
+    assert await found("Quartiersbefragung") == {content.project}
+    await client.delete(f"/api/entries/{content.project}/attachments/{r.json()['digest']}",
+                        headers={"Authorization": f"Bearer {content.token}"})
+    assert await found("Quartiersbefragung") == set() and await found("Musterbescheid") == {content.project}
+
+
+async def test_a_public_entrys_files_are_dcat_distributions_with_size_type_and_checksum(
+        client: httpx.AsyncClient, content: Content) -> None:
+    from collections import Counter
+
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import RDF, SKOS, XSD
+
+    from exchange.opendata import dcat
+    from exchange.opendata.records import iter_public
+    from tests.exchange.test_dcat_shacl import validate
+
+    report = files.pdf("Bericht")
+    digest = (await api_upload(client, content.project, report, content.token, title="Abschlussbericht")).json()["digest"]
+    await api_upload(client, content.draft, files.docx(), content.token)  # a draft's file is never open data
+    records = [r async for chunk in iter_public() for r in chunk]
+    graph = dcat.build_catalog(dcat.CatalogInfo("http://node-a.test", "Test node"), records)
+    dist = URIRef(f"http://node-a.test/attachments/{digest}")
+    dataset = URIRef(f"http://node-a.test/entries/{content.project}#dataset")
+    assert (dataset, dcat.DCAT.distribution, dist) in graph
+    assert (dist, dcat.DCAT.mediaType, URIRef(dcat.IANA + "application/pdf")) in graph
+    assert (dist, dcat.DCAT.byteSize, Literal(str(len(report)), datatype=XSD.decimal)) in graph
+    assert (dist, dcat.DCTERMS.format, URIRef(dcat.EU_FILE_TYPE + "PDF")) in graph
+    [checksum] = graph.objects(dist, dcat.SPDX.checksum)
+    assert (checksum, RDF.type, dcat.SPDX.Checksum) in graph
+    assert str(graph.value(checksum, dcat.SPDX.checksumValue)) == digest
+    assert len(list(graph.subjects(RDF.type, dcat.DCAT.Distribution))) == 2 * len(records) + 1
+    results = validate(graph)
+    # The algorithm is SPDX's own term for SHA-256; DCAT-AP.de asks for one of its hash-algorithm
+    # vocabulary, which is not available offline (docs/dcat-ap-de.md). Nothing else is found wanting.
+    assert results["spec"] == Counter({("Violation", "Checksum_spdx_algorithm_v_List", str(SKOS.inScheme)): 1}), \
+        results["spec"]
