@@ -16,6 +16,9 @@ from content import stem
 from exchange.matching.profiles import Place, ProfileIndex
 from exchange.matching.rank import _WORD, NEIGHBOUR_KM, Match, Need
 
+# The BBSR size classes as English readers know them (the German names are the classes' own).
+SIZE_EN = {"Landgemeinde": "rural municipality", "Kleinstadt": "small town", "Mittelstadt": "medium-sized town",
+           "Großstadt": "city"}
 DENSITY = {
     "01": ("dicht besiedelt", "densely populated"),
     "02": ("mittel besiedelt", "of intermediate density"),
@@ -164,7 +167,7 @@ def _structure_text(asker: Place, m: Match, language: str) -> str:
         if de:
             parts.append(("ebenfalls " if same else "") + p.size_class + people)
         else:
-            parts.append(("also a " if same else "a ") + p.size_class + people)
+            parts.append(("also a " if same else "a ") + SIZE_EN.get(p.size_class, p.size_class) + people)
     elif p.population:
         parts.append(f"{_number(p.population, language)} {'Einwohner' if de else 'inhabitants'}")
     if m.distance_km is not None:

@@ -30,6 +30,7 @@ from exchange.errors import N_, FieldError
 from exchange.goals import MAX_GOALS, MAX_INDICATORS, MAX_MEASUREMENTS, check_period, clean_goals
 from exchange.licences import canonical_licence
 from exchange.models import ENTRY_KINDS, Entry, Municipality
+from exchange.placenames import display_name
 from exchange.web.forms import split_list
 
 __all__ = ["EntryForm", "Problem", "apply_action", "check_form", "entry_input", "read_form", "values_of_entry"]
@@ -233,7 +234,7 @@ async def pick_partner(state: EntryForm, key: str) -> None:
         state.add("partners", N_("At most %(most)s partners per project."), most=MAX_PARTNERS)
         return
     if all(p["key"] != key for p in state.values["partners"]):
-        state.values["partners"].append({"name": muni.name, "key": key})
+        state.values["partners"].append({"name": display_name(muni.name), "key": key})
     state.values["partner_query"] = ""
 
 

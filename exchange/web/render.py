@@ -33,6 +33,7 @@ from exchange.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
+from exchange.placenames import display_name
 from exchange.web.i18n import (
     COOKIE,
     LANGUAGE_NAMES,
@@ -93,6 +94,7 @@ def make_environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.filters["number"] = _number(locale)
     env.filters["date"] = _date(locale)
+    env.filters["place"] = display_name
     env.filters["role"] = lambda role: role_name(str(role), locale)
     env.globals["locale"] = locale
     return env

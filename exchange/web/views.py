@@ -23,6 +23,7 @@ from exchange.db import current_connection, dialect_of
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.matching import Matcher
 from exchange.models import Entry, EntryTopic, Municipality, Organisation, Revision, Topic
+from exchange.placenames import display_name
 from exchange.search import latest_seq
 
 log = logging.getLogger("exchange.web")
@@ -56,7 +57,7 @@ async def cards(entries: Sequence[Entry]) -> list[Card]:
     for e in entries:
         m = munis.get(e.municipality_id or 0)
         o = orgs.get(e.organisation_id or 0)
-        name = m.name if m else (o.name if o else "")
+        name = display_name(m.name) if m else (o.name if o else "")
         href = f"/municipalities/{m.official_key}" if m else None
         result.append(Card(e, name, href, sorted(by_entry[e.id], key=lambda t: (t.position, t.slug))))
     return result

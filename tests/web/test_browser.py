@@ -208,8 +208,8 @@ def test_a_municipal_employee_uses_the_catalogue(server: dict[str, str], browser
     assert "Angemeldet als Hallenberg" in page.locator("main").inner_text()
     checker.check(page, "publish")
     page.get_by_role("link", name="Neuen Eintrag schreiben").click()
-    page.get_by_role("radio", name="Projekt").check()
-    page.get_by_label("Titel").fill("Browser-Test: Bauhof-App")
+    assert page.locator("strong[aria-current=page]").inner_text() == "Projekt"  # a project unless chosen otherwise
+    page.get_by_label("Titel", exact=True).fill("Browser-Test: Bauhof-App")
     page.get_by_label("Zusammenfassung (zwei oder drei Sätze)").fill("Aufträge des Bauhofs per App.")
     page.get_by_label("Text (Markdown)").fill(HOSTILE_BODY)
     page.get_by_role("checkbox", name="Digitalisierung", exact=True).check()

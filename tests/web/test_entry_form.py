@@ -94,7 +94,7 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
     entry = await Entry.get(uid=uid)
     assert (entry.status, entry.period_start, entry.period_end, entry.budget_eur) == ("running", "2023-03", "2026-12", 125000)
     assert entry.funding_programme == "Smart Cities made in Germany" and entry.license == "CC0-1.0"
-    assert entry.partners == ["Wiggensbach, M", "Stadtwerke Beispiel GmbH"]
+    assert entry.partners == ["Wiggensbach, Markt", "Stadtwerke Beispiel GmbH"]
     [indicator] = entry.goals[0]["indicators"]
     assert indicator["direction"] == "lower" and (indicator["baseline"], indicator["target"]) == (18, 8)
     assert indicator["measurements"] == [{"date": "2024-01-15", "value": 12.5}, {"date": "2025-01-15", "value": 9}]
