@@ -56,15 +56,27 @@ TEXT_TAGS = {"t", "p", "h", "span", "s", "tab"}
 def check_pdf(path: Path, tail: bytes, limits: Limits) -> Inspected:
     if b"%%EOF" not in tail[-1024:]:
         raise RefusedFileError("the PDF ends before its end marker (%%EOF): it is truncated")
-    try:
-        reader = PdfReader(path, strict=False)
-        if reader.is_encrypted:
-            return Inspected(PDF, path, notes=[{"found": "encrypted"}])
-        pages = len(reader.pages)
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        raise RefusedFileError(f"the PDF cannot be read: {exc}") from None
-    if pages == 0:
-        raise RefusedFileError("the PDF has no pages")
+    # An open file, not a path: given a path, pypdf first reads the whole file into memory.
+    with path.open("rb") as handle:
+        try:
+            reader = PdfReader(handle, strict=False)
+            if reader.is_encrypted:
+                return Inspected(PDF, path, notes=[{"found": "encrypted"}])
+            pages = len(reader.pages)
+        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+            raise RefusedFileError(f"the PDF cannot be read: {exc}") from None
+        if pages == 0:
+            raise RefusedFileError("the PDF has no pages")
+        text = _pdf_text(reader, limits)
+        info: dict[str, Any] = dict(reader.metadata or {})
+    notes = []
+    author = info.get("/Author")
+    if author:
+        notes.append({"found": "creator", "value": str(author)[:200]})
+    return Inspected(PDF, path, text=text, notes=notes)
+
+
+def _pdf_text(reader: PdfReader, limits: Limits) -> str:
     parts: list[str] = []
     length = 0
     for page in reader.pages:
@@ -77,13 +89,7 @@ def check_pdf(path: Path, tail: bytes, limits: Limits) -> Inspected:
         length += len(text)
         if length >= limits.text_chars:
             break
-    notes = []
-    info: dict[str, Any] = dict(reader.metadata or {})
-    for key, name in (("/Author", "creator"), ("/Creator", "software")):
-        value = info.get(key)
-        if value and name == "creator":
-            notes.append({"found": name, "value": str(value)[:200]})
-    return Inspected(PDF, path, text=_clean("\n".join(parts))[: limits.text_chars], notes=notes)
+    return _clean("\n".join(parts))[: limits.text_chars]
 
 
 def _clean(text: str) -> str:
