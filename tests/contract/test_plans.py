@@ -461,3 +461,72 @@ async def test_generated_selections_answer_the_same_compiled_or_not(demo_node: D
         general = ANSWERS["general"] + ANSWERS["not compiled"] - general_before
         assert compiled >= 40 and general >= 5, (compiled, general)  # both paths were exercised
         assert ANSWERS["compiled entry"] - entries_before >= 40
+
+
+# ------------------------------------------------------------------ the register (municipalities), compiled
+
+def _register_selections(count: int) -> list[tuple[str, dict[str, Any]]]:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    def pick(*options: str) -> Any:
+        return st.lists(st.sampled_from(options), min_size=1, max_size=len(options), unique=True).map(" ".join)
+
+    node = pick("name", "officialKey", "ags", "scheme", "level", "typeLabel", "state", "stateCode", "association",
+                "population", "sizeClass", "active", "postcode", "__typename", "kreis { officialKey name }",
+                "n2: name", "kreis { __typename }")
+    unknown = st.sampled_from(["", "", "", "areaKm2", "entries(first: 1) { totalCount }"])
+    body = st.tuples(st.booleans(), pick("hasNextPage", "hasPreviousPage", "startCursor", "endCursor"),
+                     st.booleans(), node, unknown).map(
+        lambda t: ("totalCount " if t[0] else "") + f"pageInfo {{ {t[1]} }} edges {{ "
+                  + ("cursor " if t[2] else "") + f"node {{ {t[3]} {t[4]} }} }}")
+    filters = st.fixed_dictionaries({}, optional={
+        "namePrefix": st.sampled_from(["K", "mün", "Ö", "Bad ", "x%", "_"]),
+        "state": st.sampled_from(["Bayern", "05", "Hessen"]),
+        "sizeClasses": st.sampled_from([["Landgemeinde"], ["Kleinstadt", "Großstadt"]]),
+        "level": st.sampled_from(["gemeinde", "kreis"]),
+        "kreis": st.sampled_from(["09162", "05315"]),
+        "includeInactive": st.booleans(),
+    })
+    out: list[tuple[str, dict[str, Any]]] = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.tuples(body, st.integers(0, 100), filters))
+    def collect(c: Any) -> None:
+        selection, first, filter_ = c
+        query = (f"query($first: Int!, $after: String, $filter: MunicipalityFilter) {{ municipalities("
+                 f"first: $first, after: $after, filter: $filter) {{ {selection} }} }}")
+        out.append((query, {"first": first, "filter": filter_}))
+
+    collect()
+    return out
+
+
+async def test_the_register_answers_the_same_compiled_or_not(demo_node: DemoNode) -> None:
+    from exchange.api.compile import ANSWERS
+
+    with demo_node.db.bound():
+        before = ANSWERS["compiled municipalities"]
+        for query, variables in _register_selections(40):
+            page, _ = await _same_bytes(demo_node, query, variables, None)
+            edges = (page.data or {}).get("municipalities", {}).get("edges") or []
+            if edges and "cursor" in edges[-1]:
+                await _same_bytes(demo_node, query, {**variables, "after": edges[-1]["cursor"]}, None)
+        # through the register of Bavaria, 100 at a time, to its end
+        query = ("query($after: String) { municipalities(first: 100, after: $after, filter: {state: \"Bayern\"}) "
+                 "{ totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name officialKey } } } }")
+        cursor, pages = None, 0
+        while True:
+            page, _ = await _same_bytes(demo_node, query, {"after": cursor}, None)
+            pages += 1
+            if not page.data["municipalities"]["pageInfo"]["hasNextPage"]:
+                break
+            cursor = page.data["municipalities"]["pageInfo"]["endCursor"]
+        assert pages > 10
+        for bad in ({"first": 101}, {"first": 5, "after": "nonsense"}, {"first": 5, "filter": {"level": "land"}},
+                    {"first": 5, "after": ""}):
+            await _same_bytes(demo_node, "query($first: Int!, $after: String, $filter: MunicipalityFilter) "
+                              "{ municipalities(first: $first, after: $after, filter: $filter) { totalCount "
+                              "pageInfo { hasPreviousPage } edges { node { name } } } }", bad, None)
+        assert ANSWERS["compiled municipalities"] - before >= 40

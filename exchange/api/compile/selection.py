@@ -113,6 +113,7 @@ ORGANISATION: dict[str, Expr] = {
     "name": _column("name"), "slug": _column("slug"), "kind": _column("kind"),
     "website": _column("website"), "description": _column("description"),
 }
+KREIS: dict[str, Expr] = {"officialKey": _column("kreis_key"), "name": _column("kreis_name")}
 CONTACT: dict[str, Expr] = {"role": _column("contact_role"), "email": _empty_is_null("contact_email")}
 
 
