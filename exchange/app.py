@@ -40,6 +40,7 @@ from exchange.conditional import ConditionalGet, build_tag
 from exchange.db import Database
 from exchange.errors import ExchangeError
 from exchange.follow import ChangeFollower
+from exchange.logs import RequestIds
 from exchange.matching import Matcher
 from exchange.metrics import RequestMetrics, metrics_routes, route_labels
 from exchange.search import CountCache, FacetIndex, latest_seq
@@ -202,5 +203,6 @@ def create_app(
     app.add_middleware(ConditionalGet, build=build_tag(),  # inside the binding: it reads the state
                        position=lambda: getattr(follower, "seq", None))
     app.add_middleware(BindDatabase, database=node.database)
-    app.add_middleware(RequestMetrics, labels=route_labels(app.router.routes))  # outermost: times it all
+    app.add_middleware(RequestMetrics, labels=route_labels(app.router.routes))  # times it all
+    app.add_middleware(RequestIds)  # outermost: every log line of a request carries its id
     return app

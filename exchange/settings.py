@@ -73,6 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds a client may take to send a request's headers, and again its body, "
             "before the server answers 408 and closes the connection"),
     Setting("EXCHANGE_LOG_LEVEL", "log_level", "INFO", "log level (DEBUG, INFO, WARNING, ERROR)"),
+    Setting("EXCHANGE_LOG_FORMAT", "log_format", "text",
+            "text: plain log lines; json: one JSON object per line (time, level, logger, message, request_id)"),
     Setting("EXCHANGE_METRICS", "metrics", "on",
             "on: serve /metrics in the Prometheus text format; off: no /metrics (404)"),
     Setting("EXCHANGE_METRICS_TOKEN", "metrics_token", "",
@@ -144,6 +146,7 @@ class Settings:
         """The variable or file line that set `attr`, to name in an error ('default' if none)."""
         return self.origins.get(attr, "default")
     allow_plain_http: bool = False
+    log_format: str = "text"
     metrics: bool = True
     metrics_token: str = ""
     metrics_allow: str = "127.0.0.0/8,::1"
@@ -275,6 +278,9 @@ def load_settings(
         raise InvalidInputError(f"EXCHANGE_OIDC_ISSUER must be an http(s) URL, not {issuer!r}")
     if issuer and not raw["oidc_client_id"].strip():
         raise InvalidInputError("EXCHANGE_OIDC_ISSUER is set but EXCHANGE_OIDC_CLIENT_ID is not")
+    log_format = raw["log_format"].strip().lower()
+    if log_format not in ("text", "json"):
+        raise InvalidInputError(f"EXCHANGE_LOG_FORMAT must be text or json, not {raw['log_format']!r}")
     for part in raw["metrics_allow"].split(","):
         try:
             if part.strip():
@@ -315,6 +321,7 @@ def load_settings(
         origins=origins,
         database_relative=not Path(sqlite_path(db_url) or "/").is_absolute(),
         allow_plain_http=parse_flag("EXCHANGE_ALLOW_PLAIN_HTTP", raw["allow_plain_http"]),
+        log_format=log_format,
         metrics=parse_flag("EXCHANGE_METRICS", raw["metrics"]),
         metrics_token=raw["metrics_token"].strip(),
         metrics_allow=raw["metrics_allow"],

@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("content", "exchange", "federation", "migrations")
 # The faces wire everything together; nothing below them imports them.
-FACES = ("exchange.app", "exchange.asgi", "exchange.server", "exchange.conditional", "exchange.metrics", "exchange.__main__", "exchange.cli", "exchange.api",
+FACES = ("exchange.app", "exchange.asgi", "exchange.server", "exchange.conditional", "exchange.metrics", "exchange.logs", "exchange.__main__", "exchange.cli", "exchange.api",
          "exchange.web")
 
 

@@ -9,7 +9,9 @@ prints the GraphQL schema.
 from __future__ import annotations
 
 import logging
+import logging.config
 import sys
+from typing import IO, cast
 
 import click
 
@@ -37,6 +39,11 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, 
     from exchange.settings import record_node_url, served_node_url
 
     settings = settings_from_env()
+    if settings.log_format == "json":  # from the first line on, the log holds JSON lines only
+        from exchange.logs import LogLines, log_config
+
+        logging.config.dictConfig(log_config("json", settings.log_level))
+        console.file = cast("IO[str]", LogLines(logging.getLogger("exchange.serve")))  # a text stream
     try:
         url, record = served_node_url(settings, host, port, node_url)
     except ExchangeError as exc:
@@ -71,20 +78,22 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, 
     console.print(f"serving {settings.node_name} at http://{host}:{port} (node id {settings.node_url})",
                   highlight=False, soft_wrap=True)
     logging.getLogger().setLevel(settings.log_level)
+    from exchange.logs import log_config
     from exchange.server import GuardedProtocol, quiet_disconnects
 
     GuardedProtocol.read_timeout = settings.read_timeout
     level = settings.log_level.lower()
+    logs = log_config(settings.log_format, settings.log_level)  # every worker's log, request ids in each line
     if workers > 1:  # each worker imports the protocol by name and sets its timeout in exchange.asgi
         if settings.metrics:
             _shared_metrics_folder()
         uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=level,
-                    http="exchange.server:GuardedProtocol", proxy_headers=proxy_headers)
+                    http="exchange.server:GuardedProtocol", proxy_headers=proxy_headers, log_config=logs)
     else:
         from exchange.app import create_app
 
         uvicorn.run(quiet_disconnects(create_app(settings)), host=host, port=port, log_level=level,
-                    http=GuardedProtocol, proxy_headers=proxy_headers)
+                    http=GuardedProtocol, proxy_headers=proxy_headers, log_config=logs)
 
 
 def _shared_metrics_folder() -> None:

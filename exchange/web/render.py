@@ -33,6 +33,7 @@ from exchange.errors import (
     PermissionDeniedError,
     UnauthenticatedError,
 )
+from exchange.logs import request_id
 from exchange.placenames import display_name
 from exchange.web.i18n import (
     COOKIE,
@@ -155,14 +156,13 @@ class Renderer:
 
     def error(self, request: Request, error: Exception) -> Response:
         """The error page for `error`; unexpected errors are logged with a reference."""
+        reference = request_id() or uuid.uuid4().hex[:12]  # the request's id, as in the log
         if isinstance(error, ExchangeError):
             status = status_of(error)
             message = error.message
-            reference = None
         else:
             status = 500
             message = ""
-            reference = uuid.uuid4().hex[:12]
             log.error("web page %s failed (reference %s)", request.url.path, reference, exc_info=error)
         try:
             return self.page(

@@ -237,6 +237,9 @@ def test_a_node_behind_nginx_with_https(behind_nginx: tuple[Node, Node, Path]) -
     with httpx.Client(base_url=a.url, verify=ssl.create_default_context(cafile=str(cert)), timeout=10) as client:
         refused = client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
         assert refused.status_code == 403, refused.text
+        # the proxy names each request: the node logs and returns nginx's id
+        traced = client.get("/healthz", headers={"X-Request-ID": "from-the-client"})
+        assert re.fullmatch(r"[0-9a-f]{32}", traced.headers["x-request-id"]), traced.headers
     local = httpx.get(f"http://127.0.0.1:{a.port}/metrics", timeout=10)
     assert local.status_code == 200
     assert f'exchange_peer_failures{{peer="{b.url}"}} 0.0' in local.text
