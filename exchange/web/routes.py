@@ -2,7 +2,7 @@
 
 `web_routes(node)` makes the `Web` its handlers share and returns the routes
 of the reading pages (`pages`), the curation pages (`curation`), the publish
-forms (`publish`), sign-in, account and people pages, the files of entries (`attachments`), and the static files. The parts never import this module.
+forms (`publish`), sign-in, account and people pages, the files of entries (`attachments`), the versions of entries (`versions`), and the static files. The parts never import this module.
 `web_exception_handlers` gives the app HTML 404 and 405 pages for paths no
 route knows.
 """
@@ -28,6 +28,7 @@ from exchange.web.people import people_routes
 from exchange.web.publish import publish_routes
 from exchange.web.signin import signin_routes
 from exchange.web.site import Web
+from exchange.web.versions import version_routes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -38,6 +39,7 @@ def web_routes(node: Any) -> list[BaseRoute]:
     node.extra["web"] = web
     return [
         *page_routes(web),
+        *version_routes(web),
         *curation_routes(web),
         *publish_routes(web),
         *signin_routes(web),

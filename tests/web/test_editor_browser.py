@@ -69,6 +69,14 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     assert "Wasserverluste senken" in main and "Medebach, Hansestadt" in main and "45.000" in main
     checker.check(page, "entry-project-written")
     entry_url = page.url.split("?")[0]
+    page.goto(entry_url.replace("/entries/", "/publish/") + "/edit")
+    page.get_by_label("Wert der Messung 1").fill("10")
+    page.get_by_role("button", name="Überarbeitung speichern").click()
+    page.wait_for_url("**/entries/**")
+    page.get_by_role("link", name="Versionen vergleichen").click()
+    page.wait_for_url("**/versions")
+    assert "2024-06-30: 10" in page.locator(".diff ins").all_inner_texts()[-1]
+    checker.check(page, "versions")
 
     for kind in ("guide", "lesson"):
         page.goto(f"{base}/publish/new?kind={kind}")
@@ -80,7 +88,8 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     for path in ("/", "/search?q=Sensor", "/municipalities/059580020020", "/matching", "/topics", "/collections",
                  "/publish", "/publish/new?kind=project", entry_url.removeprefix(base),
                  entry_url.removeprefix(base).replace("/entries/", "/publish/") + "/edit",
-                 entry_url.removeprefix(base).replace("/entries/", "/publish/") + "/withdraw"):
+                 entry_url.removeprefix(base).replace("/entries/", "/publish/") + "/withdraw",
+                 entry_url.removeprefix(base) + "/versions?from=1&to=2"):
         small.goto(base + path)
         _fits(small, path)
     small.goto(base + "/publish/new?kind=project")
