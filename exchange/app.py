@@ -102,7 +102,9 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
         FileStore(settings.resolved_attachments_dir),
         Limits(file_bytes=settings.attachment_max_bytes, entry_bytes=settings.entry_attachments_max_bytes),
         key.node_url,
+        catalogue,
     )
+    catalogue.envelope_parts.append(attachments.envelope_part)  # envelopes list files by digest
     node.extra["attachments"] = services.extra["attachments"] = attachments
     catalogue.listeners.append(attachments.on_entry)  # a withdrawn entry's files go with it
     node.extra["follower"] = follower  # other processes' writes reach the profiles

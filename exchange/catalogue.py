@@ -125,6 +125,9 @@ class Catalogue:
     default_license: str = "CC-BY-4.0"
     clock: Callable[[], datetime] = utcnow
     listeners: list[Listener] = field(default_factory=list)
+    # What other parts add to an entry's envelope (the attachments' list): each gives keys for
+    # the envelope's `entry`, or none. Passed in, so the core does not depend on them.
+    envelope_parts: list[Callable[[Entry], Awaitable[dict[str, Any]]]] = field(default_factory=list)
 
     @property
     def node_url(self) -> str:
@@ -206,6 +209,19 @@ class Catalogue:
             await self._bump(entry, expected_version if expected_version is not None else entry.version)
             await withdrawal.purge(entry)  # withdrawn content is gone, not hidden
             await self._store_version(entry, [], actor, note="unpublished")
+        await self._notify(entry)
+        return entry
+
+    async def restamp(self, actor: Actor, uid: str, note: str) -> Entry:
+        """A new version with the same content, when what the envelope lists beside it changed
+        (a file added or removed), so that peers learn of it."""
+        entry = await self._owned(actor, uid)
+        if entry.deleted:
+            raise ConflictError(f"entry {uid} was unpublished")
+        topics = await self.topics_of(entry)
+        async with in_transaction():
+            await self._bump(entry, entry.version)
+            await self._store_version(entry, topics, actor, note=note)
         await self._notify(entry)
         return entry
 
@@ -355,6 +371,9 @@ class Catalogue:
         await search_index.update(entry)
         publisher = await publisher_of_entry(entry)
         envelope = build_envelope(entry, [t.slug for t in topics], publisher)
+        if not entry.deleted:
+            for part in self.envelope_parts:
+                envelope["entry"].update(await part(entry))
         signature = self.signer.sign(canonical_json(envelope))
         await Revision.create(
             entry_id=entry.id,

@@ -5,10 +5,11 @@ node's `Federation` (feed, peer client, syncer, scheduler, and the hinter that
 tells peers of our writes, `federation.hints`), makes it reachable
 for the GraphQL `changes` field (`node.services.extra["federation"]`), hooks
 the scheduler into the app's startup and shutdown, adds peer health to
-`/healthz` (in aggregate; per peer for operators), and serves two routes:
-the node's descriptor at `WELL_KNOWN_PATH`, and `POST /federation/hint`,
+`/healthz` (in aggregate; per peer for operators), and serves three routes:
+the node's descriptor at `WELL_KNOWN_PATH`, `POST /federation/hint`,
 where a known peer says, with a signed request, that it has news, so that
-we pull from it at once.
+we pull from it at once, and `GET /federation/attachments/{sha256}`, where a
+known peer fetches the bytes of a file it may receive (`federation.blobs`).
 The HTTP client for peers can be passed in as `node.extra["federation_http"]`
 (tests wire nodes together through ASGI transports that way).
 """
@@ -28,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 from exchange import __version__
 from exchange.errors import ExchangeError
 from exchange.models import Peer
+from federation.blobs import BLOB_PATH, BlobFetcher, serve_blob
 from federation.client import HINT_PATH, PeerClient
 from federation.feed import Feed, authenticate_peer
 from federation.hints import Hinter
@@ -72,7 +74,13 @@ class Federation:
 
     def syncer(self) -> Syncer:
         return Syncer(self.key, self.client(), listeners=self.node.catalogue.listeners,
-                      clock=self.clock, interval=self.node.settings.sync_interval)
+                      clock=self.clock, interval=self.node.settings.sync_interval,
+                      after_pull=self.blobs().fetch_missing if "attachments" in self.node.extra else None)
+
+    def blobs(self) -> BlobFetcher:
+        return BlobFetcher(self.node.extra["attachments"], self.http, self.key, self.clock,
+                           allow_plain_http=self.node.settings.allow_plain_http,
+                           deadline=max(self.node.settings.peer_deadline, 120.0))
 
     def descriptor(self) -> Descriptor:
         from federation.rotation import current_statement
@@ -141,7 +149,11 @@ def federation_routes(node: Any) -> list[BaseRoute]:
         await federation.scheduler.wake(peer.url)
         return JSONResponse({"accepted": True, "peer": peer.url}, status_code=202)
 
+    async def blob(request: Request) -> Response:
+        return await serve_blob(node.extra["attachments"], federation.key, request, federation.clock())
+
     return [
+        Route(BLOB_PATH + "{digest}", blob, methods=["GET"]),
         Route(WELL_KNOWN_PATH, descriptor, methods=["GET"]),
         Route(HINT_PATH, hint, methods=["POST"]),
     ]

@@ -31,6 +31,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from exchange.curation import is_curation_envelope
 from exchange.errors import ConflictError, ExchangeError
@@ -143,7 +144,9 @@ class Syncer:
         rand: Callable[[], float] = random.random,
         offload_from: int | None = OFFLOAD_FROM,
         helper: Callable[[], Helper] = Helper,
+        after_pull: Callable[[Peer], Awaitable[Any]] | None = None,
     ) -> None:
+        self.after_pull = after_pull  # the files of what was pulled (federation.blobs)
         self.key = key
         self.client = client
         self.listeners = listeners
@@ -230,6 +233,11 @@ class Syncer:
                           peer.url, delay.total_seconds())
         else:
             await Peer.filter(id=peer.id).update(next_attempt=self.clock() + timedelta(seconds=self.interval))
+            if self.after_pull is not None:
+                try:  # the entries are committed; their files never hold them back
+                    await self.after_pull(peer)
+                except Exception:
+                    log.exception("fetching files from %s failed; tried again after the next pull", peer.url)
         finally:
             if helper is not None:
                 await helper.close()

@@ -8,9 +8,12 @@ and damaged files are refused with a message that says why. Images are
 re-encoded without their metadata (`images`); the text of PDFs and office
 documents is kept for search and the people they name are reported
 (`documents`). `service.Attachments` adds, removes and finds them for the
-faces; `models` holds the tables.
+faces; `received` lists the files of entries received from peers and takes
+their bytes once fetched (`federation.blobs` fetches them); `models` holds
+the tables.
 """
 
+from exchange.attachments.index import reindex
 from exchange.attachments.kinds import (
     IMAGES,
     INLINE,
@@ -21,11 +24,12 @@ from exchange.attachments.kinds import (
     label,
 )
 from exchange.attachments.models import Attachment, AttachmentBlob
+from exchange.attachments.received import accept_blob, missing
 from exchange.attachments.service import AttachmentInput, Attachments, attachments_of
-from exchange.attachments.store import BlobStore, FileStore, is_digest
+from exchange.attachments.store import BlobStore, FileStore, Incoming, is_digest
 
 __all__ = [
     "IMAGES", "INLINE", "KINDS", "Attachment", "AttachmentBlob", "AttachmentInput", "Attachments",
-    "BlobStore", "FileStore", "FileTooLargeError", "Limits", "RefusedFileError", "attachments_of",
-    "is_digest", "label",
+    "BlobStore", "FileStore", "FileTooLargeError", "Incoming", "Limits", "RefusedFileError",
+    "accept_blob", "attachments_of", "is_digest", "label", "missing", "reindex",
 ]

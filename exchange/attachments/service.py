@@ -18,11 +18,12 @@ from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Protocol
 
 from tortoise.transactions import in_transaction
 
 from content import forbidden_character
-from exchange.attachments import index
+from exchange.attachments import index, received
 from exchange.attachments.checks import inspect_file
 from exchange.attachments.kinds import IMAGES, FileTooLargeError, Inspected, Limits, extension
 from exchange.attachments.models import Attachment, AttachmentBlob
@@ -31,6 +32,12 @@ from exchange.auth import Actor, require
 from exchange.catalogue import may_see, parse_uid, publisher_of_entry
 from exchange.errors import ConflictError, InvalidInputError, NotFoundError
 from exchange.models import LANGUAGES, Entry
+
+
+class Restamper(Protocol):
+    """What stores a new version of an entry when its list of files changed (the catalogue)."""
+
+    async def restamp(self, actor: Actor, uid: str, note: str) -> Entry: ...
 
 
 @dataclass(frozen=True)
@@ -54,10 +61,12 @@ def safe_filename(name: str, fallback: str, extension: str) -> str:
 class Attachments:
     """The attachments of this node's entries, over one blob store."""
 
-    def __init__(self, store: BlobStore, limits: Limits, node_url: str) -> None:
+    def __init__(self, store: BlobStore, limits: Limits, node_url: str,
+                 catalogue: Restamper | None = None) -> None:
         self.store = store
         self.limits = limits
         self.node_url = node_url
+        self.catalogue = catalogue  # None: no new version when files change (tests of the files alone)
 
     async def writable_entry(self, actor: Actor, uid: str) -> Entry:
         """The entry, if the actor may change its attachments (its publisher's writers, this node's
@@ -104,6 +113,8 @@ class Attachments:
             if checked is not None and checked.path != incoming.path:
                 checked.path.unlink(missing_ok=True)
         await index.reindex(entry)
+        if self.catalogue is not None:
+            await self.catalogue.restamp(actor, uid, note=f"file added: {added.title}"[:500])
         return added
 
     async def _keep(self, entry: Entry, actor: Actor, data: AttachmentInput, checked: Inspected,
@@ -134,11 +145,25 @@ class Attachments:
         await found.delete()
         await self.release([digest])
         await index.reindex(entry)
+        if self.catalogue is not None:
+            await self.catalogue.restamp(actor, uid, note=f"file removed: {found.title}"[:500])
+
+    async def envelope_part(self, entry: Entry) -> dict[str, Any]:
+        """The files an entry's envelope lists (never their bytes): nothing when it has none."""
+        rows = await Attachment.filter(entry_id=entry.id).order_by("position", "id")
+        if not rows:
+            return {}
+        return {"attachments": [envelope_item(a) for a in rows]}
 
     async def on_entry(self, entry: Entry) -> None:
         """A listener of every write, local or received: a withdrawn entry's files go with its
-        content, and their blobs with them where no other entry uses them."""
+        content, and their blobs with them where no other entry uses them; a received entry's
+        files are listed as its envelope lists them (their bytes are fetched later)."""
         if not entry.deleted:
+            if entry.origin_node != self.node_url:
+                gone = await received.list_files(entry, self.store, self.limits)
+                await self.release(gone)
+                await index.reindex(entry)
             await index.after_write(entry)
             return
         digests = await Attachment.filter(entry_id=entry.id).values_list("digest", flat=True)
@@ -165,6 +190,12 @@ class Attachments:
                 if not entry.deleted and may_see(entry, actor):
                     return found, entry
         raise NotFoundError("no such file")
+
+
+def envelope_item(a: Attachment) -> dict[str, Any]:
+    return {"digest": a.digest, "size": a.size, "mediaType": a.media_type, "title": a.title,
+            "description": a.description, "license": a.license, "language": a.language,
+            "filename": a.filename}
 
 
 async def attachments_of(entry_ids: Sequence[int]) -> dict[int, list[Attachment]]:

@@ -133,7 +133,8 @@ async def make_node(tmp_path: Path, name: str, net: Net, *, seeded: bool = True,
     # The nodes talk over an in-process network (closed), under http:// names.
     config = Settings(database_url=db.url, node_url=url, node_name=f"Node {name.upper()}",
                       key_file=str(tmp_path / f"{name}.key"),
-                      **{"sync_interval": 0, "allow_plain_http": True, **(settings or {})})
+                      **{"sync_interval": 0, "allow_plain_http": True,
+                         "attachments_dir": str(tmp_path / f"{name}-attachments"), **(settings or {})})
     node = build_node(config, database=db)
     node.extra["federation_http"] = httpx.AsyncClient(transport=net)
     app = create_app(config, node=node, migrate=False)

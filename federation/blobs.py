@@ -1,0 +1,136 @@
+"""The bytes of received entries' files: fetched from the peer, verified by size and digest.
+
+After a pull from a peer has committed its entries, `BlobFetcher.fetch_missing`
+asks that peer for the files this node lists but does not hold, one signed
+request each (`GET /federation/attachments/{sha256}`, signed like a feed
+request, so the peer serves only what our membership may see). The answer
+streams into the store's workdir; more bytes than the signed envelope
+announced stop it at once, and bytes whose SHA-256 is not the digest are
+refused and reported on the peer (`last_error`, code `BLOB_MISMATCH`), as
+tampering is. A file the peer does not have (404) or an unreachable peer
+is tried again after the next pull; the entries themselves never wait for
+their files. `serve_blob` is the other side: the route's handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from exchange.attachments import (
+    Attachment,
+    Attachments,
+    FileTooLargeError,
+    Incoming,
+    RefusedFileError,
+    accept_blob,
+    is_digest,
+    missing,
+    reindex,
+)
+from exchange.errors import ExchangeError
+from exchange.models import Entry, Peer
+from federation.client import check_transport
+from federation.feed import authenticate_peer
+from federation.httpsig import sign_request
+from federation.identity import NodeKey
+
+log = logging.getLogger("exchange.federation")
+
+BLOB_PATH = "/federation/attachments/"
+MISMATCH = "BLOB_MISMATCH"
+PER_PULL = 50  # files asked for after one pull
+
+
+@dataclass
+class BlobReport:
+    fetched: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    later: list[str] = field(default_factory=list)
+
+
+class BlobFetcher:
+    """Fetches the files this node lists but lacks, from one peer at a time."""
+
+    def __init__(self, attachments: Attachments, http: httpx.AsyncClient, key: NodeKey,
+                 clock: Callable[[], datetime], *, allow_plain_http: bool, deadline: float) -> None:
+        self.attachments = attachments
+        self.http = http
+        self.key = key
+        self.clock = clock
+        self.allow_plain_http = allow_plain_http
+        self.deadline = deadline
+
+    async def fetch_missing(self, peer: Peer) -> BlobReport:
+        report = BlobReport()
+        for digest, size, media_type in await missing(PER_PULL):
+            try:
+                outcome = await self._fetch(peer, digest, size, media_type)
+            except (httpx.HTTPError, TimeoutError, OSError) as exc:
+                log.info("file %s from %s not fetched now: %s", digest[:12], peer.url, exc or type(exc).__name__)
+                report.later.append(digest)
+                break  # the peer is unreachable: the rest wait for the next pull too
+            {"fetched": report.fetched, "refused": report.refused}.get(outcome, report.later).append(digest)
+        return report
+
+    async def _fetch(self, peer: Peer, digest: str, size: int, media_type: str) -> str:
+        url = peer.url + BLOB_PATH + digest
+        check_transport(url, self.allow_plain_http)
+        request = httpx.Request("GET", url)
+        sign_request(request, self.key, self.clock())
+        store = self.attachments.store
+        incoming = Incoming(store.workdir, size, f"{peer.url} sent more than the {size:,} bytes announced")
+        try:
+            async with asyncio.timeout(self.deadline):
+                response = await self.http.send(request, stream=True)
+                try:
+                    if response.status_code != 200:
+                        return "later"  # not there (yet), or not for us: try again after the next pull
+                    async for chunk in response.aiter_bytes():
+                        incoming.write(chunk)
+                finally:
+                    await response.aclose()
+            got = incoming.finish()
+            if incoming.size != size or got != digest:
+                raise RefusedFileError(
+                    f"{peer.url} sent {incoming.size:,} bytes with SHA-256 {got[:16]}… for the file "
+                    f"{digest[:16]}… of {size:,} bytes")
+            entry_ids = await accept_blob(incoming.path, digest, size, media_type, store, self.attachments.limits)
+        except (FileTooLargeError, RefusedFileError) as exc:
+            await self._report(peer, exc.message)
+            return "refused"
+        finally:
+            incoming.discard()
+        for entry in await Entry.filter(id__in=entry_ids):
+            await reindex(entry)
+        return "fetched"
+
+    async def _report(self, peer: Peer, message: str) -> None:
+        log.warning("file refused from %s: %s [%s]", peer.url, message, MISMATCH)
+        await Peer.filter(id=peer.id).update(last_error=message[:500], last_error_code=MISMATCH)
+
+
+async def serve_blob(attachments: Attachments, key: NodeKey, request: Request, now: datetime) -> Response:
+    """`GET /federation/attachments/{sha256}` for a known peer (signed request): the bytes of a
+    file of an entry the peer may receive (public; network for members)."""
+    digest = request.path_params["digest"]
+    url = key.node_url + request.url.path
+    try:
+        peer = await authenticate_peer("GET", url, request.headers, b"", now)
+    except ExchangeError as exc:
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=401)
+    allowed = ("public", "network") if peer.member else ("public",)
+    found = is_digest(digest) and await Attachment.filter(
+        digest=digest, present=True, entry__deleted=False, entry__visibility__in=allowed).exists()
+    size = await attachments.store.size(digest) if found else None
+    if size is None:
+        return JSONResponse({"error": {"code": "NOT_FOUND", "message": "no such file for you"}}, status_code=404)
+    return StreamingResponse(attachments.store.read(digest), media_type="application/octet-stream",
+                             headers={"Content-Length": str(size), "X-Content-Type-Options": "nosniff"})
