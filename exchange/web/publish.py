@@ -33,7 +33,6 @@ from exchange.errors import (
 from exchange.goals import DIRECTIONS, MAX_GOALS
 from exchange.licences import LICENCES
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITIES, Entry, Topic
-from exchange.search import LONG_TEXTS, EntryQuery, find_entries
 from exchange.sessions import end_session
 from exchange.web import views
 from exchange.web.entry_form import (
@@ -55,6 +54,7 @@ from exchange.web.site import Web, actor_of_request
 # Enough for a large project (goals, indicators, measurements) and a checklist well past its limit,
 # so that the form can say what is too long instead of refusing to read it.
 MAX_FORM_FIELDS = 5000
+MAX_LISTED = 500  # entries on the publish page, newest first
 
 
 def _session_cookie(web: Web, response: Response, session: Session) -> None:
@@ -107,11 +107,24 @@ async def publish_home(web: Web, request: Request) -> Response:
     if actor.publisher is None:
         return _page(web, request, "signin.html", {"failed": ""})
     p = actor.publisher
-    query = EntryQuery(publisher=(p.kind, p.id), include_deleted=False)
-    page = await find_entries(query, actor, first=50, leave_out=LONG_TEXTS)
-    return _page(web, request, "publish.html", {"entries": await views.cards(page.entries),
-                                                "saved": request.query_params.get("saved"),
+    mine = Entry.filter(origin_node=web.node.catalogue.node_url)
+    mine = mine.filter(municipality_id=p.id) if p.kind == "municipality" else mine.filter(organisation_id=p.id)
+    groups: dict[str, list[Entry]] = {"draft": [], "in_review": [], "published": [], "withdrawn": []}
+    for e in await mine.order_by("-updated_at").limit(MAX_LISTED):
+        groups[state_of(e)].append(e)
+    return _page(web, request, "publish.html", {"groups": groups, "saved": request.query_params.get("saved"),
                                                 "withdrawn": bool(request.query_params.get("withdrawn"))})
+
+
+def state_of(entry: Entry) -> str:
+    """Where an entry stands for its publisher: draft, in review, published or withdrawn."""
+    if entry.deleted:
+        return "withdrawn"
+    if entry.review_state == "in_review":
+        return "in_review"
+    if entry.visibility == "draft":
+        return "draft"
+    return "published"
 
 
 async def signin(web: Web, request: Request) -> Response:
