@@ -264,7 +264,8 @@ OPERATION_VARIABLES: dict[str, list[dict[str, Any]]] = {
                   {"first": 10, "filter": {"languages": ["en"]}}, {"first": 5, "filter": {"text": "Daten"}},
                   {"first": 101}, {"first": 5, "after": "not a cursor"}, {"first": 5, "filter": {"publisher": "nobody"}}],
     "Entry": [],  # filled with ids of the catalogue below
-    "Municipality": [{"officialKey": "091620000000"}],
+    "Municipality": [{"officialKey": "091620000000"}, {"officialKey": "066320013013"}, {"officialKey": "06632"},
+                     {"officialKey": "06632001"}, {"officialKey": "000000000000"}, {"officialKey": "abc"}],
     "Changes": [{"first": 10}],
     "PeerMatches": [{"officialKey": "091620000000", "first": 3}],
     "ApiTokens": [{}],
@@ -530,3 +531,33 @@ async def test_the_register_answers_the_same_compiled_or_not(demo_node: DemoNode
                               "{ municipalities(first: $first, after: $after, filter: $filter) { totalCount "
                               "pageInfo { hasPreviousPage } edges { node { name } } } }", bad, None)
         assert ANSWERS["compiled municipalities"] - before >= 40
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "member", "publisher"])
+async def test_a_municipality_and_its_entries_answer_the_same_compiled_or_not(demo_node: DemoNode, viewer: str) -> None:
+    from exchange.api.compile import ANSWERS
+    from exchange.models import Entry, Municipality
+
+    query = """query($key: String!, $after: String, $filter: EntryFilter) { municipality(officialKey: $key) {
+      __typename name officialKey ags population active association kreis { officialKey name }
+      entries(first: 1, after: $after, filter: $filter) { totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { id title visibility publisher { name } ... on LessonLearned { project { id } } } } }
+      few: entries(first: 0) { totalCount } } }"""
+    with demo_node.db.bound():
+        actor = (await _viewers())[viewer]
+        before = ANSWERS["compiled municipality"]
+        keys = [m.official_key for m in await Municipality.filter(
+            id__in=[e.municipality_id for e in await Entry.filter(municipality_id__not_isnull=True)])]
+        assert len(keys) >= 5
+        for key in keys:
+            cursor, seen = None, 0
+            while True:
+                page, _ = await _same_bytes(demo_node, query, {"key": key, "after": cursor}, actor)
+                seen += 1
+                entries = page.data["municipality"]["entries"]
+                if not entries["pageInfo"]["hasNextPage"]:
+                    break
+                cursor = entries["pageInfo"]["endCursor"]
+            await _same_bytes(demo_node, query, {"key": key, "filter": {"kinds": ["LESSON"]}}, actor)
+        await _same_bytes(demo_node, query, {"key": keys[0], "after": "not a cursor"}, actor)
+        assert ANSWERS["compiled municipality"] - before >= len(keys) * 2

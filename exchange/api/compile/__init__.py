@@ -11,8 +11,8 @@ answers (tests/contract/test_plans.py compares both, byte for byte, for
 every kind of viewer on both databases): whatever goes wrong while running
 it (a cursor that does not fit, an unknown publisher, relevance order) makes
 the field run the general way, errors and all. Root fields compiled:
-`entries` (`entries.py`), `entry(id)` (`single.py`) and `municipalities`
-(`register.py`).
+`entries` (`entries.py`), `entry(id)` (`single.py`), `municipalities`
+(`register.py`) and `municipality(officialKey)` with its entries (`publisher.py`).
 
 Limits (depth, cost, time) are checked by the endpoint before execution, so
 before anything is compiled. Compiled selections are kept per (parsed
@@ -33,6 +33,7 @@ from graphql.pyutils import Undefined
 from strawberry.types.arguments import convert_arguments
 
 from exchange.api.compile.entries import Connection, compile_entries
+from exchange.api.compile.publisher import SingleMunicipality, compile_municipality
 from exchange.api.compile.register import Register, compile_municipalities
 from exchange.api.compile.selection import Unknown, named
 from exchange.api.compile.single import SingleEntry, compile_entry
@@ -46,7 +47,8 @@ CACHE_SIZE = 256
 # How root fields were answered since start: "compiled" (and "compiled <field>"), "general"
 # after a compiled attempt, "not compiled" when the selection has something the compiler does not know
 ANSWERS: Counter[str] = Counter()
-Compiled = Connection | SingleEntry | Register
+Compiled = Connection | SingleEntry | Register | SingleMunicipality
+ROOTS = ("entries", "entry", "municipalities", "municipality")
 _compiled: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Compiled | None]] = OrderedDict()
 _variables: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], frozenset[str]]] = OrderedDict()
 
@@ -84,6 +86,8 @@ def compiled_selection(ex: Any, root: Any, details: Any, dialect: str) -> Compil
             compiled = compile_entries(ex, named(root.type), details, dialect)
         elif name == "municipalities":
             compiled = compile_municipalities(ex, named(root.type), details, dialect)
+        elif name == "municipality":
+            compiled = compile_municipality(ex, details, dialect)
         else:
             compiled = compile_entry(ex, details, dialect)
     except Unknown as exc:
@@ -98,7 +102,7 @@ def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[],
     """An awaitable answer of this root field from a compiled statement, or None."""
     node = details[0].node
     name = node.name.value
-    if name not in ("entries", "entry", "municipalities") or parent_type is not ex.schema.query_type:
+    if name not in ROOTS or parent_type is not ex.schema.query_type:
         return None
     if any(d.fragment_variable_values is not None or d.defer_usage is not None for d in details):
         return None
@@ -124,6 +128,8 @@ def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[],
                                      config=strawberry_schema.config)
             if isinstance(compiled, SingleEntry):
                 out = await compiled.run(ex.context_value, args)
+            elif isinstance(compiled, SingleMunicipality):
+                out = await compiled.run(ex, args)
             elif isinstance(compiled, Register):
                 out = await compiled.run(ex.context_value, args.get("first", 20), args.get("after"),
                                          args.get("filter"))
