@@ -46,7 +46,7 @@ def fields_of(html: str) -> dict[str, Any]:
     for name, text in re.findall(r'<textarea\b[^>]*name="([^"]*)"[^>]*>(.*?)</textarea>', form, re.DOTALL):
         data[name] = text
     for name, options in re.findall(r'<select\b[^>]*name="([^"]*)"[^>]*>(.*?)</select>', form, re.DOTALL):
-        chosen = re.search(r'<option value="([^"]*)" selected', options) or re.search(r'<option value="([^"]*)"', options)
+        chosen = re.search(r'<option value="([^"]*)"[^>]*\sselected', options) or re.search(r'<option value="([^"]*)"', options)
         data[name] = chosen.group(1) if chosen else ""
     return data
 
