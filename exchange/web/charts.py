@@ -12,30 +12,45 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup
 
+from exchange.goals import measurements_of, target_met
 from exchange.models import Municipality
-from exchange.web.svg import Bar, MapPoint, bar_chart, germany_map
+from exchange.web.svg import Bar, MapPoint, SeriesPoint, bar_chart, germany_map, series_chart
 
 Gettext = Callable[[str], str]
 
 
 def indicator_charts(goals: Sequence[dict[str, Any]], _: Gettext, env: Environment) -> list[dict[str, Any]]:
-    """Per goal, its indicators with a bar chart (baseline, target, actual) and the numbers."""
+    """Per goal, its indicators: the dated measurements drawn over time against baseline and
+    target (or, without dated ones, bars of baseline, target and actual), the numbers as a
+    table, and whether the target is met."""
     number = env.filters["number"]
     out = []
     for goal in goals:
         indicators = []
         for ind in goal.get("indicators") or []:
             unit = str(ind.get("unit") or "")
+
+            def text(value: Any, unit: str = unit) -> str:
+                return _("not given") if value is None else f"{number(value)} {unit}".strip()
+
             labels = (("baseline", _("Baseline")), ("target", _("Target")), ("actual", _("Actual")))
-            bars = []
-            for key, label in labels:
-                value = ind.get(key)
-                text = _("not given") if value is None else f"{number(value)} {unit}".strip()
-                bars.append(Bar(label=label, value=None if value is None else float(value), text=text))
-            title = f"{ind.get('name', '')}: " + ", ".join(f"{b.label} {b.text}" for b in bars)
+            bars = [Bar(label=label, value=None if ind.get(key) is None else float(ind[key]), text=text(ind.get(key)))
+                    for key, label in labels]
+            series = [SeriesPoint(str(m["date"]), float(m["value"]), text(m["value"]))
+                      for m in measurements_of(ind) if m.get("date")]
+            name = str(ind.get("name", ""))
+            if series:
+                references = [(f"{label} {text(ind[key])}", float(ind[key]))
+                              for key, label in labels[:2] if ind.get(key) is not None]
+                title = _("%(name)s over time: %(points)s") % {
+                    "name": name, "points": ", ".join(f"{p.when} {p.text}" for p in series)}
+                svg = series_chart(series, lines=references, title=title)
+            else:
+                title = f"{name}: " + ", ".join(f"{b.label} {b.text}" for b in bars)
+                svg = bar_chart(bars, title=title)
             indicators.append({
-                "name": ind.get("name", ""), "unit": unit, "bars": bars,
-                "svg": Markup(bar_chart(bars, title=title)),
+                "name": name, "unit": unit, "bars": bars[:2] if series else bars, "series": series,
+                "svg": Markup(svg), "met": target_met(ind),
             })
         out.append({"goal": goal.get("goal", ""), "indicators": indicators})
     return out

@@ -120,3 +120,61 @@ def bar_chart(bars: Sequence[Bar], *, title: str) -> str:
         out.append(f'<text class="chart-value" x="{label_w + length + 6}" y="{y + 16}">{escape(bar.text)}</text>')
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """One dated measurement of an indicator."""
+
+    when: str  # YYYY-MM-DD
+    value: float
+    text: str  # the formatted value with unit
+
+
+def _day(when: str) -> int:
+    year, month, day = (int(x) for x in when.split("-"))
+    return year * 372 + month * 31 + day  # order and rough spacing are all a chart needs
+
+
+def series_chart(points: Sequence[SeriesPoint], *, lines: Sequence[tuple[str, float]], title: str) -> str:
+    """Measurements over time as a line with dots, against horizontal reference `lines`
+    (label, value), e.g. the baseline and the target. Every dot carries its date and value
+    as a tooltip; the page shows the same numbers as a table."""
+    width, height, left, right, top, bottom = 480, 200, 12, 150, 14, 26
+    values = [p.value for p in points] + [v for _, v in lines]
+    low, high = min(values), max(values)
+    if high == low:
+        low, high = low - 1, high + 1
+    pad = (high - low) * 0.08
+    low, high = low - pad, high + pad
+    days = [_day(p.when) for p in points]
+    first, last = min(days), max(days)
+
+    def x(day: int) -> float:
+        if last == first:
+            return round(left + (width - left - right) / 2, 1)
+        return round(left + (day - first) / (last - first) * (width - left - right), 1)
+
+    def y(value: float) -> float:
+        return round(top + (high - value) / (high - low) * (height - top - bottom), 1)
+
+    out = [(f'<svg class="chart series" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+            f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'),
+           f'<line class="series-axis" x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}"/>']
+    for i, (label, value) in enumerate(lines):
+        out.append(f'<line class="series-ref series-ref-{i}" x1="{left}" y1="{y(value)}" x2="{width - right}" '
+                   f'y2="{y(value)}"/>')
+        out.append(f'<text class="chart-label" x="{width - right + 6}" y="{y(value) + 4}">{escape(label)}</text>')
+    ordered = sorted(zip(days, points, strict=True), key=lambda dp: dp[0])
+    if len(ordered) > 1:
+        out.append('<polyline class="series-line" points="'
+                   + " ".join(f"{x(d)},{y(p.value)}" for d, p in ordered) + '"/>')
+    for d, p in ordered:
+        out.append(f'<circle class="series-dot" cx="{x(d)}" cy="{y(p.value)}" r="4">'
+                   f"<title>{escape(p.when)}: {escape(p.text)}</title></circle>")
+    out.append(f'<text class="chart-label" x="{left}" y="{height - 8}">{escape(ordered[0][1].when)}</text>')
+    if len(ordered) > 1:
+        out.append(f'<text class="chart-label" x="{width - right}" y="{height - 8}" text-anchor="end">'
+                   f"{escape(ordered[-1][1].when)}</text>")
+    out.append("</svg>")
+    return "".join(out)

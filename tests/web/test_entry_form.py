@@ -213,3 +213,21 @@ async def test_group_buttons_with_bad_indices_change_nothing(client: httpx.Async
     for action in ("remove-goal.7", "remove-indicator.x.1", "add-measurement.0", "up-check.-1", "pick-partner.nope"):
         r = await press(client, "/publish/new", html, action, title="bleibt")
         assert r.status_code == 200 and 'value="bleibt"' in r.text, action
+
+
+async def test_the_entry_page_draws_measurements_over_time(client: httpx.AsyncClient) -> None:
+    csrf = csrf_of((await client.get("/publish/new")).text)
+    r = await client.post("/publish/new", data={
+        "csrf": csrf, "kind": "project", "title": "Funkzähler", "summary": "Zähler.", "period_start": "2023-01",
+        "goals.0.goal": "Verluste senken", "goals.0.indicators.0.name": "Wasserverlust", "goals.0.indicators.0.unit": "%",
+        "goals.0.indicators.0.baseline": "18", "goals.0.indicators.0.target": "8",
+        "goals.0.indicators.0.measurements.0.date": "2024-06-30", "goals.0.indicators.0.measurements.0.value": "12",
+        "goals.0.indicators.0.measurements.1.date": "2025-06-30", "goals.0.indicators.0.measurements.1.value": "9,5",
+        "action": "save"})
+    assert r.status_code == 303
+    page = (await client.get(r.headers["location"])).text
+    assert 'class="chart series"' in page and page.count('class="series-dot"') == 2
+    assert "<td>2024-06-30</td><td>12 %</td>" in page and "<td>2025-06-30</td><td>9,5 %</td>" in page
+    assert "Ziel noch nicht erreicht." in page
+    english = (await client.get(r.headers["location"].split("?")[0], params={"lang": "en"})).text
+    assert "Wasserverlust over time: 2024-06-30 12 %, 2025-06-30 9.5 %" in english and "Target not reached yet." in english

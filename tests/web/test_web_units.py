@@ -128,3 +128,14 @@ def test_session_cookies_are_signed_and_csrf_is_bound_to_the_session() -> None:
 def test_body_html_demotes_headings_and_prefixes_ids() -> None:
     html = str(body_html('<h1 id="main">T</h1><p><a href="#main">x</a> href="#y" as text</p>'))
     assert html == '<h2 id="body-main">T</h2><p><a href="#body-main">x</a> href="#y" as text</p>'
+
+
+def test_series_chart_orders_points_and_escapes_text() -> None:
+    from exchange.web.svg import SeriesPoint, series_chart
+
+    svg = series_chart([SeriesPoint("2025-01-01", 9, "9 <%>"), SeriesPoint("2024-01-01", 12, "12 <%>")],
+                       lines=[("Baseline 18", 18.0), ("Target 8", 8.0)], title="Loss <over> time")
+    assert 'aria-label="Loss &lt;over&gt; time"' in svg and "<%>" not in svg
+    assert svg.index("2024-01-01: 12") < svg.index("2025-01-01: 9") and svg.count("series-ref ") == 2
+    single = series_chart([SeriesPoint("2024-01-01", 5, "5")], lines=[], title="one")
+    assert single.count("series-dot") == 1 and "polyline" not in single
