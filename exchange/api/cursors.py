@@ -11,21 +11,41 @@ import base64
 import hashlib
 import hmac
 import json
+from collections import OrderedDict
 from typing import Any
+
+import orjson
 
 from exchange.errors import InvalidInputError
 
 
 class CursorCodec:
-    def __init__(self, secret: bytes) -> None:
+    def __init__(self, secret: bytes, remember: int = 8192) -> None:
         self._secret = secret
+        # the keyed state once; each MAC continues a copy of it (a page makes up to 100 cursors)
+        self._keyed = hmac.new(secret, digestmod=hashlib.sha256)
+        # cursors made lately: the first pages of a list are asked for again and again
+        self._made: OrderedDict[tuple[str, type, Any, int], str] = OrderedDict()
+        self._remember = remember
 
     def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._secret, payload, hashlib.sha256).digest()[:12]
+        mac = self._keyed.copy()
+        mac.update(payload)
+        return mac.digest()[:12]
 
     def encode(self, what: str, value: Any, ident: int) -> str:
-        payload = json.dumps([1, what, value, ident], separators=(",", ":"), ensure_ascii=False).encode()
-        return base64.urlsafe_b64encode(self._mac(payload) + payload).decode("ascii").rstrip("=")
+        key = (what, type(value), value, ident) if isinstance(value, (str, int, float)) else None
+        made = self._made.get(key) if key is not None else None
+        if made is not None:
+            return made
+        # the MAC covers the payload's bytes as sent, so any JSON spelling of it decodes
+        payload = orjson.dumps([1, what, value, ident])
+        made = base64.urlsafe_b64encode(self._mac(payload) + payload).decode("ascii").rstrip("=")
+        if key is not None:
+            self._made[key] = made
+            if len(self._made) > self._remember:
+                self._made.popitem(last=False)
+        return made
 
     def decode(self, cursor: str, what: str) -> tuple[Any, int]:
         problem = f"the cursor {cursor[:40]!r} was not issued by this node for this list"
