@@ -23,6 +23,7 @@ from datetime import datetime
 import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from tortoise.transactions import in_transaction
 
 from exchange.attachments import (
     Attachment,
@@ -46,7 +47,7 @@ log = logging.getLogger("exchange.federation")
 
 BLOB_PATH = "/federation/attachments/"
 MISMATCH = "BLOB_MISMATCH"
-PER_PULL = 50  # files asked for after one pull
+PER_PULL = 50  # files looked up at a time
 
 
 @dataclass
@@ -54,6 +55,7 @@ class BlobReport:
     fetched: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     later: list[str] = field(default_factory=list)
+    bytes: int = 0  # of the files fetched
 
 
 class BlobFetcher:
@@ -69,16 +71,29 @@ class BlobFetcher:
         self.deadline = deadline
 
     async def fetch_missing(self, peer: Peer) -> BlobReport:
+        """Ask the peer for every file this node lacks, `PER_PULL` at a time, each at most once."""
         report = BlobReport()
-        for digest, size, media_type in await missing(PER_PULL):
-            try:
-                outcome = await self._fetch(peer, digest, size, media_type)
-            except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                log.info("file %s from %s not fetched now: %s", digest[:12], peer.url, exc or type(exc).__name__)
-                report.later.append(digest)
-                break  # the peer is unreachable: the rest wait for the next pull too
-            {"fetched": report.fetched, "refused": report.refused}.get(outcome, report.later).append(digest)
-        return report
+        tried: set[str] = set()
+        while True:
+            batch = await missing(PER_PULL, exclude=tried)
+            if not batch:
+                return report
+            for digest, size, media_type in batch:
+                tried.add(digest)
+                try:
+                    outcome = await self._fetch(peer, digest, size, media_type)
+                except (httpx.HTTPError, TimeoutError, OSError) as exc:
+                    log.info("file %s from %s not fetched now: %s", digest[:12], peer.url,
+                             exc or type(exc).__name__)
+                    report.later.append(digest)
+                    return report  # the peer is unreachable: the rest wait for the next pull too
+                if outcome == "fetched":
+                    report.fetched.append(digest)
+                    report.bytes += size
+                elif outcome == "refused":
+                    report.refused.append(digest)
+                else:
+                    report.later.append(digest)
 
     async def _fetch(self, peer: Peer, digest: str, size: int, media_type: str) -> str:
         url = peer.url + BLOB_PATH + digest
@@ -102,14 +117,16 @@ class BlobFetcher:
                 raise RefusedFileError(
                     f"{peer.url} sent {incoming.size:,} bytes with SHA-256 {got[:16]}… for the file "
                     f"{digest[:16]}… of {size:,} bytes")
-            entry_ids = await accept_blob(incoming.path, digest, size, media_type, store, self.attachments.limits)
+            async with in_transaction():  # one commit per file: the rows and the entries' search terms
+                entry_ids = await accept_blob(incoming.path, digest, size, media_type, store,
+                                              self.attachments.limits)
+                for entry in await Entry.filter(id__in=entry_ids):
+                    await reindex(entry)
         except (FileTooLargeError, RefusedFileError) as exc:
             await self._report(peer, exc.message)
             return "refused"
         finally:
             incoming.discard()
-        for entry in await Entry.filter(id__in=entry_ids):
-            await reindex(entry)
         return "fetched"
 
     async def _report(self, peer: Peer, message: str) -> None:

@@ -20,11 +20,8 @@ import logging
 import re
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
-
-from pypdf import PdfReader
-from pypdf.errors import PdfReadError, PyPdfError
 
 from exchange.attachments.kinds import (
     DOCX,
@@ -36,6 +33,9 @@ from exchange.attachments.kinds import (
     Limits,
     RefusedFileError,
 )
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 log = logging.getLogger("exchange.attachments")
 
@@ -56,6 +56,9 @@ TEXT_TAGS = {"t", "p", "h", "span", "s", "tab"}
 def check_pdf(path: Path, tail: bytes, limits: Limits) -> Inspected:
     if b"%%EOF" not in tail[-1024:]:
         raise RefusedFileError("the PDF ends before its end marker (%%EOF): it is truncated")
+    from pypdf import PdfReader  # here: the command line need not load it (0.2-0.4 s)
+    from pypdf.errors import PdfReadError, PyPdfError
+
     # An open file, not a path: given a path, pypdf first reads the whole file into memory.
     with path.open("rb") as handle:
         try:

@@ -84,10 +84,12 @@ async def list_files(entry: Entry, store: BlobStore, limits: Limits) -> list[str
     return gone
 
 
-async def missing(limit: int) -> list[tuple[str, int, str]]:
-    """(digest, size, media type) of files listed but not held, oldest first."""
-    rows = await Attachment.filter(present=False).order_by("id").limit(limit * 4).values_list(
-        "digest", "size", "media_type")
+async def missing(limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[tuple[str, int, str]]:
+    """(digest, size, media type) of files listed but not held, oldest first, but those in `exclude`."""
+    query = Attachment.filter(present=False)
+    if exclude:
+        query = query.exclude(digest__in=sorted(exclude))
+    rows = await query.order_by("id").limit(limit * 4).values_list("digest", "size", "media_type")
     seen: dict[str, tuple[str, int, str]] = {}
     for digest, size, media_type in rows:
         seen.setdefault(str(digest), (str(digest), int(size), str(media_type)))
