@@ -202,6 +202,9 @@ async def test_tokens_wrong_revoked_expired_or_without_scope(db: Database, catal
         ({"period_start": "2024-05", "goals": [{"goal": "x", "indicators": [
             {"name": "y", "measurements": [{"date": "2024-04-30", "value": 1}]}]}]}, "before the project started"),
         ({"checklist": ["item"] * 1000}, "checklist: A checklist holds at most 100 items, not 1000"),
+        ({"contact_role": "Frau Dr. Erika Mustermann"}, "contact_role: This looks like a person \\(Frau\\)"),
+        ({"contact_role": "Bauamt, Herr Schulze"}, "contact_role: This looks like a person \\(Herr\\)"),
+        ({"contact_role": "Mr. John Smith"}, "contact_role: This looks like a person"),
     ],
 )
 async def test_bad_input_is_refused_with_a_clear_message_and_nothing_stored(

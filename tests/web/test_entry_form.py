@@ -127,6 +127,8 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
      "is not a municipality of the register"),
     ({"license": "Namensnennung"}, "license", "keine Lizenz", "is not a licence an entry may carry"),
     ({"title": ""}, "title", "Bitte füllen Sie dieses Feld aus.", "Please fill in this field."),
+    ({"contact_role": "Frau Erika Mustermann"}, "contact_role", "Das sieht nach einer Person aus (Frau)",
+     "Please name the office or role instead"),
 ])
 async def test_bad_input_is_named_at_its_field_in_the_pages_language(
     client: httpx.AsyncClient, typed: dict[str, str], field: str, german: str, english: str
