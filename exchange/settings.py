@@ -62,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
             "largest attachment, in bytes (20 MiB); a larger upload is refused while it streams"),
     Setting("EXCHANGE_ENTRY_ATTACHMENTS_MAX_BYTES", "entry_attachments_max_bytes", "104857600",
             "largest sum of one entry's attachments, in bytes (100 MiB)"),
-    Setting("EXCHANGE_MATCHING_WEIGHTS", "matching_weights", "topics=0.5,experience=0.2,structure=0.3",
+    Setting("EXCHANGE_MATCHING_WEIGHTS", "matching_weights", "topics=0.5,experience=0.3,structure=0.2",
             "weights of the peer-matching signals (see /matching)"),
     Setting("EXCHANGE_SYNC_INTERVAL", "sync_interval", "300",
             "seconds between scheduled pulls from each peer; 0 turns the scheduler off"),
@@ -120,7 +120,7 @@ class Settings:
     attachment_max_bytes: int = 20 * 1024 * 1024
     entry_attachments_max_bytes: int = 100 * 1024 * 1024
     matching_weights: Mapping[str, float] = field(
-        default_factory=lambda: {"topics": 0.5, "experience": 0.2, "structure": 0.3}
+        default_factory=lambda: {"topics": 0.5, "experience": 0.3, "structure": 0.2}
     )
     sync_interval: float = 300.0
     peer_deadline: float = 60.0
@@ -178,7 +178,7 @@ class Settings:
 
 
 def parse_weights(text: str) -> dict[str, float]:
-    """Parse `topics=0.5,experience=0.2,structure=0.3` into a mapping."""
+    """Parse `topics=0.5,experience=0.3,structure=0.2` into a mapping."""
     weights: dict[str, float] = {}
     for part in text.split(","):
         if not part.strip():

@@ -43,7 +43,9 @@ class MatchReason:
 @strawberry.type(description="A municipality that works on similar things, with its score and reasons.")
 class PeerMatch:
     municipality: Municipality = strawberry.field(description="The peer.")
-    score: float = strawberry.field(description="Weighted sum of the signals, in [0, 1].")
+    score: float = strawberry.field(description=(
+        "Relevance first, in [0, 1]: the topic score raised by experience and structure (see /matching)."
+    ))
     reasons: list[MatchReason] = strawberry.field(description="One reason per signal.")
     shared_topics: list[Topic] = strawberry.field(description="Controlled topics both work on.")
     has_entries: bool = strawberry.field(description="False when the peer has no public entries (structure only).")
@@ -127,11 +129,13 @@ class Query:
         weights += [MatchingWeight(name=f"structure.{k}" if k != "distance_km" else k, weight=v, description=k)
                     for k, v in m["structure"].items()]
         summary = (
-            "Jeder Treffer ist eine gewichtete Summe aus drei Signalen in [0, 1]; jedes Signal nennt seinen "
-            "Wert und seine Gründe. Große Städte werden je Veröffentlicher normalisiert, damit sie kleine "
+            "Relevanz zuerst: Erfahrung und Struktur ordnen nur thematisch passende Kommunen um, eine Kommune "
+            "ohne gemeinsame Begriffe oder Themen erreicht höchstens 0,01. Jedes der drei Signale in [0, 1] "
+            "nennt seinen Wert und seine Gründe. Große Städte werden je Veröffentlicher normalisiert, damit sie kleine "
             "Gemeinden mit einem passenden Erfahrungsbericht nicht verdrängen."
             if i == 0 else
-            "Each match is a weighted sum of three signals in [0, 1]; each signal states its score and its "
+            "Relevance first: experience and structure only re-rank topically relevant peers; a peer sharing "
+            "no term or topic scores at most 0.01. Each of the three signals in [0, 1] states its score and its "
             "reasons. Publishers are normalised one by one, so a big city with hundreds of entries does not "
             "crowd out a small town with one relevant lesson learned."
         )

@@ -3,7 +3,7 @@
 A profile holds, per publishing municipality, its stemmed terms (the top
 `MAX_TERMS` of `Entry.search_terms` by frequency, as log-tf weights), its
 controlled topics, and its experience (completed projects, lessons learned,
-projects with evaluated indicators); an inverted index maps each term to the
+projects with evaluated indicators; at most `EXPERIENCE_COUNTED` count on a question); an inverted index maps each term to the
 profiles holding it, and the register rows give the structural facts. Only
 public, not unpublished entries count: a match is shown to anyone. The index
 is built once at startup (`store.ProfileStore.load`) and then kept current one
@@ -16,6 +16,7 @@ scratch (norms up to rounding; see `ProfileIndex`).
 
 from __future__ import annotations
 
+import heapq
 import math
 from array import array
 from bisect import bisect_left
@@ -27,6 +28,7 @@ MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
 ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
 SLICE = 4096  # postings or norms moved between two pauses of a put in steps (well under 1 ms)
+EXPERIENCE_COUNTED = 3  # items of a publisher that count for experience: the most valuable on the asked topics
 URBANISATION = {"01": 0, "02": 1, "03": 2}  # DEGURBA: cities, towns and suburbs, rural areas
 
 
@@ -121,6 +123,11 @@ def saturate(values: Iterable[float]) -> float:
         if 0.0 <= rest < SATURATED:
             return 1.0
     return 1.0 - rest
+
+
+def experience_bound(items: Iterable[ExperienceItem]) -> float:
+    """The most experience can be on any question: the `EXPERIENCE_COUNTED` most valuable items, saturated."""
+    return saturate(heapq.nlargest(EXPERIENCE_COUNTED, (experience_value(x) for x in items)))
 
 
 # the ranking loop's view of one publisher: place id, log10 population, size class,
@@ -218,7 +225,7 @@ class Tally:
             topics=topics,
             topic_norm=math.sqrt(sum(c * c for c in topics.values())),
             experience=list(self.experience),
-            experience_bound=saturate(experience_value(x) for x in self.experience),
+            experience_bound=experience_bound(self.experience),
             first_entry=self.first,
         )
 

@@ -33,10 +33,10 @@ from exchange.matching.rank import (
     _experience,
     _passes,
     _structural_only,
-    fast_km,
     need_of,
-    structure_fast,
+    score_of,
 )
+from exchange.matching.structure import fast_km, structure_fast
 
 DATA = Path(__file__).resolve().parents[2] / "exchange" / "data" / "musterdatenkatalog_nrw.csv.gz"
 SIZES = ((5000, "Landgemeinde"), (20000, "Kleinstadt"), (100000, "Mittelstadt"), (10**9, "Großstadt"))
@@ -126,7 +126,6 @@ def plain_rank(index: ProfileIndex, query: MatchQuery, w: Weights,
                label_terms: Mapping[int, frozenset[str]]) -> tuple[Need, list[Match]]:
     """`exchange.matching.rank` as written before the fast path (commit a6628aa), for comparison."""
     need = need_of(index, query, label_terms)
-    wt, we, ws = w.signals()
     acc: dict[int, float] = {}
     get = acc.get
     for tid, qw in need.terms.items():
@@ -153,7 +152,7 @@ def plain_rank(index: ProfileIndex, query: MatchQuery, w: Weights,
             dot = sum(v * profile.topics.get(k, 0) for k, v in need.topics.items())
             t = (w.terms * t + w.controlled * dot / (qn * profile.topic_norm)) / (w.terms + w.controlled)
         s = structure_fast(query.place, p, w, km)
-        bounds.append((wt * t + ws * s + we * profile.experience_bound, t, s, pid, None))
+        bounds.append((score_of(w, t, profile.experience_bound, s), t, s, pid, None))
     bounds.sort(reverse=True)
     best: list[tuple[float, int, Match]] = []
     wanted_topics, wanted_terms = frozenset(need.topics), frozenset(need.terms)
@@ -162,7 +161,7 @@ def plain_rank(index: ProfileIndex, query: MatchQuery, w: Weights,
             break
         profile = index.profiles[pid]
         e, ids = _experience(need, profile, wanted_topics, wanted_terms)
-        score = wt * t + we * e + ws * s
+        score = score_of(w, t, e, s)
         match = Match(index.places[pid], score, t, e, s, True, profile.entry_count, experience_ids=ids)
         item = (score, -pid, match)
         if len(best) < query.first:

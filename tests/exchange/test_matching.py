@@ -11,7 +11,8 @@ from content import search_document
 from exchange.errors import InvalidInputError
 from exchange.matching import MatchQuery, Weights
 from exchange.matching.profiles import EntryDigest, Place, ProfileIndex
-from exchange.matching.rank import Match, rank, structure_parts, structure_score, topic_terms
+from exchange.matching.rank import Match, rank, topic_terms
+from exchange.matching.structure import structure_parts, structure_score
 from tests.exchange.matching_support import (
     fresh_index,
     plain_rank,
