@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from exchange.matching.vocabulary import Vocabulary, default_vocabulary
+
 MAX_TERMS = 300  # terms kept per publisher
 ITEM_TERMS = 12  # terms kept per experience item
 ITEM_WINDOW = 60  # leading terms of an item's search_terms looked at
@@ -168,6 +170,8 @@ class Tally:
 
     def add(self, index: ProfileIndex, e: EntryDigest) -> list[str]:
         words = e.search_terms.split()
+        if index.vocabulary is not None:  # one concept term per entry and concept it names
+            words += index.vocabulary.concepts(set(words))
         self.counts.update(words)
         self.topics.update(e.topics)
         if e.kind == "lesson" or (e.kind == "project" and e.status == "completed"):
@@ -271,6 +275,7 @@ class ProfileIndex:
     sum_sq_log2: list[float] = field(default_factory=list)
     norms: list[float] = field(default_factory=list)  # per place id, the same as its `Profile.norm`
     deferred: bool = False  # puts with `defer=True` since the last `reweigh`
+    vocabulary: Vocabulary | None = field(default_factory=default_vocabulary)  # bilingual concept terms
 
     @property
     def publishers(self) -> int:

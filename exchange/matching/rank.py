@@ -37,6 +37,7 @@ from exchange.matching.profiles import (
     saturate,
 )
 from exchange.matching.structure import fast_km, haversine_km, structure_fast
+from exchange.matching.vocabulary import PREFIX
 from exchange.matching.weights import Weights
 from exchange.registry import SIZE_CLASSES
 
@@ -161,6 +162,10 @@ def need_of(index: ProfileIndex, query: MatchQuery, label_terms: Mapping[int, fr
                     counts[tid] = counts.get(tid, 0.0) + 1.0
         if not stems:
             raise InvalidInputError("about has no words to match on; describe the planned project")
+        for concept in index.vocabulary.concepts(stems) if index.vocabulary is not None else ():
+            tid = index.vocab.get(concept)
+            if tid is not None and index.df[tid] > 0:
+                counts[tid] = counts.get(tid, 0.0) + 1.0
         vector = {t: (1.0 + math.log(c)) * index.idf(t) for t, c in counts.items()}
         found = {tid: 1.0 for tid, words in label_terms.items() if words and words <= stems}
         return Need(_normalised(index, vector), found, "about")
@@ -338,5 +343,7 @@ def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match, hidden: s
         return
     m.shared_topics = sorted((t for t in need.topics if t in profile.topics), key=lambda t: -profile.topics[t])[:5]
     mine = dict(zip(profile.term_ids, profile.weights))
-    overlap = [(v * mine[t], t) for t, v in need.terms.items() if t in mine and t not in hidden]
+    words = index.words  # concept terms (≈…) are not words a title shows
+    overlap = [(v * mine[t], t) for t, v in need.terms.items()
+               if t in mine and t not in hidden and not words[t].startswith(PREFIX)]
     m.shared_terms = [t for _, t in sorted(overlap, reverse=True)[:6]]

@@ -17,6 +17,7 @@ from tortoise.functions import Count, Min
 
 from exchange.db import current_connection
 from exchange.matching.profiles import EntryDigest, Place, Profile, ProfileIndex, Tally
+from exchange.matching.vocabulary import Vocabulary, default_vocabulary
 from exchange.models import Entry, EntryTopic, Municipality, Topic
 
 CHUNK = 2000  # entries read at once while loading (whole publishers, so a batch may hold more)
@@ -129,15 +130,17 @@ def _goals(value: Any) -> Any:
 class ProfileStore:
     """The profile index of one node and the database reads that keep it current."""
 
-    def __init__(self) -> None:
-        self.index = ProfileIndex()
+    def __init__(self, vocabulary: Vocabulary | None = None, *, bilingual: bool = True) -> None:
+        """`vocabulary`: concept terms other than the shipped ones; `bilingual=False`: none (benchmarks)."""
+        self.vocabulary = (vocabulary or default_vocabulary()) if bilingual else None
+        self.index = ProfileIndex(vocabulary=self.vocabulary)
         self.loaded = False
         self.lock = asyncio.Lock()  # held while a profile is read and put
         self.put_lock = asyncio.Lock()  # one `put` at a time: the steps of two must not interleave
 
     async def load(self) -> ProfileIndex:
         """Read the register, the topics and every public entry once (in chunks)."""
-        index = ProfileIndex()
+        index = ProfileIndex(vocabulary=self.vocabulary)
         for row in await Municipality.filter(active=True).values(*_PLACE_FIELDS):
             index.put_place(place_of(row))
         for t in await Topic.all().values("id", "slug", "label_de", "label_en"):

@@ -1,0 +1,71 @@
+"""A bilingual vocabulary for matching: German and English phrases that mean the same thing.
+
+Each group of `exchange/data/vocabulary.csv` (see exchange/data/README.md)
+names one concept by German and English phrases: the label pairs of the
+Musterdatenkatalog taxonomy ("Abfallkalender" / "waste calendar") and
+synonym groups of municipal practice ("Parkraum", "Stellplatz", "parking
+space"). A text that contains every stem of one of a group's phrases holds the
+group's concept term (`≈` and the group's name), which profiles and `about`
+queries count like a stem: a German entry on "Stellplätze" and an English one
+on "parking spaces" then share a term. German phrases are matched by their
+German stems, English ones by their English stems and, for the English words
+German texts use ("Open Data", "Carsharing"), also by their German stems.
+Nothing is downloaded: the file ships with the exchange. Pure after loading.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from content import terms
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "vocabulary.csv"
+PREFIX = "≈"  # concept terms start with it; no stem does
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Phrases by one of their stems: (every stem of the phrase, the concept term)."""
+
+    triggers: dict[str, tuple[tuple[frozenset[str], str], ...]]
+    groups: int
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[dict[str, str]]) -> Vocabulary:
+        found: dict[str, set[tuple[frozenset[str], str]]] = {}
+        names: set[str] = set()
+        for row in rows:
+            concept = PREFIX + row["group"]
+            names.add(concept)
+            phrases = [(p, ("de",)) for p in row["de"].split("|")] + [(p, ("en", "de")) for p in row["en"].split("|")]
+            for phrase, languages in phrases:
+                for language in languages:
+                    stems = frozenset(terms(phrase, language))
+                    if stems:
+                        found.setdefault(min(stems), set()).add((stems, concept))
+        return cls({k: tuple(sorted(v, key=lambda x: (sorted(x[0]), x[1]))) for k, v in found.items()}, len(names))
+
+    def concepts(self, stems: Iterable[str]) -> list[str]:
+        """The concept terms of a text with these stems, in a stable order."""
+        present = stems if isinstance(stems, (set, frozenset)) else set(stems)
+        out: set[str] = set()
+        triggers = self.triggers
+        for s in present:
+            for needed, concept in triggers.get(s, ()):
+                if concept not in out and needed <= present:
+                    out.add(concept)
+        return sorted(out)
+
+
+def read_rows(path: Path = DATA) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def default_vocabulary() -> Vocabulary:
+    return Vocabulary.from_rows(read_rows())
