@@ -17,7 +17,9 @@ the hand labels stay hidden from the matcher). Two benchmarks:
   distributions (peers that published the same kinds of datasets).
 
 Reported per benchmark: NDCG@10, precision@5 and MRR (against the true top
-five) for the matcher with the default weights and with topics only, for two
+five) for the matcher with the default weights, with topics only and without
+the bilingual vocabulary (whose taxonomy rows come from the same catalogue
+family as the labels), for two
 independent baselines over the same texts (TF-IDF cosine, BM25; see
 bench/matching_baselines.py), random order and (nrw) population only; the
 hub share of each; the default against the best baseline (paired bootstrap);
@@ -132,7 +134,8 @@ async def stand_in_places(names: list[str]) -> dict[str, Municipality]:
     return dict(zip(names, chosen, strict=True))
 
 
-async def load(folder: Path, name: str, groups: dict[str, Group], stand_ins: bool) -> tuple[ProfileIndex, dict[str, int]]:
+async def load(folder: Path, name: str, groups: dict[str, Group], stand_ins: bool,
+               bilingual: bool = True) -> tuple[ProfileIndex, dict[str, int]]:
     """A node's database with every group's rows as entries of its publisher; the profiles built from it."""
     db = Database(f"sqlite://{folder / f'{name}.db'}")
     await db.open(create=True)
@@ -151,7 +154,7 @@ async def load(folder: Path, name: str, groups: dict[str, Group], stand_ins: boo
                       search_terms=search_document(r["dct:title"], r["dct:description"], "", [], "de"))
                 for label, g in sorted(groups.items()) for i, r in enumerate(g)
             ], batch_size=500)
-        index = await ProfileStore().load()
+        index = await ProfileStore(bilingual=bilingual).load()
     await db.close()
     return index, {label: m.id for label, m in places.items()}
 
@@ -193,6 +196,9 @@ async def benchmark(folder: Path, name: str, groups: dict[str, Group], truth: Tr
     for method, weights in (("matcher_default_weights", Weights()), ("matcher_text_only", TEXT_ONLY)):
         rankings[method], median = matcher_rankings(index, ids, weights)
         results[method] = {**evaluate(rankings[method], truth), "median_query_ms": round(median * 1000, 2)}
+    plain, _ = await load(folder, name, groups, stand_ins, bilingual=False)
+    rankings["matcher_default_without_vocabulary"], _ = matcher_rankings(plain, ids, Weights())
+    results["matcher_default_without_vocabulary"] = evaluate(rankings["matcher_default_without_vocabulary"], truth)
     rankings["baseline_tfidf"] = tfidf_rankings(docs, FIRST)
     rankings["baseline_bm25"] = bm25_rankings(docs, FIRST)
     for method in ("baseline_tfidf", "baseline_bm25"):
