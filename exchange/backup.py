@@ -4,7 +4,8 @@ A backup is a tar file holding `manifest.json` (format, node URL, key id,
 dialect, the migrations applied, and the SHA-256 of each member), the
 database (`database.sqlite`, taken with SQLite's online backup API while the
 node may be serving; or `database.pgdump`, PostgreSQL's `pg_dump -Fc`) and
-`node.key`. Restore checks the whole file before it touches anything: a
+`node.key`, and every file of the attachment store
+(`attachments/ab/cd/<sha256>`, as the store keeps them). Restore checks the whole file before it touches anything: a
 truncated or altered file, a file of a newer version, of another node or of
 the other database kind, and a target that already holds a node's data are
 refused in one line, and nothing is changed.
@@ -27,13 +28,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from exchange.attachments import is_digest
 from exchange.errors import ExchangeError
 from exchange.settings import Settings, sqlite_path
 
 FORMAT = "exchange-backup"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the attachments' files are members too (1 had none)
 KEY_MEMBER = "node.key"
 SEED_MEMBER = "node.key.seed"
+FILES_MEMBER = "attachments/"  # + ab/cd/<sha256>: the blobs of the attachment store
 
 
 class BackupError(ExchangeError):
@@ -125,9 +128,11 @@ def create_backup(settings: Settings, key_id: str, target: Path) -> Manifest:
         if seed.is_file():
             shutil.copyfile(seed, folder / SEED_MEMBER)
             members.append(SEED_MEMBER)
+        files = _attachment_files(settings)  # after the database: every file its rows name is there
+        checksums = {n: _sha256(folder / n) for n in members}
+        checksums.update({name: _sha256(path) for name, path in files.items()})
         manifest = Manifest(node_url=settings.node_url, key_id=key_id, dialect=dialect, migrations=migrations,
-                            created=datetime.now(UTC).isoformat(timespec="seconds"),
-                            members={n: _sha256(folder / n) for n in members})
+                            created=datetime.now(UTC).isoformat(timespec="seconds"), members=checksums)
         partial = folder / "backup.tar"
         with tarfile.open(partial, "w") as tar:
             data = manifest.as_json()
@@ -135,10 +140,19 @@ def create_backup(settings: Settings, key_id: str, target: Path) -> Manifest:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
             for member in manifest.members:
-                tar.add(folder / member, arcname=member)
+                tar.add(files.get(member, folder / member), arcname=member)
         os.chmod(partial, 0o600)  # it holds the node's private key
         os.replace(partial, target)
     return manifest
+
+
+def _attachment_files(settings: Settings) -> dict[str, Path]:
+    """The store's blobs as backup members (name -> file); files on their way in are left out."""
+    root = settings.resolved_attachments_dir
+    if not root.is_dir():
+        return {}
+    return {f"{FILES_MEMBER}{p.name[:2]}/{p.name[2:4]}/{p.name}": p
+            for p in sorted(root.glob("??/??/*")) if p.is_file() and is_digest(p.name)}
 
 
 def read_manifest(source: Path, known_migrations: set[str]) -> Manifest:
@@ -217,6 +231,13 @@ def restore_backup(settings: Settings, source: Path, manifest: Manifest, *, targ
                                   env=env, capture_output=True, text=True, check=False)
             if done.returncode:
                 raise BackupError(f"pg_restore failed: {done.stderr.strip()[-300:]}")
+        files_root = settings.resolved_attachments_dir
+        for member in manifest.members:
+            if member.startswith(FILES_MEMBER):
+                target = files_root / member.removeprefix(FILES_MEMBER)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if not target.exists():
+                    shutil.move(folder / member, target)
         for member, path in ((KEY_MEMBER, key_file), (SEED_MEMBER, key_file.with_name(key_file.name + ".seed"))):
             if member in manifest.members and not path.exists():
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

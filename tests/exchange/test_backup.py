@@ -104,7 +104,7 @@ def _rewrite(source: Path, target: Path, change: dict[str, object]) -> None:
 
 @pytest.mark.parametrize(("case", "message"), [
     ("truncated", "is truncated or damaged"),
-    ("newer format", "written by a newer version of the exchange (backup format 2)"),
+    ("newer format", "written by a newer version of the exchange (backup format 3)"),
     ("newer schema", "written by a newer version of the exchange (schema 0999_future)"),
     ("another node", "is a backup of the node http://node-a.test, and this node is http://node-c.test"),
     ("another key", "is a backup of another node: its key"),
@@ -121,7 +121,7 @@ def test_a_bad_backup_is_refused_in_one_line_and_changes_nothing(
     if case == "truncated":
         bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     elif case == "newer format":
-        _rewrite(good, bad, {"format_version": 2})
+        _rewrite(good, bad, {"format_version": 3})
     elif case == "newer schema":
         _rewrite(good, bad, {"migrations": ["0001_initial", "0999_future"]})
     else:
@@ -140,3 +140,34 @@ def test_a_bad_backup_is_refused_in_one_line_and_changes_nothing(
     after = {p.name: p.read_bytes() for p in target.iterdir() if p.name in before}
     assert after == before
     assert not (target / "node.key").exists() or case in ("another key", "not empty")
+
+
+@pytest.mark.slow  # three processes of the command line
+def test_a_backup_carries_the_attachments_files(node: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    report = b"%PDF-1.4 pretend report bytes"
+    digest = hashlib.sha256(report).hexdigest()
+    stored = node / "node-attachments" / digest[:2] / digest[2:4] / digest  # the store beside node.db
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(report)
+    (node / "node-attachments" / "incoming").mkdir()
+    (node / "node-attachments" / "incoming" / "upload-half").write_bytes(b"half an upload")
+    assert cli(node, "backup", str(tmp_path / "a.backup")).returncode == 0
+    with tarfile.open(tmp_path / "a.backup") as tar:
+        names = tar.getnames()
+    assert f"attachments/{digest[:2]}/{digest[2:4]}/{digest}" in names
+    assert not any("incoming" in n for n in names)
+    empty = tmp_path / "b"
+    empty.mkdir()
+    restored = cli(empty, "restore", str(tmp_path / "a.backup"))
+    assert restored.returncode == 0, restored.stderr
+    assert (empty / "node-attachments" / digest[:2] / digest[2:4] / digest).read_bytes() == report
+    # a damaged file in the backup is refused like any damaged member
+    bad = tmp_path / "bad.backup"
+    raw = (tmp_path / "a.backup").read_bytes()
+    bad.write_bytes(raw.replace(b"pretend report bytes", b"pretend REPORT bytes"))
+    again = tmp_path / "c"
+    again.mkdir()
+    refused = cli(again, "restore", str(bad))
+    assert refused.returncode != 0 and "does not match its checksum" in refused.stderr
