@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from content import render_markdown
 from exchange.auth import find_publisher
+from exchange.curation.review import checklist_state
 from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
 from exchange.models import Topic
 from exchange.search import LAENDER, LONG_TEXTS, SIZE_CLASSES, EntryQuery, find_entries
@@ -78,7 +79,14 @@ async def entry(web: Web, request: Request) -> Response:
     own = actor.publisher is not None and e.origin_node == web.node.catalogue.node_url and (
         (actor.publisher.kind == "municipality" and e.municipality_id == actor.publisher.id)
         or (actor.publisher.kind == "organisation" and e.organisation_id == actor.publisher.id))
+    progress, csrf = None, None
+    if e.kind == "guide" and e.checklist and not e.deleted and actor.publisher is not None \
+            and actor.publisher.kind == "municipality":
+        progress = await checklist_state(actor.publisher.id, e)
+        session = web.session(request)
+        csrf = web.sessions.csrf_token(session) if session is not None else None
     return web.page(request, "entry.html", {
+        "progress": progress, "csrf": csrf, "ticked": request.query_params.get("ticked") == "1",
         "changed_by": await last_change_by(e.id) if own else None,
         "page": data, "e": e, "body": body_html(e.body_html), "lesson_parts": extra,
         "endorsements": await entry_endorsements(e),

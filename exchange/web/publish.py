@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from content import render_markdown
 from exchange.auth import Actor, TokenRefusedError
 from exchange.catalogue import MAX_CHECKLIST
+from exchange.curation.review import checklist_state, set_checklist_item
 from exchange.errors import (
     ConflictError,
     ExchangeError,
@@ -151,7 +152,11 @@ async def signout(web: Web, request: Request) -> Response:
 async def _form_page(
     web: Web, request: Request, entry: Entry | None, state: EntryForm, *, status: int = 200, **extra: Any
 ) -> Response:
-    topics = list(await Topic.all().order_by("scheme", "position", "slug"))
+    # One list to scan: the municipal topic tree. The EU data themes are derived from it for
+    # DCAT-AP and offered only where an entry already carries one (so that it is kept).
+    chosen = set(state.values.get("topics") or [])
+    topics = [t for t in await Topic.all().order_by("scheme", "position", "slug")
+              if t.scheme == "mdk" or t.slug in chosen]
     return _page(web, request, "edit.html", {
         "entry": entry, "all_topics": topics, "kinds": ENTRY_KINDS, "languages": LANGUAGES,
         "visibilities": VISIBILITIES, "statuses": PROJECT_STATUSES, "licences": LICENCES,
@@ -246,6 +251,24 @@ async def withdraw(web: Web, request: Request) -> Response:
     return RedirectResponse(f"/publish?withdrawn={entry.uid}", status_code=303)
 
 
+async def tick_checklist(web: Web, request: Request) -> Response:
+    """Store which items of a guide's checklist the signed-in municipality has done (kept on
+    this node, never federated)."""
+    actor = _require(request)
+    form, _ = await _checked_form(web, request)
+    entry = await views.visible_entry(request.path_params["uid"], actor)
+    assert actor.publisher is not None
+    if actor.publisher.kind != "municipality":
+        raise PermissionDeniedError("checklist progress belongs to a municipality")
+    done = {str(v) for v in form.getlist("done")}
+    now = datetime.now(UTC)
+    for item in await checklist_state(actor.publisher.id, entry):
+        wanted = str(item.index) in done
+        if wanted != item.done:
+            await set_checklist_item(actor, entry, item.index, wanted, now)
+    return RedirectResponse(f"/entries/{entry.uid}?ticked=1#checklist-heading", status_code=303)
+
+
 async def _own_entry(web: Web, actor: Actor, uid: str) -> Entry:
     entry = await views.visible_entry(uid, actor)
     owner = _publisher_of(entry)
@@ -271,4 +294,5 @@ def publish_routes(web: Web) -> list[BaseRoute]:
         Route("/publish/new", web.handle(edit), methods=["GET", "POST"]),
         Route("/publish/{uid}/edit", web.handle(edit), methods=["GET", "POST"]),
         Route("/publish/{uid}/withdraw", web.handle(withdraw), methods=["GET", "POST"]),
+        Route("/entries/{uid}/checklist", web.handle(tick_checklist), methods=["POST"]),
     ]

@@ -78,6 +78,15 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     assert "2024-06-30: 10" in page.locator(".diff ins").all_inner_texts()[-1]
     checker.check(page, "versions")
 
+    page.goto(base + "/search?kind=guide")
+    page.locator(".card-title a").first.click()
+    page.wait_for_url("**/entries/**")
+    page.locator(".checklist-form input[type=checkbox]").first.check()
+    page.get_by_role("button", name="Fortschritt speichern").click()
+    page.wait_for_url("**ticked=1**")
+    assert "1 von" in page.locator("main").inner_text()
+    checker.check(page, "guide-checklist")
+
     for kind in ("guide", "lesson"):
         page.goto(f"{base}/publish/new?kind={kind}")
         checker.check(page, f"edit-{kind}")

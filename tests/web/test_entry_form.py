@@ -233,3 +233,13 @@ async def test_the_entry_page_draws_measurements_over_time(client: httpx.AsyncCl
     assert "Ziel noch nicht erreicht." in page
     english = (await client.get(r.headers["location"].split("?")[0], params={"lang": "en"})).text
     assert "Wasserverlust over time: 2024-06-30 12 %, 2025-06-30 9.5 %" in english and "Target not reached yet." in english
+
+
+async def test_the_form_offers_one_list_of_topics(client: httpx.AsyncClient) -> None:
+    from exchange.models import Topic
+
+    html = (await client.get("/publish/new")).text
+    offered = set(re.findall(r'name="topics" value="([^"]+)"', html))
+    mdk = {t.slug for t in await Topic.filter(scheme="mdk")}
+    others = {t.slug for t in await Topic.exclude(scheme="mdk")}
+    assert offered == mdk and mdk and not offered & others
