@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -195,6 +196,7 @@ async def main() -> None:
             await b_db.close()
     finally:
         source.stop()
+    result["loadAverage1m"] = os.getloadavg()[0]  # the machine's load: figures stretch with it
     print(json.dumps(result, indent=2))
 
 

@@ -58,11 +58,14 @@ def listed_files(envelope: dict[str, Any], limits: Limits) -> list[dict[str, Any
     return items
 
 
-async def list_files(entry: Entry, store: BlobStore, limits: Limits) -> list[str]:
-    """Make a received entry's files those its current envelope lists; the digests dropped."""
+async def list_files(entry: Entry, store: BlobStore, limits: Limits) -> list[str] | None:
+    """Make a received entry's files those its current envelope lists; the digests dropped,
+    or None when the entry has no files and had none (nothing changed)."""
     revision = await Revision.get_or_none(entry_id=entry.id, version=entry.version)
     wanted = listed_files(revision.envelope, limits) if revision is not None else []
     rows = {a.digest: a for a in await Attachment.filter(entry_id=entry.id)}
+    if not wanted and not rows:
+        return None
     keep = {item["digest"] for item in wanted}
     gone = [digest for digest in rows if digest not in keep]
     if gone:

@@ -162,8 +162,9 @@ class Attachments:
         if not entry.deleted:
             if entry.origin_node != self.node_url:
                 gone = await received.list_files(entry, self.store, self.limits)
-                await self.release(gone)
-                await index.reindex(entry)
+                if gone is not None:  # the entry has files, or had some
+                    await self.release(gone)
+                    await index.reindex(entry)
             await index.after_write(entry)
             return
         digests = await Attachment.filter(entry_id=entry.id).values_list("digest", flat=True)
