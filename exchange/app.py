@@ -89,7 +89,7 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     )
     secret = settings.secret.encode() if settings.secret else key.derive_secret("cursors")
     matcher = Matcher.from_settings(settings.matching_weights, own_origin=key.node_url)
-    follower = ChangeFollower(database, [matcher.on_entry], reload=matcher.reload)
+    follower = ChangeFollower(database, [matcher.on_entry], reload=matcher.reload, settle=matcher.settle)
     catalogue.listeners.append(follower.seen)  # first: what this process handled itself
     catalogue.listeners.append(matcher.on_entry)  # profiles follow every write
     services = Services(

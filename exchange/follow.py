@@ -11,8 +11,10 @@ delivers a NOTIFY on `CHANGE_CHANNEL` (sent by every writer at commit,
 `catalogue.claim_sequence`). Versions this process has told its listeners
 about already (`seen`, the first catalogue listener) are skipped; for the
 others the entry's current row is read and handed to the listeners, as the
-catalogue would have. More changes at once than `RELOAD_ABOVE` call `reload`
-instead (a whole first sync into the database). The facet index, counts and
+catalogue would have, and then `settle` (the matcher folds received entries
+in at once: what the feed shows is committed, there is no quiet to wait
+for). More changes at once than `RELOAD_ABOVE` call `reload` instead (a
+whole first sync into the database). The facet index, counts and
 topic counts compare the feed's sequence on every request and need no
 follower.
 """
@@ -51,11 +53,13 @@ class ChangeFollower:
         listeners: Sequence[Listener],
         *,
         reload: Callable[[], Awaitable[None]] | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
         interval: float = INTERVAL,
     ) -> None:
         self.database = database
         self.listeners = list(listeners)
         self.reload = reload
+        self.settle = settle
         self.interval = interval
         self.seq: int | None = None  # the last sequence number handed on
         self._seen: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
@@ -132,6 +136,8 @@ class ChangeFollower:
             self.seq = last
             self.handed += handed
             if len(rows) < BATCH:
+                if handed and self.settle is not None:
+                    await self.settle()
                 return handed
 
     async def _hand_on(self, entry: Entry) -> None:

@@ -84,6 +84,7 @@ class Matcher:
         self._loading = asyncio.Lock()
         self._waiting: set[int] = set()  # publishers with received entries not yet folded in
         self._last_received = 0.0
+        self._hurry = asyncio.Event()  # set by `settle`: stop waiting for quiet
         self._folding: asyncio.Task[None] | None = None
 
     @classmethod
@@ -130,8 +131,10 @@ class Matcher:
         loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                while (left := self._last_received + self.quiet - loop.time()) > 0:
-                    await asyncio.sleep(left)
+                while (left := self._last_received + self.quiet - loop.time()) > 0 and not self._hurry.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), left)
+                self._hurry.clear()
                 waiting, self._waiting = self._waiting, set()
                 if len(waiting) > self.reload_above:
                     async with self._loading:
@@ -148,8 +151,10 @@ class Matcher:
     async def settle(self) -> None:
         """Fold in what was received now, without waiting for quiet (tests, shutdown)."""
         self._last_received = 0.0
+        self._hurry.set()
         while self._folding is not None:
             await asyncio.shield(self._folding)
+        self._hurry.clear()
         await self.writes.settle()
 
     async def shutdown(self) -> None:
