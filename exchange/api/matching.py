@@ -73,6 +73,23 @@ class MatchingMethod:
     documentation: str = strawberry.field(description="Path of the public page that explains the method.")
 
 
+@strawberry.input(description=(
+    "Weights for one request, to see what other weights would change; unset ones keep the node's. Each "
+    "between 0 and 10 (only their ratios count); topics at least a fifth of topics + experience + "
+    "structure; distanceKm between 1 and 1000. See /matching."
+))
+class MatchingWeightsInput:
+    topics: float | None = strawberry.field(default=None, description="Topics and terms of public entries.")
+    experience: float | None = strawberry.field(default=None, description="Completed projects and lessons learned.")
+    structure: float | None = strawberry.field(default=None, description="Size, urbanisation, Land, distance.")
+    distance_km: float | None = strawberry.field(default=None, description="Distance at which the distance part halves.")
+
+    def mapping(self) -> dict[str, float]:
+        given = {"topics": self.topics, "experience": self.experience, "structure": self.structure,
+                 "distance_km": self.distance_km}
+        return {k: v for k, v in given.items() if v is not None}
+
+
 def matcher_of(info: Info) -> Matcher:
     services = info.context.services
     if services.matcher is None:
@@ -84,23 +101,27 @@ def matcher_of(info: Info) -> Matcher:
 class Query:
     @strawberry.field(description=(
         "Peers of a municipality: who works on similar topics, has experience with them and is alike in "
-        "structure; with `about`, peers for a planned project described in free text (German or English). "
+        "structure; with `about`, peers for a planned project described in free text (German or English), "
+        "also without `officialKey` (no structural signal then); `weights` tries other weights for this "
+        "request. "
         "Every match explains itself; see `matchingMethod` and /matching."
     ))
     async def peer_matches(
         self,
         info: Info,
-        official_key: str,
+        official_key: str | None = None,
         first: int | None = 10,
         about: str | None = None,
         same_state: bool | None = None,
         size_classes: list[str] | None = None,
         radius_km: float | None = None,
         language: str | None = "de",
+        weights: MatchingWeightsInput | None = None,
     ) -> list[PeerMatch]:
         _, results = await matcher_of(info).peers(
             official_key, about=about, first=10 if first is None else first, same_state=bool(same_state),
             size_classes=size_classes or (), radius_km=radius_km, language=language or "de",
+            weights=weights.mapping() if weights is not None else None,
         )
         slugs = {s for r in results for s, _, _ in r.shared_topics}
         topics = {t.slug: t for t in await models.Topic.filter(slug__in=list(slugs))} if slugs else {}

@@ -180,7 +180,10 @@ def _structure_text(asker: Place, m: Match, language: str) -> str:
         same = p.land_code == asker.land_code
         parts.append((f"ebenfalls in {p.land_name}" if same else f"in {p.land_name}") if de
                      else (f"also in {p.land_name}" if same else f"in {p.land_name}"))
-    return ", ".join(parts) or ("keine Strukturdaten" if de else "no structural data")
+    text = ", ".join(parts) or ("keine Strukturdaten" if de else "no structural data")
+    if asker.id < 0:  # `about` alone: nobody to compare with
+        return ("nicht verglichen, ohne anfragende Kommune: " if de else "not compared, no asking municipality: ") + text
+    return text
 
 
 def reasons(index: ProfileIndex, need: Need, asker: Place, m: Match, entries: list[EntryFacts], shown: list[EntryFacts], language: str) -> list[Reason]:

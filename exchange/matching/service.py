@@ -24,6 +24,7 @@ from typing import Any
 from exchange.auth import find_municipality
 from exchange.db import current_connection
 from exchange.errors import InvalidInputError
+from exchange.matching.profiles import Place
 from exchange.matching.rank import (
     MAX_ABOUT,
     MAX_FIRST,
@@ -48,6 +49,7 @@ RELOAD_ABOVE = 200  # more publishers waiting than this: rebuild every profile i
 RELEVANT_PER_PEER = 3
 ENTRIES_SCANNED = 100  # newest entries of a peer searched for relevant ones
 EXPERIENCE_SHOWN = 8  # experience entries read for the reasons of one peer
+NOWHERE = Place(-1, "", "", "", "", None, "", "", "", "", None, None)  # the asker of `about` alone: no structure
 
 
 @dataclass
@@ -184,7 +186,7 @@ class Matcher:
 
     async def peers(
         self,
-        official_key: str,
+        official_key: str | None,
         *,
         about: str | None = None,
         first: int = 10,
@@ -192,16 +194,27 @@ class Matcher:
         size_classes: Iterable[str] = (),
         radius_km: float | None = None,
         language: str = "de",
+        weights: Mapping[str, float] | None = None,
     ) -> tuple[Need, list[PeerResult]]:
-        """The best peers of a municipality (for a planned project, with `about`)."""
+        """The best peers of a municipality (for a planned project, with `about`), or, without an
+        official key, the best peers for `about` alone (no structural signal then). `weights`
+        replace some of the node's for this request (`Weights.updated`: same names and bounds)."""
         if language not in LANGUAGES:
             raise InvalidInputError(f"language must be de or en, not {language!r}")
-        row = await find_municipality(official_key)
+        w = self.weights.updated(weights) if weights else self.weights
         await self.ensure_loaded()
         index = self.store.index
-        place = index.places.get(row.id) or place_of(row)
+        if official_key is None:
+            if about is None:
+                raise InvalidInputError("give an officialKey, an about text, or both")
+            if same_state or radius_km is not None:
+                raise InvalidInputError("sameState and radiusKm need an officialKey: without one there is no place")
+            place = NOWHERE
+        else:
+            row = await find_municipality(official_key)
+            place = index.places.get(row.id) or place_of(row)
         query = MatchQuery(place, about, first, same_state, frozenset(size_classes), radius_km).validated()
-        need, matches = rank(index, query, self.weights, self._labels)
+        need, matches = rank(index, query, w, self._labels)
         ids = [m.place.id for m in matches]
         rows = {m.id: m for m in await Municipality.filter(id__in=ids)}
         terms_of = await self._terms([m.place.id for m in matches if m.has_entries])

@@ -133,3 +133,43 @@ async def test_common_terms_are_words_from_the_peers_titles_not_stems(demo_node:
         named = [w for w in words if w in titles]
         quoted += len(named)
     assert quoted > 0  # at least some shared words are shown as they were written
+
+
+ABOUT_ONLY = """query AboutOnly($about: String, $key: String, $weights: MatchingWeightsInput, $radius: Float) {
+  peerMatches(about: $about, officialKey: $key, first: 5, language: "en", weights: $weights, radiusKm: $radius) {
+    municipality { officialKey }
+    score
+    reasons { signal score explanation }
+  }
+}"""
+LORAWAN = "We want to build a LoRaWAN sensor network with gateways for the whole town."
+
+
+async def test_about_without_an_asker_ranks_by_topics_alone(demo_node: DemoNode) -> None:
+    body = await demo_node.gql(ABOUT_ONLY, {"about": LORAWAN})
+    assert "errors" not in body, body
+    matches = body["data"]["peerMatches"]
+    assert matches[0]["municipality"]["officialKey"] == HALLENBERG
+    for m in matches:
+        structure = m["reasons"][2]
+        assert structure["score"] == 0 and structure["explanation"].startswith("not compared, no asking municipality")
+    body = await demo_node.gql(ABOUT_ONLY, {})
+    assert _code(body) == "BAD_USER_INPUT" and "officialKey" in body["errors"][0]["message"]
+    body = await demo_node.gql(ABOUT_ONLY, {"about": LORAWAN, "radius": 30.0})
+    assert _code(body) == "BAD_USER_INPUT" and "radiusKm" in body["errors"][0]["message"]
+
+
+async def test_weights_per_request_change_the_scores_within_bounds(demo_node: DemoNode) -> None:
+    node = await demo_node.gql(ABOUT_ONLY, {"about": LORAWAN, "key": WIESENBACH})
+    text = await demo_node.gql(ABOUT_ONLY, {"about": LORAWAN, "key": WIESENBACH,
+                                            "weights": {"topics": 1, "experience": 0, "structure": 0}})
+    assert "errors" not in node and "errors" not in text, (node, text)
+    by_node = {m["municipality"]["officialKey"]: m for m in node["data"]["peerMatches"]}
+    top = text["data"]["peerMatches"][0]
+    # text only: the score is the topic score (times 0.99); with the node's weights experience and structure count
+    assert top["score"] == pytest.approx(0.99 * top["reasons"][0]["score"], abs=2e-3)
+    assert by_node[top["municipality"]["officialKey"]]["score"] != top["score"]
+    for weights, word in (({"topics": 0.1, "structure": 1}, "at least 20%"), ({"structure": -1}, "between 0 and 10"),
+                          ({"distanceKm": 0}, "distance_km")):
+        body = await demo_node.gql(ABOUT_ONLY, {"about": LORAWAN, "key": WIESENBACH, "weights": weights})
+        assert _code(body) == "BAD_USER_INPUT" and word in body["errors"][0]["message"], body
