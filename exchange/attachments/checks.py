@@ -27,18 +27,18 @@ def inspect_file(path: Path, workdir: Path, limits: Limits) -> Inspected:
     """Decide what the file at `path` is and check it; raises RefusedFileError naming the problem."""
     size = path.stat().st_size
     if size == 0:
-        raise RefusedFileError("the file is empty")
+        raise RefusedFileError("the file is empty", "empty")
     head, tail = read_ends(path)
     kind = family(head)
     if kind == "svg":
-        raise RefusedFileError("SVG images are refused: they can carry scripts. Please upload a PNG instead")
+        raise RefusedFileError("SVG images are refused: they can carry scripts. Please upload a PNG instead", "svg")
     if kind == "html":
         raise RefusedFileError("the file is an HTML page, which is not allowed as an attachment "
-                               f"(allowed: {ALLOWED_NAMES})")
+                               f"(allowed: {ALLOWED_NAMES})", "html")
     found = signatures(path, head)
     if len(found) > 1:
         raise RefusedFileError(f"the file is at once a {' and a '.join(found)} (a polyglot file); "
-                               "such files are refused")
+                               "such files are refused", "polyglot")
     if kind in ("png", "jpeg", "webp"):
         return images.reencode(path, workdir, kind, limits)
     if kind == "pdf":
@@ -52,4 +52,4 @@ def inspect_file(path: Path, workdir: Path, limits: Limits) -> Inspected:
     named = {"gif": "a GIF image", "exe": "a program", "bmp": "a BMP image", "tif": "a TIFF image",
              "doc": "an old Word document (.doc)", "xls": "an old Excel workbook (.xls)"}.get(kind)
     what = named or (f"of type {kind}" if kind != "unknown" else "of no type we recognise")
-    raise RefusedFileError(f"the file is {what}; allowed are {ALLOWED_NAMES}")
+    raise RefusedFileError(f"the file is {what}; allowed are {ALLOWED_NAMES}", "type")

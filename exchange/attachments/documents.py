@@ -127,23 +127,23 @@ def _check_sizes(members: list[zipfile.ZipInfo], packed: int, limits: Limits) ->
     if total > limits.unpacked_bytes:
         raise RefusedFileError(
             f"the archive would unpack to {total:,} bytes, more than {limits.unpacked_bytes:,} "
-            "(a ZIP bomb?)")
+            "(a ZIP bomb?)", "zip_bomb")
     if total > limits.unpacked_ratio * max(packed, 1) and total > 1024 * 1024:
         raise RefusedFileError(
-            f"the archive would unpack to {total // max(packed, 1)} times its size (a ZIP bomb?)")
+            f"the archive would unpack to {total // max(packed, 1)} times its size (a ZIP bomb?)", "zip_bomb")
     for m in members:
         if m.flag_bits & 0x1:
             raise RefusedFileError(f"the archive member {m.filename!r} is encrypted")
         if m.file_size > 1024 * 1024 and m.file_size > limits.unpacked_ratio * max(m.compress_size, 1):
             raise RefusedFileError(
                 f"the archive member {m.filename!r} would unpack to "
-                f"{m.file_size // max(m.compress_size, 1)} times its size (a ZIP bomb?)")
+                f"{m.file_size // max(m.compress_size, 1)} times its size (a ZIP bomb?)", "zip_bomb")
 
 
 def _office_type(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> str:
     names = {m.filename for m in members}
     if any(n.lower().endswith("vbaproject.bin") or n.startswith("Basic/") for n in names):
-        raise RefusedFileError("the document contains macros; please save it without them")
+        raise RefusedFileError("the document contains macros; please save it without them", "macros")
     if members and members[0].filename == "mimetype" and members[0].file_size <= 100:
         declared = archive.read(members[0]).strip()
         if declared in ODF_TYPES and "content.xml" in names:
@@ -153,7 +153,7 @@ def _office_type(archive: zipfile.ZipFile, members: list[zipfile.ZipInfo]) -> st
             return DOCX
         if "xl/workbook.xml" in names:
             return XLSX
-    raise RefusedFileError("the file is a ZIP archive, but not an ODT, ODS, DOCX or XLSX document")
+    raise RefusedFileError("the file is a ZIP archive, but not an ODT, ODS, DOCX or XLSX document", "type")
 
 
 def _parse(archive: zipfile.ZipFile, name: str) -> ElementTree.Element | None:

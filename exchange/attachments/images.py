@@ -58,7 +58,7 @@ def reencode(path: Path, workdir: Path, kind: str, limits: Limits) -> Inspected:
                 if width * height > limits.image_pixels:
                     raise RefusedFileError(
                         f"the image has {width} × {height} pixels, more than the "
-                        f"{limits.image_pixels // 1_000_000} million allowed")
+                        f"{limits.image_pixels // 1_000_000} million allowed", "too_many_pixels")
                 notes = found_metadata(image)
                 image.load()
                 upright = ImageOps.exif_transpose(image) or image

@@ -59,7 +59,13 @@ MARKUP = (b"<html", b"<script", b"<body", b"<head>", b"<iframe", b"<!doctype htm
 
 
 class RefusedFileError(InvalidInputError):
-    """A file that is not what an attachment may be; the message says why."""
+    """A file that is not what an attachment may be; the message says why, `reason` names the kind
+    of problem for a page to say in its reader's language ("svg", "html", "polyglot", "type",
+    "damaged", "zip_bomb", "macros", "csv", "empty", "too_many_pixels")."""
+
+    def __init__(self, message: str, reason: str = "damaged") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class FileTooLargeError(InvalidInputError):
@@ -169,12 +175,12 @@ def check_csv(path: Path) -> Inspected:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             sample = handle.read(HEAD)
             if any(ord(c) < 32 and c not in "\t\r\n" for c in sample):
-                raise RefusedFileError("the text holds control characters; it is not a CSV file")
+                raise RefusedFileError("the text holds control characters; it is not a CSV file", "csv")
             try:
                 dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
             except csv.Error:
                 raise RefusedFileError(
-                    "the text is not a CSV table: no comma, semicolon or tab separates its columns") from None
+                    "the text is not a CSV table: no comma, semicolon or tab separates its columns", "csv") from None
             handle.seek(0)
             width = None
             for number, row in enumerate(csv.reader(handle, dialect), start=1):
@@ -186,9 +192,9 @@ def check_csv(path: Path) -> Inspected:
                     width = len(row)
                 elif len(row) != width:
                     raise RefusedFileError(
-                        f"row {number} has {len(row)} columns, the first row {width}: not a CSV table")
+                        f"row {number} has {len(row)} columns, the first row {width}: not a CSV table", "csv")
     except UnicodeDecodeError as exc:
-        raise RefusedFileError(f"the text is not UTF-8 (byte {exc.start}); please save the CSV as UTF-8") from None
+        raise RefusedFileError(f"the text is not UTF-8 (byte {exc.start}); please save the CSV as UTF-8", "csv") from None
     except csv.Error as exc:
         raise RefusedFileError(f"the CSV file cannot be read: {exc}") from None
     if width is None:

@@ -126,7 +126,8 @@ async def upload(web: Web, request: Request) -> Response:
     except ExchangeError as exc:
         code = 413 if isinstance(exc, FileTooLargeError) else status_of(exc)
         return await attachments_page(web, request, status=code, problem=exc.message, form=form,
-                                      too_large=isinstance(exc, FileTooLargeError))
+                                      too_large=isinstance(exc, FileTooLargeError),
+                                      reason=getattr(exc, "reason", ""))
     return RedirectResponse(f"/entries/{uid}/attachments?added={added.digest}", status_code=303)
 
 

@@ -85,9 +85,11 @@ async def test_a_writer_uploads_a_report_and_a_photo_without_javascript(
 
 
 @pytest.mark.parametrize(("data", "name", "status", "said"), [
-    (b"<html><body><script>alert(1)</script></body></html>", "bericht.pdf", 400, "HTML page"),
-    (files.pdf() + files.docx(), "bericht.pdf", 400, "polyglot"),
-    (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "logo.svg", 400, "SVG"),
+    (b"<html><body><script>alert(1)</script></body></html>", "bericht.pdf", 400, "eine Webseite (HTML)"),
+    (files.pdf() + files.docx(), "bericht.pdf", 400, "zugleich zwei Arten von Dateien"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"/>', "logo.svg", 400, "SVG-Bilder können Skripte enthalten"),
+    (files.zip_bomb_docx(8 * 1024 * 1024), "vorlage.docx", 400, "auf ein Vielfaches seiner Größe"),
+    (files.photo(size=(400, 300))[:-900], "foto.jpg", 400, "beschädigt oder unvollständig"),
 ])
 async def test_the_form_refuses_hostile_files_with_a_reason(
         client: httpx.AsyncClient, content: Content, data: bytes, name: str, status: int, said: str) -> None:
