@@ -110,12 +110,43 @@ async def municipality(web: Web, request: Request) -> Response:
     actor = actor_of_request(request)
     page = await find_entries(EntryQuery(publisher=("municipality", muni.id)), actor, first=20, leave_out=LONG_TEXTS)
     locale = web.renderer.locale(request)
-    peers = await views.peers_of(web.node.services.matcher, muni, locale)
+    tried, refused = _tried_weights(request)
+    try:
+        peers = await views.peers_of(web.node.services.matcher, muni, locale, weights=tried or None)
+    except InvalidInputError:
+        if not tried:
+            raise
+        tried, refused = {}, True  # the node's weights instead, and the page says why
+        peers = await views.peers_of(web.node.services.matcher, muni, locale)
     gettext = web.renderer.gettext(request)
     return web.page(request, "municipality.html", {
         "m": muni, "entries": await views.cards(page.entries), "more_entries": page.has_next,
         "peers": peers, "map": safe(peer_map(muni, peers or [], gettext)) if muni.latitude else None,
+        "tried": tried, "weights_refused": refused,
+        "weights": {k: tried.get(k, v) for k, v in _node_weights(web).items()},
     })
+
+
+WEIGHT_FIELDS = ("topics", "experience", "structure")
+
+
+def _tried_weights(request: Request) -> tuple[dict[str, float], bool]:
+    """The weights a person tries on the municipality page (empty fields keep the node's); refused: not numbers."""
+    tried: dict[str, float] = {}
+    for name in WEIGHT_FIELDS:
+        raw = (request.query_params.get(name) or "").strip().replace(",", ".")
+        if raw:
+            try:
+                tried[name] = float(raw)
+            except ValueError:
+                return {}, True
+    return tried, False
+
+
+def _node_weights(web: Web) -> dict[str, float]:
+    matcher = web.node.services.matcher
+    w = matcher.weights if matcher is not None else None
+    return {name: getattr(w, name) for name in WEIGHT_FIELDS} if w is not None else {}
 
 
 async def topic(web: Web, request: Request) -> Response:

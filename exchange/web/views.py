@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -183,11 +183,13 @@ class Peer:
     distance_km: float | None
 
 
-async def peers_of(matcher: Matcher | None, muni: Municipality, locale: str, first: int = 8) -> list[Peer] | None:
-    """Peer matches from the node's matcher, with reasons in the page's language; None without one."""
+async def peers_of(matcher: Matcher | None, muni: Municipality, locale: str, first: int = 8,
+                   weights: Mapping[str, float] | None = None) -> list[Peer] | None:
+    """Peer matches from the node's matcher, with reasons in the page's language; None without one.
+    `weights` replace some of the node's for this request (refused out of bounds: InvalidInputError)."""
     if matcher is None:
         return None
-    _, results = await matcher.peers(muni.official_key, first=first, language=locale)
+    _, results = await matcher.peers(muni.official_key, first=first, language=locale, weights=weights)
     return [
         Peer(r.municipality, r.match.score, [x.explanation for x in r.reasons], r.relevant, r.match.distance_km)
         for r in results

@@ -186,6 +186,12 @@ def test_a_municipal_employee_uses_the_catalogue(server: dict[str, str], browser
     assert page.locator(".peers > li").count() >= 3
     assert page.locator("svg.map .map-peer").count() >= 3 and page.locator("svg.map .map-self").count() == 1
     checker.check(page, "municipality")
+    page.get_by_label("Erfahrung").fill("0")
+    page.get_by_label("Struktur").fill("0")
+    page.get_by_role("button", name="Partner mit diesen Gewichten zeigen").click()
+    page.wait_for_url("**structure=0**")
+    assert "Gewichten dieser Anfrage" in page.locator("main").inner_text()
+    checker.check(page, "municipality-weights")
     page.goto(base + "/municipalities?name=Wiesen")
     checker.check(page, "municipality-search")
     page.goto(base + "/topics/digitalisierung")

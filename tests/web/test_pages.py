@@ -125,6 +125,19 @@ async def test_municipality_page_with_register_facts_peers_and_map(client: httpx
     assert (await client.get(f"/municipalities/{KISSELBACH_AGS}")).status_code == 200
 
 
+async def test_municipality_page_tries_other_weights_without_changing_the_node(client: httpx.AsyncClient) -> None:
+    html = _check_html(await client.get(f"/municipalities/{KISSELBACH}"))
+    assert "Andere Gewichte ausprobieren" in html and 'name="topics"' in html and "dieser Anfrage" not in html
+    html = _check_html(await client.get(f"/municipalities/{KISSELBACH}",
+                                        params={"topics": "1", "experience": "0", "structure": "0"}))
+    assert "Partner mit den Gewichten dieser Anfrage: Themen 1, Erfahrung 0, Struktur 0." in html
+    assert 'value="1.0"' in html and "Wiggensbach" in html
+    for bad in ({"topics": "0.1", "structure": "5"}, {"topics": "viel"}, {"structure": "-2"}):
+        r = await client.get(f"/municipalities/{KISSELBACH}", params=bad)
+        assert r.status_code == 200 and "Diese Gewichte sind nicht erlaubt" in r.text and "Wiggensbach" in r.text
+    assert "Andere Gewichte ausprobieren" in _check_html(await client.get(f"/municipalities/{KISSELBACH}"))
+
+
 async def test_find_peers_by_name(client: httpx.AsyncClient) -> None:
     r = await client.get("/municipalities", params={"name": "kissel"})
     assert f'href="/municipalities/{KISSELBACH}"' in r.text
