@@ -2,9 +2,10 @@
 
 `profiles` condenses what each municipality published into a profile held in
 memory, which `store` loads and `writes` keeps current cheaply after each
-write; `rank` scores and ranks peers over those profiles with pure functions
-(topics, experience, structure), and `reasons` says why, in German and
-English; `service` (`Matcher`) is the one call the GraphQL API, the web pages
+write, with the concept terms of the bilingual `vocabulary`; `rank` scores and
+ranks peers over those profiles with pure functions (topics, experience,
+`structure`; relevance first, with `weights` from configuration or a request),
+and `reasons` says why, in German and English; `service` (`Matcher`) is the one call the GraphQL API, the web pages
 and the `exchange match` command use.
 """
 
