@@ -101,6 +101,12 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
                  entry_url.removeprefix(base) + "/versions?from=1&to=2"):
         small.goto(base + path)
         _fits(small, path)
+    small.goto(base + "/search?q=Sensor")
+    first = small.evaluate("document.querySelector('.results .card').getBoundingClientRect().top")
+    assert first < 800, f"the first result starts at {first} px, below the screen"
+    small.locator("summary", has_text="Filter").click()
+    assert small.get_by_role("button", name="Filter anwenden").is_visible()
+    checker.check(small, "search-phone")
     small.goto(base + "/publish/new?kind=project")
     small.get_by_role("button", name="Ziel hinzufügen").click()
     small.get_by_role("button", name="Messung hinzufügen").click()

@@ -9,3 +9,11 @@
   button.addEventListener("click", function () { window.print(); });
   facts.appendChild(button);
 })();
+
+// Optional enhancement: on a phone the search filters start folded, so that the first result
+// is in view; the summary opens them. Without JavaScript they stay open.
+(function () {
+  var filters = document.querySelector("details.facet-details");
+  if (!filters || !window.matchMedia) { return; }
+  if (window.matchMedia("(max-width: 40rem)").matches) { filters.removeAttribute("open"); }
+})();
