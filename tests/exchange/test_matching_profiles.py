@@ -124,7 +124,7 @@ async def test_received_entries_are_folded_in_once_the_sync_is_quiet(
     """Entries from another origin do not rebuild a profile each: after a quiet moment every
     waiting publisher is refreshed once (or all profiles reloaded), equal to a fresh load."""
     await seed(db)
-    matcher = Matcher(own_origin="http://elsewhere.test", quiet=0.05, reload_above=reload_above)
+    matcher = Matcher(own_origin="http://elsewhere.test", quiet=30, reload_above=reload_above)  # settle() hurries it
     catalogue.listeners.append(matcher.on_entry)  # the catalogue's entries are "received" here
     await matcher.startup()
     for i, key in enumerate([KISSELBACH, FLENSBURG, KISSELBACH, WIGGENSBACH]):
