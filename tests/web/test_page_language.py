@@ -92,7 +92,7 @@ async def data_strings() -> list[str]:
     """What the pages show of the data, longest first (so a name inside a title goes with it)."""
     texts: list[str] = []
     for e in await Entry.all():
-        texts += [e.title, e.summary, e.contact_role, e.funding_programme, e.audience, *e.keywords, *e.partners,
+        texts += [e.title, e.summary, e.contact_role, e.contact_email, e.funding_programme, e.audience, *e.keywords, *e.partners,
                   *e.checklist, *[str(g.get("goal", "")) for g in e.goals or []],
                   *[str(i.get(k, "")) for g in e.goals or [] for i in g.get("indicators", []) for k in ("name", "unit")]]
     for m in await Municipality.all():
