@@ -12,9 +12,9 @@ carries a description, which is what integrators read in GraphiQL and in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Generator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
 
 import strawberry
 from strawberry import Info
@@ -43,6 +43,7 @@ def _ctx(info: Info) -> Context:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 def prefetched(attribute: str) -> Callable[[F], F]:
@@ -58,6 +59,23 @@ def prefetched(attribute: str) -> Callable[[F], F]:
 
     return mark
 
+
+
+class Later(Generic[T]):
+    """An awaitable that starts its work only when awaited.
+
+    strawberry's `_entities` calls `resolve_reference` for every representation
+    before any result is awaited, and drops them all when a later representation
+    names an unknown type: a lookup started eagerly (a coroutine) would then be
+    left never awaited. This one starts nothing until graphql-core awaits it."""
+
+    __slots__ = ("_start",)
+
+    def __init__(self, start: Callable[[], Awaitable[T]]) -> None:
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, T]:
+        return self._start().__await__()
 
 @strawberry.type(description="A link from an entry to another entry.")
 class EntryLink:
@@ -130,8 +148,12 @@ class Municipality(Publisher):
         )
 
     @classmethod
-    async def resolve_reference(cls, info: Info, **representation: Any) -> Municipality | None:
+    def resolve_reference(cls, info: Info, **representation: Any) -> Later[Municipality | None]:
         """Federation: a representation carries the key as the schema spells it (`officialKey`)."""
+        return Later(lambda: cls._reference(representation))
+
+    @classmethod
+    async def _reference(cls, representation: dict[str, Any]) -> Municipality | None:
         from exchange.auth import find_municipality
         from exchange.errors import NotFoundError
 
@@ -157,9 +179,12 @@ class Organisation(Publisher):
         return cls(_pk=o.id, name=o.name, slug=o.slug, kind=o.kind, website=o.website, description=o.description)
 
     @classmethod
-    async def resolve_reference(cls, info: Info, slug: str) -> Organisation | None:
-        o = await models.Organisation.get_or_none(slug=slug)
-        return cls.from_model(o) if o else None
+    def resolve_reference(cls, info: Info, slug: str) -> Later[Organisation | None]:
+        async def find() -> Organisation | None:
+            o = await models.Organisation.get_or_none(slug=slug)
+            return cls.from_model(o) if o else None
+
+        return Later(find)
 
 
 @strawberry.interface(description="A project description, guide or lesson learned: the current version.")
@@ -281,8 +306,8 @@ class ProjectDescription(Entry):
         return [entry_of(r) for r in rows if _visible(info, r)]  # type: ignore[misc]
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Entry | None:
-        return await _reference(info, id)
+    def resolve_reference(cls, info: Info, id: strawberry.ID) -> Later[Entry | None]:
+        return Later(lambda: _reference(info, id))
 
 
 @strawberry.type(description="A guide or checklist, curated by an organisation.", directives=[Key(fields=FieldSet("id"))])
@@ -292,8 +317,8 @@ class Guide(Entry):
     review_state: ReviewState = strawberry.field(description="draft, in review, published or withdrawn.")
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Entry | None:
-        return await _reference(info, id)
+    def resolve_reference(cls, info: Info, id: strawberry.ID) -> Later[Entry | None]:
+        return Later(lambda: _reference(info, id))
 
 
 @strawberry.type(description="A lesson learned from a project: what worked, what did not, what it takes.",
@@ -312,8 +337,8 @@ class LessonLearned(Entry):
         return entry_of(e) if e is not None and _visible(info, e) else None  # type: ignore[return-value]
 
     @classmethod
-    async def resolve_reference(cls, info: Info, id: strawberry.ID) -> Entry | None:
-        return await _reference(info, id)
+    def resolve_reference(cls, info: Info, id: strawberry.ID) -> Later[Entry | None]:
+        return Later(lambda: _reference(info, id))
 
 
 async def _reference(info: Info, id: strawberry.ID) -> Entry | None:

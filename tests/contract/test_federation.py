@@ -105,3 +105,20 @@ async def test_unknown_entities_are_null_not_errors(demo_node: DemoNode) -> None
         {"__typename": "Guide", "id": "00000000-0000-4000-8000-000000000000"},
     ]})
     assert body.get("data", {}).get("_entities") == [None, None, None], body
+
+
+async def test_a_bad_representation_leaves_no_lookup_unawaited(demo_node: DemoNode) -> None:
+    """A representation of an unknown type ends the whole `_entities` field; the lookups made
+    for the representations before it must not be left behind as never-awaited coroutines."""
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        body = await demo_node.gql(ENTITIES, {"representations": [
+            {"__typename": "Organisation", "slug": "nobody"},
+            {"__typename": "Guide", "id": "00000000-0000-4000-8000-000000000000"},
+            {"__typename": "NoSuchType", "id": "1"},
+        ]})
+        gc.collect()
+    assert body.get("errors"), body
