@@ -1,7 +1,7 @@
 """Peer matching: which municipalities work on similar things, and why.
 
 `profiles` condenses what each municipality published into a profile held in
-memory, which `store` loads and `writes` keeps current cheaply after each
+memory (its parts and the `Tally` that sums entries into one are in `tally`), which `store` loads and `writes` keeps current cheaply after each
 write, with the concept terms of the bilingual `vocabulary`; `rank` scores and
 ranks peers over those profiles with pure functions (topics, experience,
 `structure`; relevance first, with `weights` from configuration or a request),
