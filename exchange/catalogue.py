@@ -22,7 +22,7 @@ from tortoise.transactions import in_transaction
 from content import forbidden_character, render, search_document_of_text
 from exchange import withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
-from exchange.db import current_connection, dialect_of
+from exchange.changes import append_change
 from exchange.envelope import Signer, canonical_json
 from exchange.errors import (
     N_,
@@ -40,7 +40,6 @@ from exchange.models import (
     PROJECT_STATUSES,
     REVIEW_STATES,
     VISIBILITIES,
-    Change,
     Entry,
     EntryTopic,
     Municipality,
@@ -497,37 +496,6 @@ def build_envelope(entry: Entry, topic_slugs: list[str], publisher: Publisher) -
         "updatedAt": entry.updated_at.isoformat(),
         "entry": body,
     }
-
-
-async def append_change(entry: Entry) -> Change:
-    """Give this version the node's next sequence number, in commit order.
-
-    On PostgreSQL an advisory lock held until commit serialises the assignment,
-    so a reader that sees sequence n has seen every number below n. SQLite
-    allows one writer at a time, which serialises it already.
-    """
-    await claim_sequence()
-    return await Change.create(
-        entry_uid=entry.uid,
-        version=entry.version,
-        origin_node=entry.origin_node,
-        visibility=entry.visibility,
-        created_at=entry.updated_at,
-    )
-
-
-CHANGE_CHANNEL = "exchange_change"  # PostgreSQL NOTIFY channel: the change feed moved on
-
-
-async def claim_sequence() -> None:
-    """Within the caller's transaction, before change rows are inserted: on PostgreSQL take
-    the advisory lock that serialises sequence numbers, and queue a NOTIFY on
-    `CHANGE_CHANNEL`, which PostgreSQL delivers at commit (and drops on rollback), so
-    the other processes' followers (`exchange.follow`) catch up at once."""
-    conn = current_connection()
-    if dialect_of(conn) == "postgres":
-        await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")
-        await conn.execute_query(f"SELECT pg_notify('{CHANGE_CHANNEL}', '')")
 
 
 def input_fields() -> list[str]:

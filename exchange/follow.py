@@ -8,7 +8,7 @@ the `ChangeFollower` tells them about everyone else's. It reads the change
 feed (the `change` table, the source of truth) for sequence numbers above the
 last one it saw: every `interval` seconds, and at once when PostgreSQL
 delivers a NOTIFY on `CHANGE_CHANNEL` (sent by every writer at commit,
-`catalogue.claim_sequence`). Versions this process has told its listeners
+`changes.claim_sequence`). Versions this process has told its listeners
 about already (`seen`, the first catalogue listener) are skipped; for the
 others the entry's current row is read and handed to the listeners, as the
 catalogue would have, and then `settle` (the matcher folds received entries
@@ -30,7 +30,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from exchange.catalogue import CHANGE_CHANNEL, Listener
+from exchange.catalogue import Listener
+from exchange.changes import CHANGE_CHANNEL
 from exchange.db import Database, current_connection, dialect_of
 from exchange.models import Entry
 from exchange.search import latest_seq

@@ -21,7 +21,7 @@ from typing import Any
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from exchange.catalogue import claim_sequence
+from exchange.changes import claim_sequence
 from exchange.curation import CurationContentError, apply_received, is_curation_envelope
 from exchange.db import current_connection, dialect_of
 from exchange.models import (
@@ -271,7 +271,7 @@ async def _index(entries: list[Entry]) -> None:
 
 
 async def _append_changes(entries: list[Entry]) -> None:
-    """`catalogue.append_change` for a batch: one lock, one insert, sequence numbers in list order."""
+    """`changes.append_change` for a batch: one lock, one insert, sequence numbers in list order."""
     if not entries:
         return
     await claim_sequence()

@@ -26,7 +26,8 @@ from tortoise.transactions import in_transaction
 
 from content import forbidden_character
 from exchange.auth import Actor, require
-from exchange.catalogue import Catalogue, append_change, may_see, parse_uid
+from exchange.catalogue import Catalogue, may_see, parse_uid
+from exchange.changes import append_change
 from exchange.envelope import canonical_json
 from exchange.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from exchange.models import (

@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from exchange.catalogue import append_change
+from exchange.changes import append_change
 from exchange.curation.collections import MAX_ITEMS, MAX_NOTE, CurationContentError
 from exchange.models import (
     Collection,
