@@ -12,9 +12,9 @@ carries a description, which is what integrators read in GraphiQL and in
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 import strawberry
 from strawberry import Info
@@ -26,6 +26,7 @@ from exchange import models
 from exchange.api.attachments import Attachment, attachments_for
 from exchange.api.enums import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
 from exchange.api.inputs import EntryFilter
+from exchange.api.later import Later
 from exchange.api.selection import selected_fields, unselected_texts
 from exchange.api.topics import Topic, topic_of
 from exchange.api.values import Contact, Goal, Indicator, Kreis, PageInfo, Revision
@@ -43,7 +44,6 @@ def _ctx(info: Info) -> Context:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
 
 
 def prefetched(attribute: str) -> Callable[[F], F]:
@@ -58,24 +58,6 @@ def prefetched(attribute: str) -> Callable[[F], F]:
         return function
 
     return mark
-
-
-
-class Later(Generic[T]):
-    """An awaitable that starts its work only when awaited.
-
-    strawberry's `_entities` calls `resolve_reference` for every representation
-    before any result is awaited, and drops them all when a later representation
-    names an unknown type: a lookup started eagerly (a coroutine) would then be
-    left never awaited. This one starts nothing until graphql-core awaits it."""
-
-    __slots__ = ("_start",)
-
-    def __init__(self, start: Callable[[], Awaitable[T]]) -> None:
-        self._start = start
-
-    def __await__(self) -> Generator[Any, None, T]:
-        return self._start().__await__()
 
 @strawberry.type(description="A link from an entry to another entry.")
 class EntryLink:
