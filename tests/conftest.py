@@ -10,9 +10,11 @@ SQLite and PostgreSQL nodes in one process.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -76,6 +78,49 @@ async def make_database(tmp_path: Path, name: str = "node") -> Database:
     db = Database(f"sqlite://{path}")
     await db.open()
     return db
+
+
+def process_database(tmp_path: Path, name: str) -> str:
+    """A fresh, empty database URL for a node run as its own process (`exchange serve`):
+    PostgreSQL database `<test database>_procs_<name>` when EXCHANGE_TEST_DATABASE_URL is
+    set (its schema dropped), else a SQLite file in tmp_path. The process migrates it."""
+    if not PG_URL:
+        return f"sqlite://{tmp_path / name}.db"
+    url = _pg_url_for(f"procs_{name}")
+    dbname = url.rpartition("/")[2].partition("?")[0]
+
+    async def fresh() -> None:
+        import asyncpg
+
+        from exchange.follow import connect_arguments
+
+        await _create_postgres_database(dbname)
+        conn = await asyncpg.connect(**connect_arguments(url))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+    asyncio.run(fresh())
+    return url
+
+
+def database_rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    """The rows of one query against a process's database (SQLite file or PostgreSQL)."""
+    if url.startswith("sqlite://"):
+        with sqlite3.connect(url.removeprefix("sqlite://")) as conn:
+            return list(conn.execute(sql))
+
+    async def fetch() -> list[tuple[object, ...]]:
+        import asyncpg
+
+        from exchange.follow import connect_arguments
+
+        conn = await asyncpg.connect(**connect_arguments(url))
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    return asyncio.run(fetch())
 
 
 _template: list[Path] = []

@@ -9,7 +9,6 @@ The first process is `exchange serve`; the second runs the same app under uvicor
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -23,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, _create_postgres_database, _pg_url_for
+from tests.conftest import process_database
 from tests.helpers import MUNICIPALITIES
 
 WIGGENSBACH, KISSELBACH = MUNICIPALITIES[1]["official_key"], MUNICIPALITIES[2]["official_key"]
@@ -73,27 +72,6 @@ class Proc:
                     proc.wait()
 
 
-def _database(tmp_path: Path, name: str) -> str:
-    if not PG_URL:
-        return f"sqlite://{tmp_path / name}.db"
-    url = _pg_url_for(f"procs_{name}")
-    dbname = url.rpartition("/")[2].partition("?")[0]
-
-    async def fresh() -> None:
-        import asyncpg
-
-        from exchange.follow import connect_arguments
-
-        await _create_postgres_database(dbname)
-        conn = await asyncpg.connect(**connect_arguments(url))
-        try:
-            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
-        finally:
-            await conn.close()
-    asyncio.run(fresh())
-    return url
-
-
 def _env(tmp_path: Path, name: str, url: str, database: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
     return {**env, "EXCHANGE_DATABASE_URL": database, "EXCHANGE_NODE_URL": url,
@@ -106,8 +84,8 @@ def servers(tmp_path: Path) -> Iterator[tuple[str, str, str, dict[str, str], dic
     """(first URL, second URL, peer URL, the node's environment, the peer's environment)."""
     first, second, peer = _free_port(), _free_port(), _free_port()
     url, peer_url = f"http://127.0.0.1:{first}", f"http://127.0.0.1:{peer}"
-    env = _env(tmp_path, "node", url, _database(tmp_path, "node"))
-    peer_env = _env(tmp_path, "peer", peer_url, _database(tmp_path, "peer"))
+    env = _env(tmp_path, "node", url, process_database(tmp_path, "node"))
+    peer_env = _env(tmp_path, "peer", peer_url, process_database(tmp_path, "peer"))
     serve = Proc([sys.executable, "-m", "exchange", "serve", "--port", str(first)], env, tmp_path / "first.log")
     plain = Proc([sys.executable, "-m", "uvicorn", "exchange.asgi:app", "--port", str(second),
                   "--http", "exchange.server:GuardedProtocol"], env, tmp_path / "second.log")
@@ -158,6 +136,7 @@ def _within(seconds: float, url: str, about: str, key: str, expected: tuple[bool
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_two_servers_and_a_command_line_sync_on_one_database_agree_within_two_seconds(
         servers: tuple[str, str, str, dict[str, str], dict[str, str]]) -> None:
     first, second, peer, env, peer_env = servers

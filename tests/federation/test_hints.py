@@ -7,7 +7,6 @@ entry takes from C to A.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ import pytest
 
 from exchange.models import Peer
 from federation.hints import _targets
+from tests.conftest import process_database
 from tests.federation.fednodes import FedNode, close_all, connect, make_node
 from tests.federation.fednodes import Net as FedNet
 from tests.federation.test_processes import KEY, ProcNode, _free_port
@@ -111,7 +111,8 @@ class ScheduledNode(ProcNode):
 
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[dict[str, ScheduledNode]]:
-    made = {n: ScheduledNode(n, _free_port(), tmp_path) for n in "abc"}
+    made = {n: ScheduledNode(n, _free_port(), tmp_path, database=process_database(tmp_path, f"chain_{n}"))
+            for n in "abc"}
     try:
         for node in made.values():
             node.start()
@@ -122,12 +123,12 @@ def chain(tmp_path: Path) -> Iterator[dict[str, ScheduledNode]]:
 
 
 def _pulled_once(node: ProcNode) -> bool:
-    with sqlite3.connect(node.db_file) as conn:
-        rows = list(conn.execute("SELECT last_success FROM peer"))
+    rows = node.rows("SELECT last_success FROM peer")
     return bool(rows) and all(r[0] is not None for r in rows)
 
 
 @pytest.mark.slow
+@pytest.mark.postgres
 def test_an_entry_travels_from_c_through_b_to_a_within_seconds(chain: dict[str, ScheduledNode]) -> None:
     a, b, c = chain["a"], chain["b"], chain["c"]
     a.cli("peers", "add", b.url, "--trust-relayed")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from typing import BinaryIO
 import httpx
 import pytest
 
+from tests.conftest import database_rows
 from tests.helpers import MUNICIPALITIES
 
 KEY = MUNICIPALITIES[0]["official_key"]
@@ -44,17 +44,18 @@ class ProcNode:
     dir: Path
     proc: subprocess.Popen[bytes] | None = None
     log: BinaryIO | None = None
+    database: str = ""  # a database URL; a SQLite file in dir when empty
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def db_file(self) -> Path:
-        return self.dir / f"{self.name}.db"
+    def database_url(self) -> str:
+        return self.database or f"sqlite://{self.dir / self.name}.db"
 
     def env(self) -> dict[str, str]:
-        return {**os.environ, "EXCHANGE_DATABASE_URL": f"sqlite://{self.db_file}",
+        return {**os.environ, "EXCHANGE_DATABASE_URL": self.database_url,
                 "EXCHANGE_NODE_URL": self.url, "EXCHANGE_NODE_NAME": f"Node {self.name}",
                 "EXCHANGE_SYNC_INTERVAL": "0", "EXCHANGE_LOG_LEVEL": "WARNING"}
 
@@ -103,8 +104,7 @@ class ProcNode:
         return str(r.json()["data"]["publishEntry"]["entry"]["id"])
 
     def rows(self, sql: str) -> list[tuple[object, ...]]:
-        with sqlite3.connect(self.db_file) as conn:
-            return list(conn.execute(sql))
+        return database_rows(self.database_url, sql)
 
 
 @pytest.fixture
