@@ -20,6 +20,7 @@ import strawberry
 from graphql.execution.incremental.incremental_executor import IncrementalExecutor
 
 from exchange.api.context import Context
+from exchange.api.direct import answer_directly
 from exchange.api.execution import FastExecutor, is_awaitable, prepare_schema
 from exchange.api.schema import schema as strawberry_schema
 from graphql import GraphQLSchema, execute, parse
@@ -308,6 +309,12 @@ async def _same_bytes(demo_node: DemoNode, query: str, variables: dict[str, Any]
     assert orjson.dumps(fast.data) == orjson.dumps(plain.data)
     errors = [sorted((e.message, tuple(e.path or ())) for e in a.errors or []) for a in answers]
     assert errors[0] == errors[1]
+    # without the executor: the endpoint's body, or None when the executor must answer
+    direct = await answer_directly(schema, document, None, variables,
+                                   Context(actor=actor, services=demo_node.node.services))  # type: ignore[arg-type]
+    if direct is not None:
+        assert not plain.errors
+        assert direct == orjson.dumps({"data": plain.data})
     return fast, ANSWERS
 
 
@@ -318,6 +325,7 @@ async def test_every_operation_answers_the_same_compiled_or_not(demo_node: DemoN
     with demo_node.db.bound():
         actor = (await _viewers())[viewer]
         before_entries, before_entry = ANSWERS["compiled entries"], ANSWERS["compiled entry"]
+        before_direct = ANSWERS["direct"]
         seen: dict[str, int] = {}
         for path in sorted(OPERATIONS.glob("*.graphql")):
             name = path.stem
@@ -347,6 +355,7 @@ async def test_every_operation_answers_the_same_compiled_or_not(demo_node: DemoN
         # Catalogue pages (6 valid ones, the cursor walk) and entries were answered by compiled statements
         assert ANSWERS["compiled entries"] - before_entries >= 8
         assert ANSWERS["compiled entry"] - before_entry >= 10
+        assert ANSWERS["direct"] - before_direct >= 18  # the same, without the executor
         assert seen["Catalogue"] and seen["Entry"] and seen["EntryAttachments"]
 
 

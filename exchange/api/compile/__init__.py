@@ -97,9 +97,34 @@ def compiled_selection(ex: Any, root: Any, details: Any, dialect: str) -> Compil
     return compiled
 
 
-def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[], Any],
-                  is_awaitable: Callable[[Any], bool]) -> Any:
-    """An awaitable answer of this root field from a compiled statement, or None."""
+async def run_compiled(ex: Any, name: str, compiled: Compiled, node: Any) -> Any:
+    """The answer of the root field `name` (its `node`) by its compiled statement, for the
+    request of the executor `ex`; raises whatever makes the general execution answer instead."""
+    field_def = ex.schema.query_type.fields[name]
+    definition = field_def.extensions["strawberry-definition"]
+    strawberry_schema = ex.schema._strawberry_schema
+    raw = get_argument_values(field_def, node, ex.variable_values, None, ex.hide_suggestions)
+    args = convert_arguments(raw, definition.arguments,
+                             scalar_registry=strawberry_schema.schema_converter.scalar_registry,
+                             config=strawberry_schema.config)
+    if isinstance(compiled, SingleEntry):
+        out = await compiled.run(ex.context_value, args)
+    elif isinstance(compiled, SingleMunicipality):
+        out = await compiled.run(ex, args)
+    elif isinstance(compiled, Register):
+        out = await compiled.run(ex.context_value, args.get("first", 20), args.get("after"), args.get("filter"))
+    else:
+        first = args.get("first", 20)
+        check_first(first)
+        q = await entry_query(args.get("filter"), args.get("order_by", EntryOrder.NEWEST), None)
+        out = await compiled.run(ex.context_value, first, args.get("after"), q)
+    ANSWERS["compiled"] += 1
+    ANSWERS[f"compiled {name}"] += 1
+    return out
+
+
+def compiled_field(ex: Any, parent_type: Any, details: Any) -> Compiled | None:
+    """The compiled selection of this root field for this request, None when it is not compiled."""
     node = details[0].node
     name = node.name.value
     if name not in ROOTS or parent_type is not ex.schema.query_type:
@@ -107,40 +132,30 @@ def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[],
     if any(d.fragment_variable_values is not None or d.defer_usage is not None for d in details):
         return None
     field_def = parent_type.fields[name]
-    definition = (field_def.extensions or {}).get("strawberry-definition")
-    strawberry_schema = getattr(ex.schema, "_strawberry_schema", None)
-    if definition is None or strawberry_schema is None:
+    if (field_def.extensions or {}).get("strawberry-definition") is None \
+            or getattr(ex.schema, "_strawberry_schema", None) is None:
         return None
     try:
         dialect = dialect_of(current_connection())
     except Exception:  # noqa: BLE001  (no database bound: the general path reports it)
         return None
-    compiled = compiled_selection(ex, _Root(name, field_def.type), details, dialect)
+    return compiled_selection(ex, _Root(name, field_def.type), details, dialect)
+
+
+def compiled_root(ex: Any, parent_type: Any, details: Any, general: Callable[[], Any],
+                  is_awaitable: Callable[[Any], bool]) -> Any:
+    """An awaitable answer of this root field from a compiled statement, or None."""
+    compiled = compiled_field(ex, parent_type, details)
     if compiled is None:
-        ANSWERS["not compiled"] += 1
+        if details[0].node.name.value in ROOTS:
+            ANSWERS["not compiled"] += 1
         return None
+    node = details[0].node
+    name = node.name.value
 
     async def answer() -> Any:
         try:
-            raw = get_argument_values(field_def, node, ex.variable_values, None, ex.hide_suggestions)
-            args = convert_arguments(raw, definition.arguments,
-                                     scalar_registry=strawberry_schema.schema_converter.scalar_registry,
-                                     config=strawberry_schema.config)
-            if isinstance(compiled, SingleEntry):
-                out = await compiled.run(ex.context_value, args)
-            elif isinstance(compiled, SingleMunicipality):
-                out = await compiled.run(ex, args)
-            elif isinstance(compiled, Register):
-                out = await compiled.run(ex.context_value, args.get("first", 20), args.get("after"),
-                                         args.get("filter"))
-            else:
-                first = args.get("first", 20)
-                check_first(first)
-                q = await entry_query(args.get("filter"), args.get("order_by", EntryOrder.NEWEST), None)
-                out = await compiled.run(ex.context_value, first, args.get("after"), q)
-            ANSWERS["compiled"] += 1
-            ANSWERS[f"compiled {name}"] += 1
-            return out
+            return await run_compiled(ex, name, compiled, node)
         except Exception as exc:  # noqa: BLE001  (answered the general way, errors and all)
             log.debug("%s answered field by field: %r", name, exc)
         ANSWERS["general"] += 1
