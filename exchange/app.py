@@ -33,7 +33,7 @@ from exchange.api.cursors import CursorCodec
 from exchange.api.graphiql import graphiql_page, graphiql_routes
 from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
-from exchange.attachments import Attachments, FileStore, Limits
+from exchange.attachments import Attachments, Limits, S3Store, store_for
 from exchange.auth import authenticate
 from exchange.catalogue import Catalogue
 from exchange.conditional import ConditionalGet, build_tag
@@ -98,8 +98,11 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
                                          "settings": settings},
     )
     node = Node(settings=settings, database=database, key=key, catalogue=catalogue, services=services)
+    blob_store = store_for(settings)
+    if isinstance(blob_store, S3Store):
+        node.extra.setdefault("startup", []).append(blob_store.check)  # a missing bucket stops the start
     attachments = Attachments(
-        FileStore(settings.resolved_attachments_dir),
+        blob_store,
         Limits(file_bytes=settings.attachment_max_bytes, entry_bytes=settings.entry_attachments_max_bytes),
         key.node_url,
         catalogue,

@@ -58,6 +58,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_ATTACHMENTS_DIR", "attachments_dir", "",
             "folder of the attachments' files (stored once by SHA-256); "
             "default: beside the SQLite file (<name>-attachments), or exchange-attachments"),
+    Setting("EXCHANGE_S3_ENDPOINT", "s3_endpoint", "",
+            "an S3-compatible object store for the attachments' files (http(s)://host[:port]); "
+            "unset: files are kept in EXCHANGE_ATTACHMENTS_DIR"),
+    Setting("EXCHANGE_S3_BUCKET", "s3_bucket", "", "the bucket of the attachments' files (it must exist)"),
+    Setting("EXCHANGE_S3_ACCESS_KEY", "s3_access_key", "", "the access key at the object store"),
+    Setting("EXCHANGE_S3_SECRET_KEY", "s3_secret_key", "", "the secret key at the object store"),
+    Setting("EXCHANGE_S3_REGION", "s3_region", "us-east-1", "the object store's region (signature V4)"),
+    Setting("EXCHANGE_S3_PREFIX", "s3_prefix", "",
+            "put before each file's digest in the bucket (e.g. exchange/), to share a bucket"),
     Setting("EXCHANGE_ATTACHMENT_MAX_BYTES", "attachment_max_bytes", "20971520",
             "largest attachment, in bytes (20 MiB); a larger upload is refused while it streams"),
     Setting("EXCHANGE_ENTRY_ATTACHMENTS_MAX_BYTES", "entry_attachments_max_bytes", "104857600",
@@ -117,6 +126,12 @@ class Settings:
     secret: str = ""
     max_body_bytes: int = 200_000
     attachments_dir: str = ""
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = field(default="", repr=False)
+    s3_region: str = "us-east-1"
+    s3_prefix: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
     entry_attachments_max_bytes: int = 100 * 1024 * 1024
     matching_weights: Mapping[str, float] = field(
@@ -278,6 +293,14 @@ def load_settings(
         raise InvalidInputError(f"EXCHANGE_OIDC_ISSUER must be an http(s) URL, not {issuer!r}")
     if issuer and not raw["oidc_client_id"].strip():
         raise InvalidInputError("EXCHANGE_OIDC_ISSUER is set but EXCHANGE_OIDC_CLIENT_ID is not")
+    s3_endpoint = raw["s3_endpoint"].strip().rstrip("/")
+    if s3_endpoint:
+        parts = urlsplit(s3_endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise InvalidInputError(f"EXCHANGE_S3_ENDPOINT must be http(s)://host[:port], not {s3_endpoint!r}")
+        for name in ("s3_bucket", "s3_access_key", "s3_secret_key"):
+            if not raw[name].strip():
+                raise InvalidInputError(f"EXCHANGE_S3_ENDPOINT is set but EXCHANGE_{name.upper()} is not")
     log_format = raw["log_format"].strip().lower()
     if log_format not in ("text", "json"):
         raise InvalidInputError(f"EXCHANGE_LOG_FORMAT must be text or json, not {raw['log_format']!r}")
@@ -308,6 +331,12 @@ def load_settings(
         secret=raw["secret"],
         max_body_bytes=max_body,
         attachments_dir=attachments_dir,
+        s3_endpoint=s3_endpoint,
+        s3_bucket=raw["s3_bucket"].strip(),
+        s3_access_key=raw["s3_access_key"].strip(),
+        s3_secret_key=raw["s3_secret_key"].strip(),
+        s3_region=raw["s3_region"].strip() or "us-east-1",
+        s3_prefix=raw["s3_prefix"].strip(),
         attachment_max_bytes=attachment_max,
         entry_attachments_max_bytes=entry_max,
         matching_weights=parse_weights(raw["matching_weights"]),

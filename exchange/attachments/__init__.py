@@ -1,7 +1,8 @@
 """Attachments: the files an entry carries (evaluation reports, photos, templates).
 
 A file is stored once by its SHA-256 digest however many entries use it, in a
-`BlobStore` (`store`: a folder beside the database by default). Its type is
+`BlobStore` (`store`: a folder beside the database by default; `s3`: an
+S3-compatible bucket when EXCHANGE_S3_ENDPOINT is set). Its type is
 decided from its bytes (`kinds`, `checks`): PDF, PNG, JPEG, WebP, ODT, ODS,
 DOCX, XLSX and CSV are allowed; SVG, HTML, polyglots, ZIP bombs, truncated
 and damaged files are refused with a message that says why. Images are
@@ -25,11 +26,19 @@ from exchange.attachments.kinds import (
 )
 from exchange.attachments.models import Attachment, AttachmentBlob
 from exchange.attachments.received import accept_blob, missing
+from exchange.attachments.s3 import S3Config, S3Store, store_for
 from exchange.attachments.service import AttachmentInput, Attachments, attachments_of
-from exchange.attachments.store import BlobStore, FileStore, Incoming, is_digest
+from exchange.attachments.store import (
+    BlobStore,
+    FileStore,
+    Incoming,
+    StoreUnavailableError,
+    is_digest,
+)
 
 __all__ = [
     "IMAGES", "INLINE", "KINDS", "Attachment", "AttachmentBlob", "AttachmentInput", "Attachments",
-    "BlobStore", "FileStore", "FileTooLargeError", "Incoming", "Limits", "RefusedFileError",
-    "accept_blob", "attachments_of", "is_digest", "label", "missing", "reindex",
+    "BlobStore", "FileStore", "FileTooLargeError", "Incoming", "Limits", "RefusedFileError", "S3Config",
+    "S3Store", "StoreUnavailableError", "accept_blob", "attachments_of", "is_digest", "label", "missing",
+    "reindex", "store_for",
 ]

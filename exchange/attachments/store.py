@@ -3,10 +3,10 @@
 `BlobStore` is all the rest of the exchange knows of storage: whether a
 digest is held, its size, reading a range of it, putting a checked file in
 under its digest, deleting it. `FileStore` keeps blobs in a folder beside the
-database (`ab/cd/abcd…`); a file enters it by an atomic rename from the
-store's own `incoming/` folder, so a reader never sees half a file and an
-interrupted upload leaves nothing behind but its temporary file, which is
-removed.
+database (`ab/cd/abcd…`); `s3.S3Store` keeps them in an S3-compatible
+bucket. A file enters the folder by an atomic rename from the store's own
+`incoming/` folder, so a reader never sees half a file and an interrupted
+upload leaves nothing behind but its temporary file, which is removed.
 
 `Incoming` receives an upload chunk by chunk: it writes to a temporary file,
 hashes as it goes, and refuses the chunk that takes it past its limit, so a
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Protocol
 
 from exchange.attachments.kinds import FileTooLargeError
+from exchange.errors import ExchangeError
 
 DIGEST = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 256 * 1024
@@ -32,6 +33,12 @@ CHUNK = 256 * 1024
 
 def is_digest(value: str) -> bool:
     return bool(DIGEST.match(value))
+
+
+class StoreUnavailableError(ExchangeError):
+    """The blob store cannot be reached or refuses the node (an object store that is down)."""
+
+    code = "STORE_UNAVAILABLE"
 
 
 class BlobStore(Protocol):

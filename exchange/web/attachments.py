@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -32,17 +33,20 @@ from exchange.attachments import (
     AttachmentInput,
     Attachments,
     FileTooLargeError,
+    StoreUnavailableError,
     attachments_of,
     label,
 )
 from exchange.auth import ANONYMOUS, Actor, authenticate
 from exchange.errors import ExchangeError, InvalidInputError, NotFoundError, PermissionDeniedError
+from exchange.logs import request_id
 from exchange.models import LANGUAGES, Entry
 from exchange.web import views
 from exchange.web.render import status_of
 from exchange.web.site import Web, actor_of_request
 from exchange.web.uploads import UploadStream
 
+log = logging.getLogger("exchange.web")
 YEAR = 365 * 24 * 3600
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 FORM_OVERHEAD = 64 * 1024  # what a form adds to a file: boundaries, headers, the text fields
@@ -200,6 +204,15 @@ async def download(web: Web, request: Request) -> Response:
         size = await service.store.size(digest)
         if size is None:
             raise NotFoundError("this file has not been received from its origin node yet")
+    except StoreUnavailableError as exc:  # the object store is down: the operator's to fix, not the reader's
+        reference = request_id() or digest[:12]
+        log.error("file %s could not be served (reference %s): %s", digest, reference, exc.message)
+        if html:
+            return web.renderer.page(request, "error.html", {"status": 500, "message": "", "reference": reference},
+                                     status=503)
+        return JSONResponse({"errors": [{"message": "the file cannot be read at the moment; try again later",
+                                         "extensions": {"code": exc.code}}]}, status_code=503,
+                            headers={"Retry-After": "60"})
     except ExchangeError as exc:
         if html:
             return web.renderer.error(request, exc)
