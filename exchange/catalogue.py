@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from content import forbidden_character, render, search_document_of_text
 from exchange import withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
+from exchange.budget import check_currency
 from exchange.changes import append_change
 from exchange.envelope import Signer, canonical_json
 from exchange.errors import (
@@ -77,6 +78,7 @@ class EntryInput:
     period_start: str | None = None
     period_end: str | None = None
     budget_eur: int | None = None
+    budget_currency: str | None = None
     funding_programme: str | None = None
     partners: list[str] | None = None
     goals: list[dict[str, Any]] | None = None
@@ -95,7 +97,7 @@ class EntryInput:
 _PLAIN_FIELDS = (
     "title", "summary", "body_markdown", "language", "license", "visibility", "keywords",
     "contact_role", "contact_email", "contact_person", "status", "period_start", "period_end",
-    "budget_eur", "funding_programme", "partners", "goals", "audience", "checklist",
+    "budget_eur", "budget_currency", "funding_programme", "partners", "goals", "audience", "checklist",
     "review_state", "what_worked", "what_did_not", "transfer_preconditions", "costs_staffing",
     "links",
 )
@@ -321,6 +323,7 @@ class Catalogue:
             entry.period_start, entry.period_end = check_period(entry.period_start, entry.period_end)
             if entry.budget_eur is not None and entry.budget_eur < 0:
                 raise FieldError("budget_eur", N_("The budget cannot be negative."))
+            entry.budget_currency = check_currency(entry.budget_currency)
             entry.goals = clean_goals(entry.goals or [], period_start=entry.period_start,
                                       today=self.clock().date())
         elif data.status is not None or data.goals:

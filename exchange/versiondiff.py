@@ -17,7 +17,7 @@ __all__ = ["FIELDS", "FieldChange", "Line", "field_changes", "lines_of"]
 
 # The fields a reader compares, in the order the entry shows them.
 FIELDS = (
-    "title", "summary", "body_markdown", "status", "period_start", "period_end", "budget_eur",
+    "title", "summary", "body_markdown", "status", "period_start", "period_end", "budget_eur", "budget_currency",
     "funding_programme", "partners", "goals", "what_worked", "what_did_not", "transfer_preconditions",
     "costs_staffing", "projectId", "audience", "checklist", "review_state", "topics", "keywords", "language",
     "license", "visibility", "contact_role", "contact_email", "links",
@@ -97,6 +97,8 @@ def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]
     """The fields that differ between two envelopes, each with its lines marked."""
     a = {**(old.get("entry") or {}), "visibility": old.get("visibility")}
     b = {**(new.get("entry") or {}), "visibility": new.get("visibility")}
+    for body in (a, b):  # a budget without a currency is in euros; no budget, no currency
+        body["budget_currency"] = (body.get("budget_currency") or "EUR") if body.get("budget_eur") is not None else None
     changes = []
     for name in FIELDS:
         before, after = lines_of(name, a.get(name)), lines_of(name, b.get(name))

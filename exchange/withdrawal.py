@@ -29,7 +29,8 @@ __all__ = ["CONTENT_BLANK", "bare_tombstone", "is_bare", "is_stub", "purge", "re
 CONTENT_BLANK: dict[str, Any] = {
     "title": "", "summary": "", "body_markdown": "", "body_html": "", "keywords": [],
     "contact_role": "", "contact_email": "", "contact_person": "", "status": None,
-    "period_start": None, "period_end": None, "budget_eur": None, "funding_programme": "",
+    "period_start": None, "period_end": None, "budget_eur": None, "budget_currency": "EUR",
+    "funding_programme": "",
     "partners": [], "goals": [], "audience": "", "checklist": [], "review_state": None,
     "what_worked": "", "what_did_not": "", "transfer_preconditions": "", "costs_staffing": "",
     "project_uid": None, "links": [], "search_terms": "",

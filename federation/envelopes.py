@@ -182,6 +182,11 @@ def entry_values(envelope: dict[str, Any]) -> dict[str, Any]:
     if budget is not None and (type(budget) is not int or not 0 <= budget < 2**62):
         raise ContentError("budget_eur must be a non-negative integer")
     values["budget_eur"] = budget
+    currency = body.get("budget_currency")
+    if currency is not None and not (isinstance(currency, str) and len(currency) == 3
+                                     and currency.isascii() and currency.isupper()):
+        raise ContentError("budget_currency must be a three-letter ISO 4217 code")
+    values["budget_currency"] = currency or "EUR"
     project = body.get("projectId")
     if project is not None and not isinstance(project, str):
         raise ContentError("projectId must be a string")

@@ -80,7 +80,13 @@ class EntryFields:
     status: ProjectStatus | None = strawberry.field(default=None, description="Projects: status.")
     period_start: str | None = strawberry.field(default=None, description="Projects: start (YYYY-MM).")
     period_end: str | None = strawberry.field(default=None, description="Projects: end (YYYY-MM).")
-    budget_eur: int | None = strawberry.field(default=None, description="Projects: budget in euros.")
+    budget_eur: int | None = strawberry.field(default=None, description="Projects: budget in euros "
+                                              "(sets the currency to EUR; or give budgetAmount and budgetCurrency).")
+    budget_amount: int | None = strawberry.field(default=None, description="Projects: budget, a whole amount "
+                                                 "in budgetCurrency.")
+    budget_currency: str | None = strawberry.field(default=None, description="Projects: ISO 4217 code of the "
+                                                   "budget's currency (EUR, CHF, DKK, PLN, CZK, SEK, NOK, HUF, GBP, "
+                                                   "USD); default EUR.")
     funding_programme: str | None = strawberry.field(default=None, description="Projects: funding programme.")
     partners: list[str] | None = strawberry.field(default=None, description="Projects: partners.")
     goals: list[GoalInput] | None = strawberry.field(default=None, description="Projects: goals.")

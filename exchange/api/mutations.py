@@ -11,6 +11,7 @@ from strawberry import Info
 from exchange.api.inputs import EntryFields, PublishEntryInput, ReviseEntryInput
 from exchange.api.types import Entry, entry_of
 from exchange.catalogue import EntryInput
+from exchange.errors import InvalidInputError
 
 
 @strawberry.type(description="The result of a write: the entry as now stored.")
@@ -40,6 +41,13 @@ def to_entry_input(data: EntryFields, kind: str | None = None) -> EntryInput:
             values[f.name] = plain(raw)
     if "project_id" in values:
         values["project_id"] = str(values["project_id"])
+    amount = getattr(data, "budget_amount", None)
+    if amount is not None and amount is not strawberry.UNSET:
+        if "budget_eur" in values:
+            raise InvalidInputError("give the budget either as budgetEur or as budgetAmount, not both")
+        values["budget_eur"] = amount
+    elif "budget_eur" in values and "budget_currency" not in values:
+        values["budget_currency"] = "EUR"
     return EntryInput(kind=kind, **values)
 
 

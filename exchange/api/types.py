@@ -277,7 +277,9 @@ class ProjectDescription(Entry):
     status: ProjectStatus = strawberry.field(description="planned, running, completed or stopped.")
     period_start: str | None = strawberry.field(description="Start (YYYY-MM or YYYY-MM-DD).")
     period_end: str | None = strawberry.field(description="End (YYYY-MM or YYYY-MM-DD).")
-    budget_eur: int | None = strawberry.field(description="Budget in euros.")
+    budget_eur: int | None = strawberry.field(description="Budget in euros; null if in another currency.")
+    budget_amount: int | None = strawberry.field(description="Budget, a whole amount in budgetCurrency.")
+    budget_currency: str = strawberry.field(description="ISO 4217 code of the budget's currency (default EUR).")
     funding_programme: str = strawberry.field(description="Funding programme, if any.")
     partners: list[str] = strawberry.field(description="Partners.")
     goals: list[Goal] = strawberry.field(description="Goals with indicators (baseline, target, measurements).")
@@ -336,7 +338,8 @@ def entry_of(e: models.Entry) -> Entry:
     if e.kind == "project":
         return ProjectDescription(
             **base, status=ProjectStatus(e.status or "planned"), period_start=e.period_start,
-            period_end=e.period_end, budget_eur=e.budget_eur, funding_programme=e.funding_programme,
+            period_end=e.period_end, budget_eur=e.budget_eur if e.budget_currency == "EUR" else None,
+            budget_amount=e.budget_eur, budget_currency=e.budget_currency, funding_programme=e.funding_programme,
             partners=list(e.partners or []),
             goals=[Goal(goal=g["goal"], indicators=[Indicator.of(i) for i in g.get("indicators", [])])
                    for g in (e.goals or [])],

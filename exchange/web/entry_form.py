@@ -25,6 +25,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from exchange.auth import Actor
+from exchange.budget import DEFAULT_CURRENCY, check_currency
 from exchange.catalogue import MAX_CHECKLIST, MAX_PARTNERS, EntryInput, may_see
 from exchange.errors import N_, FieldError
 from exchange.goals import MAX_GOALS, MAX_INDICATORS, MAX_MEASUREMENTS, check_period, clean_goals
@@ -36,7 +37,8 @@ from exchange.web.forms import split_list
 __all__ = ["EntryForm", "Problem", "apply_action", "check_form", "entry_input", "read_form", "values_of_entry"]
 
 TEXT_FIELDS = ("title", "summary", "body_markdown", "language", "visibility", "contact_role", "contact_email",
-               "keywords", "license", "status", "period_start", "period_end", "budget_eur", "funding_programme",
+               "keywords", "license", "status", "period_start", "period_end", "budget_eur", "budget_currency",
+               "funding_programme",
                "audience", "what_worked", "what_did_not", "transfer_preconditions", "costs_staffing",
                "project_id", "project_title", "partner_query", "project_query", "note")
 LESSON_PARTS = ("what_worked", "what_did_not", "transfer_preconditions", "costs_staffing")
@@ -90,6 +92,7 @@ def values_of_entry(entry: Entry | None, topics: list[str], *, kind: str, projec
     """The form's values for a new entry of `kind` or for revising `entry`."""
     if entry is None:
         return {"kind": kind, "language": "de", "visibility": "public", "status": "planned", "topics": topics,
+                "budget_currency": DEFAULT_CURRENCY,
                 "license": "CC-BY-4.0", "goals": [], "partners": [], "checklist": []}
     values: dict[str, Any] = {name: _text(getattr(entry, name, "")) for name in TEXT_FIELDS if hasattr(entry, name)}
     values["kind"] = entry.kind
@@ -282,10 +285,14 @@ async def check_form(state: EntryForm, *, today: date) -> None:
     if state.kind == "project":
         budget = v.get("budget_eur", "").strip().replace(".", "").replace(" ", "")
         if budget and not re.fullmatch(r"-?\d{1,15}", budget):
-            state.add("budget_eur", N_("Please give the budget as a whole number of euros, not %(value)s."),
+            state.add("budget_eur", N_("Please give the budget as a whole number, not %(value)s."),
                       value=v["budget_eur"][:40])
         elif budget.startswith("-"):
             state.add("budget_eur", N_("The budget cannot be negative."))
+        try:
+            v["budget_currency"] = check_currency(v.get("budget_currency"))
+        except FieldError as exc:
+            state.add_error(exc)
         try:
             check_period(v.get("period_start"), v.get("period_end"))
         except FieldError as exc:
@@ -329,6 +336,7 @@ def entry_input(state: EntryForm) -> EntryInput:
         data.period_start = v["period_start"].strip()
         data.period_end = v["period_end"].strip()
         data.budget_eur = int(budget) if budget else None
+        data.budget_currency = v["budget_currency"].strip() or DEFAULT_CURRENCY
         data.funding_programme = v["funding_programme"].strip()
         data.partners = [p["name"] for p in v["partners"] if p["name"].strip()]
         data.goals = [_goal_input(g) for g in v["goals"]]

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from content import render_markdown
 from exchange.auth import Actor, TokenRefusedError
+from exchange.budget import CURRENCIES
 from exchange.catalogue import MAX_CHECKLIST
 from exchange.curation.review import checklist_state, set_checklist_item
 from exchange.errors import (
@@ -159,7 +160,7 @@ async def _form_page(
               if t.scheme == "mdk" or t.slug in chosen]
     return _page(web, request, "edit.html", {
         "entry": entry, "all_topics": topics, "kinds": ENTRY_KINDS, "languages": LANGUAGES,
-        "visibilities": VISIBILITIES, "statuses": PROJECT_STATUSES, "licences": LICENCES,
+        "visibilities": VISIBILITIES, "statuses": PROJECT_STATUSES, "licences": LICENCES, "currencies": CURRENCIES,
         "directions": DIRECTIONS, "form": state, "values": state.values, "problems": state.problems,
         "limits": {"goals": MAX_GOALS, "checklist": MAX_CHECKLIST}, **extra,
     }, status=status)

@@ -186,6 +186,7 @@ async def test_tokens_wrong_revoked_expired_or_without_scope(db: Database, catal
         ({"status": "dreaming"}, "status must be one of"),
         ({"period_start": "2024-13"}, "period_start: Please give a month"),
         ({"budget_eur": -5}, "budget_eur: The budget cannot be negative"),
+        ({"budget_eur": 5, "budget_currency": "DM"}, "budget_currency: DM is not a currency this node offers"),
         ({"goals": [{"goal": ""}]}, "goals.0.goal: Please describe the goal"),
         ({"goals": [{"goal": "x", "indicators": [{"name": "y", "target": "viel"}]}]}, "goals.0.indicators.0.target: Please give a number, not viel"),
         ({"contact_email": "not an address"}, "not an e-mail address"),

@@ -67,7 +67,7 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
     typed = {"title": "Digitale Wasserzähler", "summary": "Funkzähler in allen Haushalten.",
              "body_markdown": "## Ablauf\n\nAusschreibung, Einbau.", "status": "running",
              "period_start": "2023-03", "period_end": "2026-12", "budget_eur": "125000",
-             "funding_programme": "Smart Cities made in Germany", "topics": ["digitalisierung"],
+             "budget_currency": "CHF", "funding_programme": "Smart Cities made in Germany", "topics": ["digitalisierung"],
              "contact_role": "Wasserwerk", "contact_email": "wasser@example.org", "license": "CC0-1.0"}
     r = await press(client, url, html, "add-goal", **typed)
     assert r.status_code == 200 and 'name="goals.0.goal"' in r.text and 'name="goals.0.indicators.0.name"' in r.text
@@ -93,6 +93,7 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
     uid = r.headers["location"].split("/")[2].split("?")[0]
     entry = await Entry.get(uid=uid)
     assert (entry.status, entry.period_start, entry.period_end, entry.budget_eur) == ("running", "2023-03", "2026-12", 125000)
+    assert entry.budget_currency == "CHF"
     assert entry.funding_programme == "Smart Cities made in Germany" and entry.license == "CC0-1.0"
     assert entry.partners == ["Wiggensbach, Markt", "Stadtwerke Beispiel GmbH"]
     [indicator] = entry.goals[0]["indicators"]
@@ -102,6 +103,9 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
     # revising shows every field again, measurements included
     html = (await client.get(f"/publish/{uid}/edit")).text
     assert 'value="2025-01-15"' in html and 'value="Stadtwerke Beispiel GmbH"' in html and 'value="125000"' in html
+    assert '<option value="CHF" selected>' in html
+    page = (await client.get(f"/entries/{uid}")).text
+    assert '125.000 <abbr title="Schweizer Franken (CHF)">CHF</abbr>' in page
     r = await press(client, f"/publish/{uid}/edit", html, "save", **{"goals.0.indicators.0.measurements.1.value": "7"})
     assert r.status_code == 303
     assert (await Entry.get(uid=uid)).goals[0]["indicators"][0]["actual"] == 7
@@ -109,7 +113,8 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
 
 @pytest.mark.parametrize(("typed", "field", "german", "english"), [
     ({"budget_eur": "-5"}, "budget_eur", "Das Budget kann nicht negativ sein.", "The budget cannot be negative."),
-    ({"budget_eur": "viel"}, "budget_eur", "ganze Zahl", "whole number of euros"),
+    ({"budget_eur": "viel"}, "budget_eur", "ganze Zahl", "whole number, not viel"),
+    ({"budget_currency": "DEM"}, "budget_currency", "DEM ist keine Währung", "DEM is not a currency"),
     ({"period_start": "2024-05", "period_end": "2024-03"}, "period_end", "nicht enden, bevor es beginnt",
      "cannot end before it starts"),
     ({"period_start": "März"}, "period_start", "Bitte geben Sie einen Monat", "Please give a month"),
