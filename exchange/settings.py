@@ -67,6 +67,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_S3_REGION", "s3_region", "us-east-1", "the object store's region (signature V4)"),
     Setting("EXCHANGE_S3_PREFIX", "s3_prefix", "",
             "put before each file's digest in the bucket (e.g. exchange/), to share a bucket"),
+    Setting("EXCHANGE_LEGAL_DIR", "legal_dir", "",
+            "folder of the operator's legal notice and privacy texts (impressum.de.md, impressum.en.md, "
+            "datenschutz.de.md, datenschutz.en.md; Markdown); default: beside the SQLite file (<name>-legal), "
+            "or exchange-legal"),
     Setting("EXCHANGE_ATTACHMENT_MAX_BYTES", "attachment_max_bytes", "20971520",
             "largest attachment, in bytes (20 MiB); a larger upload is refused while it streams"),
     Setting("EXCHANGE_ENTRY_ATTACHMENTS_MAX_BYTES", "entry_attachments_max_bytes", "104857600",
@@ -132,6 +136,7 @@ class Settings:
     s3_secret_key: str = field(default="", repr=False)
     s3_region: str = "us-east-1"
     s3_prefix: str = ""
+    legal_dir: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
     entry_attachments_max_bytes: int = 100 * 1024 * 1024
     matching_weights: Mapping[str, float] = field(
@@ -187,6 +192,14 @@ class Settings:
             path = Path(db_path)
             return path.with_name(path.stem + "-attachments")
         return Path("exchange-attachments")
+
+    @property
+    def resolved_legal_dir(self) -> Path:
+        """Where the operator's legal notice and privacy texts live: the setting, else beside the SQLite file."""
+        if self.legal_dir:
+            return Path(self.legal_dir)
+        db_path = sqlite_path(self.database_url)
+        return Path(db_path).with_name(Path(db_path).stem + "-legal") if db_path else Path("exchange-legal")
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -320,6 +333,9 @@ def load_settings(
     attachments_dir = raw["attachments_dir"].strip()
     if attachments_dir and not Path(attachments_dir).is_absolute():
         attachments_dir = str(bases["attachments_dir"] / attachments_dir)
+    legal_dir = raw["legal_dir"].strip()
+    if legal_dir and not Path(legal_dir).is_absolute():
+        legal_dir = str(bases["legal_dir"] / legal_dir)
     if key_file and not Path(key_file).is_absolute():
         key_file = str(bases["key_file"] / key_file)
     return Settings(
@@ -337,6 +353,7 @@ def load_settings(
         s3_secret_key=raw["s3_secret_key"].strip(),
         s3_region=raw["s3_region"].strip() or "us-east-1",
         s3_prefix=raw["s3_prefix"].strip(),
+        legal_dir=legal_dir,
         attachment_max_bytes=attachment_max,
         entry_attachments_max_bytes=entry_max,
         matching_weights=parse_weights(raw["matching_weights"]),

@@ -129,7 +129,8 @@ def paths(content: Content) -> list[str]:
             f"/entries/{content.guide}", f"/entries/{content.project}/versions", f"/municipalities/{KISSELBACH}",
             "/municipalities?name=Kiss", "/topics/digitalisierung", "/matching", "/collections", "/signin",
             "/entries/00000000-0000-0000-0000-000000000000", "/publish", "/publish/new?kind=project",
-            "/publish/new?kind=guide", "/publish/new?kind=lesson", f"/publish/{content.project}/withdraw"]
+            "/publish/new?kind=guide", "/publish/new?kind=lesson", f"/publish/{content.project}/withdraw",
+            "/impressum", "/datenschutz"]
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
