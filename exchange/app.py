@@ -109,7 +109,7 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     )
     catalogue.envelope_parts.append(attachments.envelope_part)  # envelopes list files by digest
     node.extra["attachments"] = services.extra["attachments"] = attachments
-    catalogue.listeners.append(attachments.on_entry)  # a withdrawn entry's files go with it
+    catalogue.batch_listeners.append(attachments.on_entries)  # a withdrawn entry's files go with it
     node.extra["follower"] = follower  # other processes' writes reach the profiles
     node.extra.setdefault("startup", []).append(follower.prime)
     node.extra["startup"].append(catalogue.seal_tombstones)

@@ -51,6 +51,8 @@ from exchange.models import (
 from exchange.search import index as search_index
 
 Listener = Callable[["Entry"], Awaitable[None]]
+# Told of many entries at once (a received batch): one query for all, not one per entry.
+BatchListener = Callable[[Sequence["Entry"]], Awaitable[None]]
 FEDERATING = ("public", "network")
 
 
@@ -129,6 +131,7 @@ class Catalogue:
     default_license: str = "CC-BY-4.0"
     clock: Callable[[], datetime] = utcnow
     listeners: list[Listener] = field(default_factory=list)
+    batch_listeners: list[BatchListener] = field(default_factory=list)  # after `listeners`
     # What other parts add to an entry's envelope (the attachments' list): each gives keys for
     # the envelope's `entry`, or none. Passed in, so the core does not depend on them.
     envelope_parts: list[Callable[[Entry], Awaitable[dict[str, Any]]]] = field(default_factory=list)
@@ -402,6 +405,8 @@ class Catalogue:
     async def _notify(self, entry: Entry) -> None:
         for listener in self.listeners:
             await listener(entry)
+        for many in self.batch_listeners:
+            await many([entry])
 
 
 def entry_texts(markdown: str, more: Sequence[str | None], title: str, summary: str, keywords: list[str],

@@ -74,6 +74,7 @@ class Federation:
 
     def syncer(self) -> Syncer:
         return Syncer(self.key, self.client(), listeners=self.node.catalogue.listeners,
+                      batch_listeners=self.node.catalogue.batch_listeners,
                       clock=self.clock, interval=self.node.settings.sync_interval,
                       after_pull=self.blobs().fetch_missing if "attachments" in self.node.extra else None)
 

@@ -51,6 +51,7 @@ from federation.trust import choose_key
 log = logging.getLogger("exchange.federation")
 
 Listener = Callable[[Entry], Awaitable[None]]
+BatchListener = Callable[[Sequence[Entry]], Awaitable[None]]
 Progress = Callable[[int, int | None], None]
 MAX_BACKOFF = timedelta(hours=6)
 # From this many rows waiting at the peer, a helper process prepares the next page:
@@ -137,6 +138,7 @@ class Syncer:
         client: PeerClient,
         *,
         listeners: Sequence[Listener] = (),
+        batch_listeners: Sequence[BatchListener] = (),
         clock: Callable[[], datetime] = _utcnow,
         interval: float = 300.0,
         page_size: int = MAX_BATCH_ITEMS,
@@ -150,6 +152,7 @@ class Syncer:
         self.key = key
         self.client = client
         self.listeners = listeners
+        self.batch_listeners = batch_listeners  # told of each applied page at once
         self.clock = clock
         self.interval = interval
         self.page_size = page_size
@@ -400,3 +403,8 @@ class Syncer:
                     await listener(entry)
                 except Exception:  # a listener's fault must not undo a committed sync
                     log.exception("catalogue listener failed for entry %s", entry.uid)
+        for many in self.batch_listeners if entries else ():
+            try:
+                await many(entries)
+            except Exception:
+                log.exception("catalogue listener failed for %d entries", len(entries))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,10 @@ from exchange.attachments.kinds import (
 )
 from exchange.attachments.models import Attachment, AttachmentBlob
 from exchange.attachments.store import BlobStore, is_digest
+from exchange.db import current_connection, dialect_of
 from exchange.models import LANGUAGES, Entry, Revision
 
+CHUNK = 500  # entry ids in one query (SQLite allows a limited number of parameters)
 log = logging.getLogger("exchange.attachments")
 
 
@@ -58,14 +61,52 @@ def listed_files(envelope: dict[str, Any], limits: Limits) -> list[dict[str, Any
     return items
 
 
-async def list_files(entry: Entry, store: BlobStore, limits: Limits) -> list[str] | None:
-    """Make a received entry's files those its current envelope lists; the digests dropped,
-    or None when the entry has no files and had none (nothing changed)."""
-    revision = await Revision.get_or_none(entry_id=entry.id, version=entry.version)
-    wanted = listed_files(revision.envelope, limits) if revision is not None else []
-    rows = {a.digest: a for a in await Attachment.filter(entry_id=entry.id)}
-    if not wanted and not rows:
-        return None
+async def list_files(entries: Sequence[Entry], limits: Limits) -> list[tuple[Entry, list[str]]]:
+    """Make each received entry's files those its current envelope lists. A few queries for
+    all the entries (a page of a sync); only entries that have files, or whose envelope lists
+    some, are worked on one by one. Returns (entry, digests dropped) for those."""
+    had: set[int] = set()
+    listing: set[tuple[int, int]] = set()
+    ids = [e.id for e in entries]
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        found = await Attachment.filter(entry_id__in=chunk).distinct().values("entry_id")
+        had.update(int(row["entry_id"]) for row in found)
+        listing.update(await _listing_files(chunk))
+    changed: list[tuple[Entry, list[str]]] = []
+    for entry in entries:
+        if entry.id not in had and (entry.id, entry.version) not in listing:
+            continue  # no files, none before: nothing to do
+        wanted: list[dict[str, Any]] = []
+        if (entry.id, entry.version) in listing:
+            revision = await Revision.get_or_none(entry_id=entry.id, version=entry.version)
+            wanted = listed_files(revision.envelope, limits) if revision is not None else []
+        rows = {a.digest: a for a in await Attachment.filter(entry_id=entry.id)}
+        if wanted or rows:
+            changed.append((entry, await _match(entry, wanted, rows)))
+    return changed
+
+
+async def _listing_files(entry_ids: list[int]) -> set[tuple[int, int]]:
+    """(entry id, version) of the revisions of these entries whose envelope has `attachments`
+    (an entry without files has none: `Attachments.envelope_part`)."""
+    if not entry_ids:
+        return set()
+    conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        sql = ("SELECT entry_id, version FROM revision WHERE entry_id = ANY($1::int[]) "
+               "AND envelope->'entry'->'attachments' IS NOT NULL")
+        params: list[Any] = [entry_ids]
+    else:
+        sql = (f"SELECT entry_id, version FROM revision WHERE entry_id IN ({', '.join('?' * len(entry_ids))}) "
+               "AND json_extract(envelope, '$.entry.attachments') IS NOT NULL")
+        params = entry_ids
+    _, rows = await conn.execute_query(sql, params)
+    return {(int(row["entry_id"]), int(row["version"])) for row in rows}
+
+
+async def _match(entry: Entry, wanted: list[dict[str, Any]], rows: dict[str, Attachment]) -> list[str]:
+    """Make the entry's attachment rows `rows` those `wanted`; the digests dropped."""
     keep = {item["digest"] for item in wanted}
     gone = [digest for digest in rows if digest not in keep]
     if gone:

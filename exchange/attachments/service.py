@@ -156,21 +156,25 @@ class Attachments:
         return {"attachments": [envelope_item(a) for a in rows]}
 
     async def on_entry(self, entry: Entry) -> None:
-        """A listener of every write, local or received: a withdrawn entry's files go with its
-        content, and their blobs with them where no other entry uses them; a received entry's
-        files are listed as its envelope lists them (their bytes are fetched later)."""
-        if not entry.deleted:
-            if entry.origin_node != self.node_url:
-                gone = await received.list_files(entry, self.store, self.limits)
-                if gone is not None:  # the entry has files, or had some
-                    await self.release(gone)
-                    await index.reindex(entry)
-            await index.after_write(entry)
-            return
-        digests = await Attachment.filter(entry_id=entry.id).values_list("digest", flat=True)
-        if digests:
-            await Attachment.filter(entry_id=entry.id).delete()
-            await self.release([str(d) for d in digests])
+        await self.on_entries([entry])
+
+    async def on_entries(self, entries: Sequence[Entry]) -> None:
+        """A listener of every write, local or received (a received page at once): a withdrawn
+        entry's files go with its content, and their blobs with them where no other entry uses
+        them; a received entry's files are listed as its envelope lists them (their bytes are
+        fetched later). A few queries for all the entries, more only for those with files."""
+        live = [e for e in entries if not e.deleted]
+        arrived = [e for e in live if e.origin_node != self.node_url]
+        for entry, gone in await received.list_files(arrived, self.limits):
+            await self.release(gone)
+            await index.reindex(entry)
+        await index.after_writes(live)
+        withdrawn = {e.id for e in entries if e.deleted}
+        if withdrawn:
+            digests = await Attachment.filter(entry_id__in=list(withdrawn)).values_list("digest", flat=True)
+            if digests:
+                await Attachment.filter(entry_id__in=list(withdrawn)).delete()
+                await self.release([str(d) for d in digests])
 
     async def release(self, digests: Sequence[str]) -> int:
         """Delete the blobs of `digests` that no attachment uses any more; how many went."""
