@@ -3,7 +3,7 @@
 `web_routes(node)` makes the `Web` its handlers share and returns the routes
 of the reading pages (`pages`), the curation pages (`curation`), the publish
 forms (`publish`), sign-in, account and people pages, the files of entries (`attachments`), the versions of entries (`versions`), the legal notice and privacy
-statement (`legal`), and the static files. The parts never import this module.
+statement (`legal`), the organisations (`organisations`), and the static files. The parts never import this module.
 `web_exception_handlers` gives the app HTML 404 and 405 pages for paths no
 route knows.
 """
@@ -25,6 +25,7 @@ from exchange.web.account import account_routes
 from exchange.web.attachments import attachment_routes
 from exchange.web.curation import curation_routes
 from exchange.web.legal import legal_routes
+from exchange.web.organisations import organisation_routes
 from exchange.web.pages import page_routes
 from exchange.web.people import people_routes
 from exchange.web.publish import publish_routes
@@ -49,6 +50,7 @@ def web_routes(node: Any) -> list[BaseRoute]:
         *people_routes(web),
         *attachment_routes(web),
         *legal_routes(web),
+        *organisation_routes(web),
         Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
     ]
 

@@ -58,7 +58,7 @@ async def cards(entries: Sequence[Entry]) -> list[Card]:
         m = munis.get(e.municipality_id or 0)
         o = orgs.get(e.organisation_id or 0)
         name = display_name(m.name) if m else (o.name if o else "")
-        href = f"/municipalities/{m.official_key}" if m else None
+        href = f"/municipalities/{m.official_key}" if m else (f"/organisations/{o.slug}" if o else None)
         result.append(Card(e, name, href, sorted(by_entry[e.id], key=lambda t: (t.position, t.slug))))
     return result
 

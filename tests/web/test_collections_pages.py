@@ -169,3 +169,31 @@ async def test_the_entry_page_shows_who_endorses_it(demo: Demo) -> None:
 async def test_every_page_links_the_collections(demo: Demo) -> None:
     html = _html(await demo.client.get("/"))
     assert '<a href="/collections">Sammlungen</a>' in html
+
+
+async def test_an_organisations_page_lists_what_it_published_curated_and_endorsed(demo: Demo) -> None:
+    org = await find_publisher(DEMO_ORGANISATION)
+    html = _html(await demo.client.get(f"/organisations/{DEMO_ORGANISATION}"))
+    assert f"<h1>{org.name}</h1>" in html
+    published = await Entry.filter(organisation_id=org.id, deleted=False, visibility="public").first()
+    assert published is not None and f'href="/entries/{published.uid}"' in html.split('id="collections-heading"')[0]
+    curated = html.split('id="collections-heading"')[1].split('id="endorsed-heading"')[0]
+    assert f'/collections/{demo.starter.uid}"' in curated and f'/collections/{demo.mixed.uid}"' in curated
+    assert str(demo.gone.uid) not in curated  # a deleted collection is not listed
+    endorsed = html.split('id="endorsed-heading"')[1]
+    assert f'href="/entries/{demo.endorsed}"' in endorsed and "Anmerkung:" in endorsed
+    assert "Unfertiger Leitfaden" not in html  # the draft never shows
+    english = _html(await demo.client.get(f"/organisations/{DEMO_ORGANISATION}", params={"lang": "en"}))
+    assert "Entries of" in english and "Collections curated by" in english
+    listing = _html(await demo.client.get("/organisations"))
+    assert f'href="/organisations/{DEMO_ORGANISATION}"' in listing
+    # the entry page and the cards link the publisher's page
+    entry = await demo.client.get(f"/entries/{published.uid}")
+    assert f'href="/organisations/{DEMO_ORGANISATION}"' in entry.text
+
+
+async def test_an_unknown_organisation_is_a_404_page(demo: Demo) -> None:
+    r = await demo.client.get("/organisations/no-such-organisation")
+    assert r.status_code == 404 and "<h1" in r.text
+    r = await demo.client.get("/organisations/" + "x" * 200)
+    assert r.status_code == 400

@@ -130,7 +130,7 @@ def paths(content: Content) -> list[str]:
             "/municipalities?name=Kiss", "/topics/digitalisierung", "/matching", "/collections", "/signin",
             "/entries/00000000-0000-0000-0000-000000000000", "/publish", "/publish/new?kind=project",
             "/publish/new?kind=guide", "/publish/new?kind=lesson", f"/publish/{content.project}/withdraw",
-            "/impressum", "/datenschutz"]
+            "/impressum", "/datenschutz", "/organisations", "/organisations/kompetenzzentrum"]
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
