@@ -46,7 +46,7 @@ def inspect_file(path: Path, workdir: Path, limits: Limits) -> Inspected:
     if kind == "pdf-late":
         raise RefusedFileError("the file does not begin as a PDF does (%PDF-): something precedes the header")
     if kind == "zip":
-        return documents.check_office(path, limits)
+        return documents.check_office(path, limits, workdir)
     if kind == "text":
         return check_csv(path)
     named = {"gif": "a GIF image", "exe": "a program", "bmp": "a BMP image", "tif": "a TIFF image",

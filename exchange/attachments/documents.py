@@ -10,8 +10,9 @@ bomb), when it has too many members, is encrypted, or holds macros. Only
 then are its few XML parts read (zipfile never unpacks past a member's
 declared size), without DTDs: none of these formats uses one, and an entity
 declaration is how XML bombs work. The author, the last editor and the
-revision count are reported to the uploader (`notes`); the file is stored
-as it was uploaded.
+revision count are then taken out of the document's properties (`scrub`)
+and the uploader is told what was removed (`notes`); a document that cannot
+be written anew safely is stored as uploaded, and what it names is reported.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
+from exchange.attachments import scrub
 from exchange.attachments.kinds import (
     DOCX,
     ODS,
@@ -99,7 +101,8 @@ def _clean(text: str) -> str:
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", " ", text)
 
 
-def check_office(path: Path, limits: Limits) -> Inspected:
+def check_office(path: Path, limits: Limits, workdir: Path | None = None) -> Inspected:
+    """Check an office document; with a `workdir`, the file to store is one without its people."""
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -113,7 +116,13 @@ def check_office(path: Path, limits: Limits) -> Inspected:
             text = _text(archive, media_type, limits)
         except zipfile.BadZipFile as exc:
             raise RefusedFileError(f"the {_name(media_type)} document is damaged: {exc}") from None
-    return Inspected(media_type, path, text=text, notes=notes)
+    if workdir is None:
+        return Inspected(media_type, path, text=text, notes=notes)
+    try:
+        cleaned, removed = scrub.scrub(path, workdir, media_type)
+    except scrub.Unsafe:
+        return Inspected(media_type, path, text=text, notes=notes)
+    return Inspected(media_type, cleaned, text=text, notes=removed)
 
 
 def _name(media_type: str) -> str:
@@ -190,7 +199,10 @@ def _metadata(archive: zipfile.ZipFile, media_type: str) -> list[dict[str, Any]]
 def _text(archive: zipfile.ZipFile, media_type: str, limits: Limits) -> str:
     parts: list[str] = []
     length = 0
-    for name in TEXT_PARTS[media_type]:
+    names = list(TEXT_PARTS[media_type])
+    if media_type == XLSX:  # cells may hold their text inline (openpyxl writes them so), not in sharedStrings
+        names += sorted(n for n in archive.namelist() if n.startswith("xl/worksheets/sheet") and n.endswith(".xml"))
+    for name in names:
         root = _parse(archive, name)
         if root is None:
             continue

@@ -265,7 +265,9 @@ async def api_upload(web: Web, request: Request) -> Response:
         return Response(status_code=400)
     except ExchangeError as exc:
         return _json_error(exc)
-    return JSONResponse(attachment_json(added, str(request.base_url).rstrip("/")), status_code=201)
+    # What was removed from the file, or found in it and kept (names, revision counts, GPS): the uploader's to know.
+    return JSONResponse({**attachment_json(added, str(request.base_url).rstrip("/")), "notes": added.notes},
+                        status_code=201)
 
 
 def attachment_json(a: Attachment, base: str) -> dict[str, Any]:

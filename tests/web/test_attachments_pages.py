@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zipfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,29 @@ async def test_a_writer_uploads_a_report_and_a_photo_without_javascript(
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert not Image.open(io.BytesIO(photo.content)).getexif().get_ifd(files.GPS_IFD)
     assert b"SN-12345678" not in photo.content
+
+
+async def test_the_uploader_is_told_which_names_left_an_office_document(
+        client: httpx.AsyncClient, content: Content) -> None:
+    await signed_in(client, content)
+    r = await upload(client, content.project, files.docx("Antragsvorlage"), "antrag.docx", title="Antrag")
+    assert r.status_code == 303, r.text
+    page = (await client.get(r.headers["location"])).text
+    assert "Der Name der Autorin oder des Autors (Erika Mustermann) wurde aus den Eigenschaften" in page
+    assert "zuletzt geändert hat (Max Muster), wurde aus seinen Eigenschaften entfernt." in page
+    assert "Die Zahl der Überarbeitungen (7) wurde" in page
+    english = (await client.get(r.headers["location"], headers={"Accept-Language": "en"})).text
+    assert "The author's name (Erika Mustermann) was removed from the document's properties." in english
+    stored = await client.get(f"/attachments/{(await Attachment.get(title='Antrag')).digest}")
+    assert b"Erika Mustermann" not in b"".join(_members(stored.content).values())
+    answer = await api_upload(client, content.project, files.odt("Leitfaden"), content.token, title="Leitfaden")
+    assert answer.status_code == 201
+    assert {"removed": "creator", "value": "Erika Mustermann"} in answer.json()["notes"]
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 @pytest.mark.parametrize(("data", "name", "status", "said"), [
