@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 from exchange.attachments import is_digest
@@ -75,10 +75,15 @@ def _tool(name: str) -> str:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        return _stream_sha256(handle)
+
+
+def _stream_sha256(handle: IO[bytes]) -> str:
+    """The SHA-256 of a member read in blocks (a database of 100,000 entries is hundreds of MB)."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -176,7 +181,7 @@ def read_manifest(source: Path, known_migrations: set[str]) -> Manifest:
                                 members=dict(raw["members"]))
             for member, expected in manifest.members.items():
                 handle = tar.extractfile(member) if member in names else None
-                if handle is None or hashlib.sha256(handle.read()).hexdigest() != expected:
+                if handle is None or _stream_sha256(handle) != expected:
                     raise BackupError(f"{source} is truncated or damaged: {member} does not match its checksum")
     except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, TypeError) as exc:
         raise BackupError(f"{source} is truncated or damaged ({type(exc).__name__}: {exc})") from None

@@ -40,7 +40,6 @@ def backup(file: Path) -> None:
 def restore(file: Path) -> None:
     """Restore a backup FILE into this node's empty database, with its key."""
     from exchange.backup import check_target, read_manifest, restore_backup
-    from exchange.models import Entry, Peer
     from exchange.preflight import known_migrations, masked
 
     settings = settings_from_env()
@@ -51,10 +50,26 @@ def restore(file: Path) -> None:
         raise click.ClickException(str(exc)) from None
 
     async def go(db: Database, s: Settings) -> str:
-        empty = not await Entry.all().exists() and not await Peer.all().exists()
+        empty = not await _holds_data(db)
         await db.close()  # the restore replaces the database underneath
         restore_backup(s, file, manifest, target_is_empty=empty)
         return (f"restored {manifest.node_url} (key {manifest.key_id}) from the backup of {manifest.created} "
                 f"into {masked(s.database_url)}")
 
-    click.echo(run(go, settings=settings))
+    # not migrated first: the backup brings its own schema (migrating an empty database only to
+    # replace it took seconds)
+    click.echo(run(go, migrate=False, settings=settings))
+
+
+async def _holds_data(db: Database) -> bool:
+    """Whether the target database holds entries or peers (an unmigrated one holds none)."""
+    conn = db.connection()
+    if db.dialect == "sqlite":
+        listed = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('entry', 'peer')"
+    else:
+        listed = ("SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() "
+                  "AND tablename IN ('entry', 'peer')")
+    for row in await conn.execute_query_dict(listed):
+        if await conn.execute_query_dict(f'SELECT 1 FROM "{row["name"]}" LIMIT 1'):
+            return True
+    return False
