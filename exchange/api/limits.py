@@ -28,7 +28,7 @@ from graphql import (
     VariableNode,
 )
 
-PAGED_FIELDS = {"entries": 20, "municipalities": 20, "changes": 100, "peerMatches": 10}
+PAGED_FIELDS = {"entries": 20, "municipalities": 20, "changes": 100, "peerMatches": 10, "publisherMatches": 10}
 INTROSPECTION_FIELDS = {"__schema", "__type"}
 
 

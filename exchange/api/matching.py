@@ -1,4 +1,4 @@
-"""GraphQL face of peer matching: `peerMatches` and `matchingMethod`.
+"""GraphQL face of peer matching: `peerMatches`, `publisherMatches` and `matchingMethod`.
 
 Resolvers stay thin: read the arguments, ask the node's matcher
 (`info.context.services.matcher`), convert its results. Every match carries
@@ -8,14 +8,17 @@ with the asker and the peer's entries that explain it.
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Any
+
 import strawberry
 from strawberry import Info
 
 from exchange import models
 from exchange.api.topics import Topic, topic_of
-from exchange.api.types import Entry, Municipality, entry_of
+from exchange.api.types import Entry, Municipality, Organisation, Publisher, entry_of
 from exchange.catalogue import may_see
-from exchange.matching import Matcher
+from exchange.matching import Matcher, PeerResult
 
 SIGNAL_TEXT = {
     "topics": ("Themen: Ähnlichkeit der Begriffe (BM25, Wortstämme) und der Themen aller öffentlichen Einträge",
@@ -57,6 +60,34 @@ class PeerMatch:
         return [entry_of(e) for e in self._entries if may_see(e, info.context.actor)]
 
 
+@strawberry.type(description=(
+    "A publisher (a municipality or an organisation such as a research institute or a Zweckverband) "
+    "that works on similar things, with its score and reasons."
+))
+class PublisherMatch:
+    publisher: Publisher = strawberry.field(description="The peer: a Municipality or an Organisation.")
+    score: float = strawberry.field(description=(
+        "Relevance first, in [0, 1]: the topic score raised by experience and structure (see /matching); "
+        "for an organisation, which has no size or place, by experience alone."
+    ))
+    reasons: list[MatchReason] = strawberry.field(description="One reason per signal.")
+    shared_topics: list[Topic] = strawberry.field(description="Controlled topics both work on.")
+    has_entries: bool = strawberry.field(description="False when the peer has no public entries (structure only).")
+    distance_km: float | None = strawberry.field(description="Distance between the administrative centres.")
+    _entries: strawberry.Private[list[models.Entry]]
+
+    @strawberry.field(description="The peer's entries that explain the match (at most three).")
+    def relevant_entries(self, info: Info) -> list[Entry]:
+        return [entry_of(e) for e in self._entries if may_see(e, info.context.actor)]
+
+
+@strawberry.enum(description="Who may be a peer.")
+class PeerKind(Enum):
+    MUNICIPALITIES = "municipalities"
+    ORGANISATIONS = "organisations"
+    ALL = "all"
+
+
 @strawberry.type(description="One weight of the matching method.")
 class MatchingWeight:
     name: str = strawberry.field(description="Signal or part, e.g. topics or structure.distance.")
@@ -69,7 +100,8 @@ class MatchingMethod:
     summary: str = strawberry.field(description="The method in a few sentences.")
     weights: list[MatchingWeight] = strawberry.field(description="Signals and their parts with weights.")
     data_sources: list[str] = strawberry.field(description="Where the data comes from.")
-    publishers_profiled: int = strawberry.field(description="Municipalities with public entries in the profiles.")
+    publishers_profiled: int = strawberry.field(description=(
+        "Publishers (municipalities and organisations) with public entries in the profiles."))
     documentation: str = strawberry.field(description="Path of the public page that explains the method.")
 
 
@@ -88,6 +120,29 @@ class MatchingWeightsInput:
         given = {"topics": self.topics, "experience": self.experience, "structure": self.structure,
                  "distance_km": self.distance_km}
         return {k: v for k, v in given.items() if v is not None}
+
+
+def _publisher(row: models.Municipality | models.Organisation) -> Publisher:
+    if isinstance(row, models.Municipality):
+        return Municipality.from_model(row)
+    return Organisation.from_model(row)
+
+
+async def _fields(results: list[PeerResult]) -> list[dict[str, Any]]:
+    """What a PeerMatch and a PublisherMatch share, for each result (the topics in one query)."""
+    slugs = {s for r in results for s, _, _ in r.shared_topics}
+    topics = {t.slug: t for t in await models.Topic.filter(slug__in=list(slugs))} if slugs else {}
+    return [
+        {
+            "score": round(r.match.score, 4),
+            "reasons": [MatchReason(signal=x.signal, score=x.score, explanation=x.explanation) for x in r.reasons],
+            "shared_topics": [topic_of(topics[s]) for s, _, _ in r.shared_topics if s in topics],
+            "has_entries": r.match.has_entries,
+            "distance_km": round(r.match.distance_km, 1) if r.match.distance_km is not None else None,
+            "_entries": r.relevant,
+        }
+        for r in results
+    ]
 
 
 def matcher_of(info: Info) -> Matcher:
@@ -123,20 +178,37 @@ class Query:
             size_classes=size_classes or (), radius_km=radius_km, language=language or "de",
             weights=weights.mapping() if weights is not None else None,
         )
-        slugs = {s for r in results for s, _, _ in r.shared_topics}
-        topics = {t.slug: t for t in await models.Topic.filter(slug__in=list(slugs))} if slugs else {}
-        return [
-            PeerMatch(
-                municipality=Municipality.from_model(r.municipality),
-                score=round(r.match.score, 4),
-                reasons=[MatchReason(signal=x.signal, score=x.score, explanation=x.explanation) for x in r.reasons],
-                shared_topics=[topic_of(topics[s]) for s, _, _ in r.shared_topics if s in topics],
-                has_entries=r.match.has_entries,
-                distance_km=round(r.match.distance_km, 1) if r.match.distance_km is not None else None,
-                _entries=r.relevant,
-            )
-            for r in results
-        ]
+        return [PeerMatch(municipality=Municipality.from_model(r.publisher), **fields)  # type: ignore[arg-type]
+                for r, fields in zip(results, await _fields(results))]
+
+    @strawberry.field(description=(
+        "Peers among all publishers: municipalities and organisations (research institutes, "
+        "Zweckverbände, alliances) that work on similar topics. `publisher` is the asker's official key "
+        "or an organisation's slug; without it, `about` alone describes the planned project. `peers` "
+        "says who may be a peer (default ALL). An organisation has no size or place: structure does not "
+        "count for it, and `sameState`, `sizeClasses` and `radiusKm` leave it out. See /matching."
+    ))
+    async def publisher_matches(
+        self,
+        info: Info,
+        publisher: str | None = None,
+        first: int | None = 10,
+        about: str | None = None,
+        peers: PeerKind = PeerKind.ALL,
+        same_state: bool | None = None,
+        size_classes: list[str] | None = None,
+        radius_km: float | None = None,
+        language: str | None = "de",
+        weights: MatchingWeightsInput | None = None,
+    ) -> list[PublisherMatch]:
+        _, results = await matcher_of(info).peers(
+            publisher, about=about, first=10 if first is None else first, same_state=bool(same_state),
+            size_classes=size_classes or (), radius_km=radius_km, language=language or "de",
+            weights=weights.mapping() if weights is not None else None, publishers=peers.value,
+            organisation=publisher is not None and not publisher.strip().isdigit(),
+        )
+        return [PublisherMatch(publisher=_publisher(r.publisher), **fields)
+                for r, fields in zip(results, await _fields(results))]
 
     @strawberry.field(description="How peer matching works: criteria, weights and data sources.")
     async def matching_method(self, info: Info, language: str = "de") -> MatchingMethod:

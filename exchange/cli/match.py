@@ -14,6 +14,7 @@ from rich.table import Table
 from exchange.cli.runner import run
 from exchange.db import Database
 from exchange.matching import Matcher, Need, PeerResult
+from exchange.models import Municipality
 from exchange.settings import Settings
 
 SOURCE_TEXT = {
@@ -34,8 +35,9 @@ def render(key: str, need: Need, results: list[PeerResult], language: str) -> Ta
     table.add_column("Kommune" if de else "Municipality")
     table.add_column("Gründe" if de else "Reasons")
     for i, r in enumerate(results, 1):
-        m = r.municipality
-        who = f"{m.name}\n{m.official_key}\n{m.size_class or m.type_label}"
+        m = r.publisher
+        who = (f"{m.name}\n{m.official_key}\n{m.size_class or m.type_label}" if isinstance(m, Municipality)
+               else f"{m.name}\n{m.slug}")
         why = "\n".join(f"{x.signal} {x.score:.2f}: {x.explanation}" for x in r.reasons)
         table.add_row(str(i), f"{r.match.score:.3f}", who, why)
     return table

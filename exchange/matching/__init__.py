@@ -1,4 +1,4 @@
-"""Peer matching: which municipalities work on similar things, and why.
+"""Peer matching: which municipalities and organisations work on similar things, and why.
 
 `profiles` condenses what each municipality published into a profile held in
 memory (its parts and the `Tally` that sums entries into one are in `tally`), which `store` loads and `writes` keeps current cheaply after each

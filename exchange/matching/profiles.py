@@ -47,6 +47,7 @@ __all__ = [
     "ITEM_TERMS",
     "ITEM_WINDOW",
     "MAX_TERMS",
+    "NO_ORGANISATIONS",
     "SATURATED",
     "SLICE",
     "URBANISATION",
@@ -61,6 +62,9 @@ __all__ = [
     "experience_value",
     "saturate",
 ]
+
+NO_ORGANISATIONS = 1 << 62  # `ProfileIndex.org_base` of an index that holds no organisation
+
 
 def _log_df(d: int) -> float:
     """log(df + 0.5): BM25's IDF is log(n + 1) − this (see `ProfileIndex.idf`)."""
@@ -104,10 +108,16 @@ class ProfileIndex:
     norms: list[float] = field(default_factory=list)  # per place id, the same as its `Profile.norm`
     deferred: bool = False  # puts with `defer=True` since the last `reweigh`
     vocabulary: Vocabulary | None = field(default_factory=default_vocabulary)  # bilingual concept terms
+    # Organisations publish too: their place ids start here, after every municipality's id
+    # (`store.ProfileStore.load` chooses it; an index without organisations never reaches it).
+    org_base: int = NO_ORGANISATIONS
 
     @property
     def publishers(self) -> int:
         return len(self.profiles)
+
+    def is_organisation(self, place_id: int) -> bool:
+        return place_id >= self.org_base
 
     @property
     def slots(self) -> int:

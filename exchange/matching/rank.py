@@ -1,7 +1,7 @@
 """Peer matching: rank municipalities that work on similar things (the reasons are in `reasons`).
 
 Three signals, each in [0, 1], combined with weights from configuration
-(`EXCHANGE_MATCHING_WEIGHTS`, see `Weights` and exchange/data/matching.md),
+(`EXCHANGE_MATCHING_WEIGHTS`, see `Weights` and exchange/data/matching.en.md),
 relevance first (`score_of`): experience and structure re-rank peers by
 their topic evidence, they never lift a peer without it.
 *topics* — cosine similarity of BM25-weighted stemmed terms of all public
@@ -51,12 +51,15 @@ MAX_EXAMINED = 300  # candidates whose experience is computed exactly, at most
 COMMON_SHARE = 0.5  # terms used by more than half of all publishers are left out of queries
 NEIGHBOUR_KM = 25.0
 FLOOR = 0.01  # the most a peer without topic evidence scores (its structure and experience alone)
+ORGANISATION = "organisation"  # the `Place.level` of an organisation
+NO_STRUCTURE = -1.0  # a structure score in the ranking loop's tuples: no structural fact applies
+PUBLISHERS = ("municipalities", "organisations", "all")
 CLEAR_EVIDENCE = 0.06  # a topic score this high always ranks above no evidence, whatever the weights
 
 __all__ = ["Match", "MatchQuery", "Need", "Weights", "rank", "score_of", "topic_terms"]
 
 
-def score_of(w: Weights, topics: float, experience: float, structure: float) -> float:
+def score_of(w: Weights, topics: float, experience: float, structure: float | None) -> float:
     """Relevance first: FLOOR·(experience and structure alone) + (1 − FLOOR)·topics·(wt + we·e + ws·s).
 
     The signal weights (normalised) say how much experience and structure
@@ -65,11 +68,19 @@ def score_of(w: Weights, topics: float, experience: float, structure: float) -> 
     and neither. A peer without topic evidence scores at most FLOOR, so any
     peer whose topic score is at least CLEAR_EVIDENCE ranks above it (topics
     keep at least a fifth of the weight, `weights.MIN_TOPICS_SHARE`).
+    `structure` None: no structural fact applies to the pair (an organisation,
+    or `about` without an asker); topics and experience then keep their ratio
+    and share the whole weight, so a peer is neither lifted nor pushed down
+    for facts it cannot have.
     """
     wt, we, ws = w.signals()
+    if structure is None:
+        total = wt + we
+        return FLOOR * (experience if we else 0.0) + (1.0 - FLOOR) * topics * (wt + we * experience) / total
     rest = we + ws
     alone = (we * experience + ws * structure) / rest if rest else 0.0
     return FLOOR * alone + (1.0 - FLOOR) * topics * (wt + we * experience + ws * structure)
+
 
 @dataclass(frozen=True)
 class MatchQuery:
@@ -81,8 +92,11 @@ class MatchQuery:
     same_state: bool = False
     size_classes: frozenset[str] = frozenset()
     radius_km: float | None = None
+    publishers: str = "municipalities"  # who may be a peer: municipalities, organisations or all
 
     def validated(self) -> MatchQuery:
+        if self.publishers not in PUBLISHERS:
+            raise InvalidInputError(f"publishers must be one of {', '.join(PUBLISHERS)}, not {self.publishers!r}")
         if not 1 <= self.first <= MAX_FIRST:
             raise InvalidInputError(f"first must be between 1 and {MAX_FIRST}, not {self.first}")
         if self.about is not None:
@@ -125,6 +139,7 @@ class Match:
     shared_terms: list[int] = field(default_factory=list)
     experience_ids: list[int] = field(default_factory=list)
     distance_km: float | None = None
+    structured: bool = True  # False: no structural fact applies, `structure` is 0 and not counted
 
 
 def _normalised(index: ProfileIndex, vector: Mapping[int, float], most: int | None = None) -> dict[int, float]:
@@ -236,15 +251,17 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
             break
         profile = index.profiles[pid]
         e, ids = _experience(need, profile, wanted_topics, wanted_terms)
-        score = score_of(w, t, e, s)
-        match = Match(index.places[pid], score, t, e, s, True, profile.entry_count, experience_ids=ids)
+        structured = s != NO_STRUCTURE
+        score = score_of(w, t, e, s if structured else None)
+        match = Match(index.places[pid], score, t, e, s if structured else 0.0, True, profile.entry_count,
+                      experience_ids=ids, structured=structured)
         item = (score, -pid, match)
         if len(best) < query.first:
             heapq.heappush(best, item)
         elif item > best[0]:
             heapq.heapreplace(best, item)
     matches = [m for _, _, m in sorted(best, key=lambda x: (x[0], x[1]), reverse=True)]
-    if len(matches) < query.first:
+    if len(matches) < query.first and query.publishers != "organisations":
         matches.extend(_structural_only(index, query, w, query.first - len(matches)))
     label_stems = {index.vocab[s] for words in label_terms.values() for s in words if s in index.vocab}
     for m in matches:
@@ -266,6 +283,10 @@ def _bounds(
     wt, we, ws = w.signals()
     floor_e = FLOOR / (we + ws) if we + ws else 0.0  # `score_of` written out
     relevant = 1.0 - FLOOR
+    floor_bare = FLOOR if we else 0.0  # `score_of` without structure written out
+    bare_t, bare_e = relevant * wt / (wt + we), relevant * we / (wt + we)
+    org_base = index.org_base
+    municipalities, organisations = query.publishers != "organisations", query.publishers != "municipalities"
     q = query.place
     qid, qlog, qsize, qurb, qland = q.id, q.log_pop, q.size_class, q.urbanisation_rank, q.land_code
     qlocated, qlat, qlon = q.located, q.lat_r, q.lon_r
@@ -284,7 +305,7 @@ def _bounds(
     cos, sqrt = math.cos, math.sqrt
     bounds: list[tuple[float, float, float, int]] = []
     for pid, plog, psize, purb, pland, plocated, plat, plon, topic_norm, experience_bound in index.rows:
-        if pid == qid:
+        if pid == qid or not (organisations if pid >= org_base else municipalities):
             continue
         km: float | None = None
         if qlocated and plocated:
@@ -316,9 +337,13 @@ def _bounds(
         if km is not None:
             num += wdist / (1.0 + km / dkm)
             den += wdist
-        s = num / den if den else 0.0
-        bounds.append((floor_e * (we * experience_bound + ws * s) + relevant * t * (wt + we * experience_bound + ws * s),
-                       t, s, pid))
+        if den:
+            s = num / den
+            upper = floor_e * (we * experience_bound + ws * s) + relevant * t * (wt + we * experience_bound + ws * s)
+        else:
+            s = NO_STRUCTURE
+            upper = floor_bare * experience_bound + t * (bare_t + bare_e * experience_bound)
+        bounds.append((upper, t, s, pid))
     return bounds
 
 
@@ -326,13 +351,15 @@ def _structural_only(index: ProfileIndex, query: MatchQuery, w: Weights, most: i
     """Peers without entries, by structure alone (when too few publishers qualify)."""
     scored: list[tuple[float, int, Place]] = []
     for pid, p in index.places.items():
-        if pid == query.place.id or pid in index.profiles or p.level != query.place.level:
+        if pid == query.place.id or pid in index.profiles or p.level != query.place.level or p.level == ORGANISATION:
             continue
         km = fast_km(query.place, p)
         if _passes(query, p, km):
-            scored.append((structure_fast(query.place, p, w, km), -pid, p))
+            s = structure_fast(query.place, p, w, km)
+            scored.append((s if s is not None else NO_STRUCTURE, -pid, p))
     top = heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))
-    return [Match(p, score_of(w, 0.0, 0.0, s), 0.0, 0.0, s, False) for s, _, p in top]
+    return [Match(p, score_of(w, 0.0, 0.0, s if s != NO_STRUCTURE else None), 0.0, 0.0, max(s, 0.0), False,
+                  structured=s != NO_STRUCTURE) for s, _, p in top]
 
 
 def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match, hidden: set[int]) -> None:

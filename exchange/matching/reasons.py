@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from content import stem
 from exchange.matching.profiles import Place, ProfileIndex
-from exchange.matching.rank import _WORD, NEIGHBOUR_KM, Match, Need
+from exchange.matching.rank import _WORD, NEIGHBOUR_KM, ORGANISATION, Match, Need
 
 # The BBSR size classes as English readers know them (the German names are the classes' own).
 SIZE_EN = {"Landgemeinde": "rural municipality", "Kleinstadt": "small town", "Mittelstadt": "medium-sized town",
@@ -160,6 +160,9 @@ def _experience_text(m: Match, entries: list[EntryFacts], language: str) -> str:
 def _structure_text(asker: Place, m: Match, language: str) -> str:
     de = language == "de"
     p = m.place
+    if p.level == ORGANISATION:
+        return ("eine Organisation: Größe, Siedlungsdichte, Land und Entfernung werden nicht verglichen" if de
+                else "an organisation: size, density, Land and distance are not compared")
     parts: list[str] = []
     if p.size_class:
         same = p.size_class == asker.size_class
@@ -183,6 +186,9 @@ def _structure_text(asker: Place, m: Match, language: str) -> str:
     text = ", ".join(parts) or ("keine Strukturdaten" if de else "no structural data")
     if asker.id < 0:  # `about` alone: nobody to compare with
         return ("nicht verglichen, ohne anfragende Kommune: " if de else "not compared, no asking municipality: ") + text
+    if asker.level == ORGANISATION:
+        return ("nicht verglichen, die anfragende Organisation hat keinen Ort: " if de
+                else "not compared, the asking organisation has no place: ") + text
     return text
 
 

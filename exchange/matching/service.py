@@ -23,7 +23,7 @@ from typing import Any
 
 from exchange.auth import find_municipality
 from exchange.db import current_connection
-from exchange.errors import InvalidInputError
+from exchange.errors import InvalidInputError, NotFoundError
 from exchange.matching.profiles import Place
 from exchange.matching.rank import (
     MAX_ABOUT,
@@ -37,9 +37,16 @@ from exchange.matching.rank import (
     topic_terms,
 )
 from exchange.matching.reasons import EntryFacts, Reason, reasons, relevant_entries
-from exchange.matching.store import PUBLISHED, ProfileStore, has_actual_values, place_of
+from exchange.matching.store import (
+    PUBLISHED,
+    ProfileStore,
+    has_actual_values,
+    org_place,
+    place_of,
+    publisher_id,
+)
 from exchange.matching.writes import ProfileWrites
-from exchange.models import Entry, Municipality
+from exchange.models import Entry, Municipality, Organisation
 
 log = logging.getLogger("exchange.matcher")
 
@@ -54,9 +61,9 @@ NOWHERE = Place(-1, "", "", "", "", None, "", "", "", "", None, None)  # the ask
 
 @dataclass
 class PeerResult:
-    """One peer with its row, scores, reasons and the entries that explain it."""
+    """One peer (a municipality or an organisation) with its row, scores, reasons and the entries that explain it."""
 
-    municipality: Municipality
+    publisher: Municipality | Organisation
     match: Match
     reasons: list[Reason]
     shared_topics: list[tuple[str, str, str]]  # slug, German label, English label
@@ -114,13 +121,17 @@ class Matcher:
 
     async def on_entry(self, entry: Entry) -> None:
         """Catalogue listener: keep the publisher's profile current."""
-        if entry.municipality_id is None or not self.store.loaded:
+        if not self.store.loaded or (entry.municipality_id is None and entry.organisation_id is None):
+            return
+        place_id = publisher_id(self.store.index, entry.municipality_id, entry.organisation_id)
+        if place_id is None:  # a municipality new to the register, whose id the organisations' reach
+            await self.reload()
             return
         received = self.own_origin is not None and entry.origin_node != self.own_origin
         if received or self._folding is not None:
             # (an own write while received ones are being folded in is refreshed after them:
             # a reload that read its publisher earlier would otherwise drop it)
-            self._waiting.add(entry.municipality_id)
+            self._waiting.add(place_id)
             self._last_received = asyncio.get_running_loop().time()
             if self._folding is None:
                 self._folding = asyncio.ensure_future(self._fold_received())
@@ -179,7 +190,8 @@ class Matcher:
             "structure": {"size": w.size, "urbanisation": w.urbanisation, "land": w.land,
                           "distance": w.distance, "distance_km": w.distance_km},
             "publishers": index.publishers,
-            "municipalities": len(index.places),
+            "organisations": sum(1 for pid in index.profiles if index.is_organisation(pid)),
+            "municipalities": sum(1 for pid in index.places if not index.is_organisation(pid)),
             "terms": len(index.vocab),
             "limits": {"first": MAX_FIRST, "about": MAX_ABOUT, "neighbour_km": NEIGHBOUR_KM},
         }
@@ -195,10 +207,14 @@ class Matcher:
         radius_km: float | None = None,
         language: str = "de",
         weights: Mapping[str, float] | None = None,
+        publishers: str = "municipalities",
+        organisation: bool = False,
     ) -> tuple[Need, list[PeerResult]]:
-        """The best peers of a municipality (for a planned project, with `about`), or, without an
-        official key, the best peers for `about` alone (no structural signal then). `weights`
-        replace some of the node's for this request (`Weights.updated`: same names and bounds)."""
+        """The best peers of a publisher (for a planned project, with `about`), or, without a key,
+        the best peers for `about` alone (no structural signal then). The key is a municipality's
+        official key, or with `organisation` an organisation's slug; `publishers` says who may be a peer
+        (municipalities, organisations or all). `weights` replace some of the node's for this
+        request (`Weights.updated`: same names and bounds)."""
         if language not in LANGUAGES:
             raise InvalidInputError(f"language must be de or en, not {language!r}")
         w = self.weights.updated(weights) if weights else self.weights
@@ -210,13 +226,18 @@ class Matcher:
             if same_state or radius_km is not None:
                 raise InvalidInputError("sameState and radiusKm need an officialKey: without one there is no place")
             place = NOWHERE
+        elif organisation:
+            org = await Organisation.get_or_none(slug=official_key.strip())
+            if org is None:
+                raise NotFoundError(f"no organisation with slug {official_key.strip()!r}")
+            place = index.places.get(index.org_base + org.id) or org_place(org, index.org_base)
         else:
             row = await find_municipality(official_key)
             place = index.places.get(row.id) or place_of(row)
-        query = MatchQuery(place, about, first, same_state, frozenset(size_classes), radius_km).validated()
+        query = MatchQuery(place, about, first, same_state, frozenset(size_classes), radius_km,
+                           publishers).validated()
         need, matches = rank(index, query, w, self._labels)
-        ids = [m.place.id for m in matches]
-        rows = {m.id: m for m in await Municipality.filter(id__in=ids)}
+        rows = await self._rows([m.place.id for m in matches])
         terms_of = await self._terms([m.place.id for m in matches if m.has_entries])
         chosen: dict[int, list[int]] = {}
         for m in matches:
@@ -233,7 +254,7 @@ class Matcher:
             shown = [facts[i] for i in chosen[m.place.id] if i in facts]
             known = [facts[i] for i in m.experience_ids[:EXPERIENCE_SHOWN] if i in facts]
             results.append(PeerResult(
-                municipality=rows[m.place.id],
+                publisher=rows[m.place.id],
                 match=m,
                 reasons=reasons(index, need, place, m, known, shown, language),
                 shared_topics=[index.topic_labels[t] for t in m.shared_topics if t in index.topic_labels],
@@ -241,22 +262,38 @@ class Matcher:
             ))
         return need, results
 
+    async def _rows(self, place_ids: list[int]) -> dict[int, Municipality | Organisation]:
+        """The register or organisation row of each matched peer, by place id (two queries at most)."""
+        index = self.store.index
+        munis = [i for i in place_ids if not index.is_organisation(i)]
+        orgs = [i - index.org_base for i in place_ids if index.is_organisation(i)]
+        rows: dict[int, Municipality | Organisation] = {}
+        if munis:
+            rows.update((m.id, m) for m in await Municipality.filter(id__in=munis))
+        if orgs:
+            rows.update((index.org_base + o.id, o) for o in await Organisation.filter(id__in=orgs))
+        return rows
+
     async def _terms(self, place_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
-        """The stemmed terms of each matched peer's newest public entries, in one query."""
+        """The stemmed terms of each matched peer's newest public entries, in one query per kind."""
         grouped: dict[int, list[tuple[int, str]]] = {}
-        if not place_ids:
-            return grouped
-        ids = ", ".join(str(int(i)) for i in place_ids)  # integers from our own index
-        rows = await current_connection().execute_query_dict(
-            "SELECT id, municipality_id, search_terms FROM ("
-            " SELECT id, municipality_id, search_terms, ROW_NUMBER() OVER ("
-            "  PARTITION BY municipality_id ORDER BY updated_at DESC, id DESC) AS newest_rank"
-            f" FROM entry WHERE {PUBLISHED}"
-            f" AND municipality_id IN ({ids})) AS newest"
-            f" WHERE newest_rank <= {ENTRIES_SCANNED}"
-        )
-        for r in rows:
-            grouped.setdefault(r["municipality_id"], []).append((r["id"], r["search_terms"] or ""))
+        index = self.store.index
+        munis = [i for i in place_ids if not index.is_organisation(i)]
+        orgs = [i - index.org_base for i in place_ids if index.is_organisation(i)]
+        for column, ids, base in (("municipality_id", munis, 0), ("organisation_id", orgs, index.org_base)):
+            if not ids:
+                continue
+            listed = ", ".join(str(int(i)) for i in ids)  # integers from our own index
+            rows = await current_connection().execute_query_dict(
+                f"SELECT id, {column} AS owner, search_terms FROM ("
+                f" SELECT id, {column}, search_terms, ROW_NUMBER() OVER ("
+                f"  PARTITION BY {column} ORDER BY updated_at DESC, id DESC) AS newest_rank"
+                f" FROM entry WHERE {PUBLISHED}"
+                f" AND {column} IN ({listed})) AS newest"
+                f" WHERE newest_rank <= {ENTRIES_SCANNED}"
+            )
+            for r in rows:
+                grouped.setdefault(base + r["owner"], []).append((r["id"], r["search_terms"] or ""))
         return grouped
 
 

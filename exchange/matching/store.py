@@ -13,13 +13,22 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.functions import Count, Min
 
 from exchange.db import current_connection
-from exchange.matching.profiles import EntryDigest, Place, Profile, ProfileIndex, Tally
+from exchange.matching.profiles import (
+    NO_ORGANISATIONS,
+    EntryDigest,
+    Place,
+    Profile,
+    ProfileIndex,
+    Tally,
+)
 from exchange.matching.vocabulary import Vocabulary, default_vocabulary
-from exchange.models import Entry, EntryTopic, Municipality, Topic
+from exchange.models import Entry, EntryTopic, Municipality, Organisation, Topic
 
+ORG_GAP = 1024  # place ids kept free between the register's last id and the first organisation's
 CHUNK = 2000  # entries read at once while loading (whole publishers, so a batch may hold more)
 STEP = 25  # entries counted between two yields to the event loop (~1 ms)
 
@@ -36,9 +45,43 @@ def place_of(m: Any) -> Place:
     )
 
 
+def org_place(o: Any, base: int) -> Place:
+    """The Place of an organisation (a row or a `.values()` dict): no size, density, Land or position."""
+    get: Callable[[str], Any] = o.get if isinstance(o, dict) else lambda k: getattr(o, k)
+    return Place(id=base + get("id"), key=get("slug"), name=get("name"), level="organisation", size_class="",
+                 population=None, urbanisation="", land_code="", land_name="", kreis_key="",
+                 latitude=None, longitude=None)
+
+
+def publisher_id(index: ProfileIndex, municipality_id: int | None, organisation_id: int | None) -> int | None:
+    """The place id of an entry's publisher in `index` (None: neither, or a municipality the index
+    cannot hold without a reload because its id reaches the organisations')."""
+    if municipality_id is not None:
+        return municipality_id if municipality_id < index.org_base else None
+    if organisation_id is not None and index.org_base < NO_ORGANISATIONS:
+        return index.org_base + organisation_id
+    return None
+
+
+def owner_sql(index: ProfileIndex, place_id: int) -> str:
+    """The SQL condition on `entry` that selects the entries of one publisher of `index`."""
+    if index.is_organisation(place_id):
+        return f"organisation_id = {int(place_id - index.org_base)} AND municipality_id IS NULL"
+    return f"municipality_id = {int(place_id)}"
+
+
+async def place_for(index: ProfileIndex, place_id: int) -> Place | None:
+    """The Place of a publisher from its row (a municipality or an organisation), None if gone."""
+    if index.is_organisation(place_id):
+        o = await Organisation.get_or_none(id=place_id - index.org_base)
+        return org_place(o, index.org_base) if o is not None else None
+    m = await Municipality.get_or_none(id=place_id)
+    return place_of(m) if m is not None else None
+
+
 _PLACE_FIELDS = ("id", "official_key", "name", "level", "size_class", "population", "urbanisation",
                  "land_code", "land_name", "kreis_key", "latitude", "longitude")
-_ENTRY_FIELDS = ("id", "municipality_id", "kind", "status", "goals", "search_terms")
+_ENTRY_FIELDS = ("id", "municipality_id", "organisation_id", "kind", "status", "goals", "search_terms")
 
 
 def has_actual_values(goals: Any) -> bool:
@@ -55,17 +98,23 @@ def _digest(row: dict[str, Any], topics: frozenset[int]) -> EntryDigest:
 
 
 def _public_entries() -> Any:
-    return Entry.filter(visibility="public", deleted=False, municipality_id__isnull=False)
+    return Entry.filter(Q(municipality_id__isnull=False) | Q(organisation_id__isnull=False),
+                        visibility="public", deleted=False)
 
 
-async def _publisher_batches() -> list[list[int]]:
-    """Publishers in the order of their first public entry, in batches of about `CHUNK` entries.
+async def _publisher_batches(base: int) -> list[list[int]]:
+    """Publishers (place ids; organisations from `base`) in the order of their first public
+    entry, in batches of about `CHUNK` entries.
 
     Profiles are built one batch at a time, so only one batch of entry texts is
     held at once; the order keeps term ids and postings as a single pass would.
     """
-    stats = await _public_entries().annotate(first=Min("id"), n=Count("id")).group_by(
-        "municipality_id").values_list("municipality_id", "first", "n")
+    public = Entry.filter(visibility="public", deleted=False)
+    stats = list(await public.filter(municipality_id__isnull=False).annotate(first=Min("id"), n=Count("id")).group_by(
+        "municipality_id").values_list("municipality_id", "first", "n"))
+    stats += [(base + o, first, n) for o, first, n in await public.filter(
+        municipality_id__isnull=True, organisation_id__isnull=False).annotate(first=Min("id"), n=Count("id")).group_by(
+        "organisation_id").values_list("organisation_id", "first", "n")]
     batches: list[list[int]] = []
     size = CHUNK
     for place_id, _, n in sorted(stats, key=lambda s: s[1]):
@@ -100,7 +149,7 @@ async def _topics_of(ids: list[int]) -> dict[int, frozenset[int]]:
 PUBLISHED = "visibility || '' = 'public' AND deleted = FALSE"
 
 
-async def _entries_of(place_id: int) -> tuple[list[dict[str, Any]], dict[int, frozenset[int]]]:
+async def _entries_of(index: ProfileIndex, place_id: int) -> tuple[list[dict[str, Any]], dict[int, frozenset[int]]]:
     """One publisher's public entries (the columns `load` reads, in id order) and their topics.
 
     Plain SQL rather than the ORM: this runs on every publish, revision and
@@ -108,7 +157,7 @@ async def _entries_of(place_id: int) -> tuple[list[dict[str, Any]], dict[int, fr
     conversions cost more than the query. `goals` is decoded only where an
     indicator may have an actual value.
     """
-    where = f"municipality_id = {int(place_id)} AND {PUBLISHED}"
+    where = f"{owner_sql(index, place_id)} AND {PUBLISHED}"
     connection = current_connection()
     rows = await connection.execute_query_dict(
         f"SELECT id, kind, status, goals, search_terms FROM entry WHERE {where} ORDER BY id")
@@ -140,17 +189,27 @@ class ProfileStore:
 
     async def load(self) -> ProfileIndex:
         """Read the register, the topics and every public entry once (in chunks)."""
-        index = ProfileIndex(vocabulary=self.vocabulary)
+        last = await Municipality.all().order_by("-id").first()
+        highest = last.id if last is not None else 0
+        index = ProfileIndex(vocabulary=self.vocabulary, org_base=highest + ORG_GAP)
         for row in await Municipality.filter(active=True).values(*_PLACE_FIELDS):
             index.put_place(place_of(row))
+        for org in await Organisation.all().values("id", "slug", "name"):
+            index.put_place(org_place(org, index.org_base))
         for t in await Topic.all().values("id", "slug", "label_de", "label_en"):
             index.topic_labels[t["id"]] = (t["slug"], t["label_de"], t["label_en"])
-        for batch in await _publisher_batches():
-            rows = await _public_entries().filter(municipality_id__in=batch).order_by("id").values(*_ENTRY_FIELDS)
+        for batch in await _publisher_batches(index.org_base):
+            munis = [p for p in batch if not index.is_organisation(p)]
+            orgs = [p - index.org_base for p in batch if index.is_organisation(p)]
+            rows = await _public_entries().filter(
+                Q(municipality_id__in=munis) | Q(municipality_id__isnull=True, organisation_id__in=orgs)
+            ).order_by("id").values(*_ENTRY_FIELDS)
             topics = await _topics_of([r["id"] for r in rows])
             grouped: dict[int, list[EntryDigest]] = {place_id: [] for place_id in batch}
             for r in rows:
-                grouped[r["municipality_id"]].append(_digest(r, topics.get(r["id"], frozenset())))
+                pid = publisher_id(index, r["municipality_id"], r["organisation_id"])
+                if pid is not None:
+                    grouped[pid].append(_digest(r, topics.get(r["id"], frozenset())))
             del rows, topics
             for place_id, digests in grouped.items():
                 index.put(place_id, digests, defer=True)
@@ -163,11 +222,11 @@ class ProfileStore:
     async def refresh(self, place_id: int) -> None:
         """Rebuild one publisher's profile from its current public entries."""
         async with self.lock:
-            rows, topics = await _entries_of(place_id)
+            rows, topics = await _entries_of(self.index, place_id)
             if place_id not in self.index.places:
-                m = await Municipality.get_or_none(id=place_id)
-                if m is not None:
-                    self.index.put_place(place_of(m))
+                p = await place_for(self.index, place_id)
+                if p is not None:
+                    self.index.put_place(p)
             index = self.index
             tally = Tally()
             for i, r in enumerate(rows, 1):
@@ -186,5 +245,6 @@ class ProfileStore:
 
     async def on_entry(self, entry: Entry) -> None:
         """Catalogue listener: an entry was published, revised, unpublished or received."""
-        if entry.municipality_id is not None and self.loaded:
-            await self.refresh(entry.municipality_id)
+        place_id = publisher_id(self.index, entry.municipality_id, entry.organisation_id)
+        if self.loaded and place_id is not None:
+            await self.refresh(place_id)

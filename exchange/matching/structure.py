@@ -39,8 +39,9 @@ def structure_parts(q: Place, p: Place, w: Weights, km: float | None) -> dict[st
     return parts
 
 
-def structure_fast(q: Place, p: Place, w: Weights, km: float | None) -> float:
-    """`structure_score(structure_parts(...))` without building a dict: the ranking loop's version."""
+def structure_fast(q: Place, p: Place, w: Weights, km: float | None) -> float | None:
+    """`structure_score(structure_parts(...))` without building a dict: the ranking loop's version
+    (None: no part applies, such as for an organisation or without an asker)."""
     num = den = 0.0
     if q.log_pop is not None and p.log_pop is not None:
         popsim = max(0.0, 1.0 - abs(q.log_pop - p.log_pop) / 2)
@@ -58,7 +59,7 @@ def structure_fast(q: Place, p: Place, w: Weights, km: float | None) -> float:
     if km is not None:
         num += w.distance / (1.0 + km / w.distance_km)
         den += w.distance
-    return num / den if den else 0.0
+    return num / den if den else None
 
 
 def fast_km(a: Place, b: Place) -> float | None:

@@ -33,9 +33,11 @@ from exchange.matching.store import (
     _goals,
     _topic_sets,
     _topics_of,
-    place_of,
+    owner_sql,
+    place_for,
+    publisher_id,
 )
-from exchange.models import Entry, Municipality
+from exchange.models import Entry
 
 log = logging.getLogger("exchange.matcher")
 
@@ -82,7 +84,7 @@ class ProfileWrites:
 
     async def on_entry(self, entry: Entry) -> None:
         """A catalogue write of this node: follow it in the publisher's profile."""
-        place_id = entry.municipality_id
+        place_id = publisher_id(self.store.index, entry.municipality_id, entry.organisation_id)
         if place_id is None or not self.store.loaded:
             return
         self._follow_index()
@@ -148,9 +150,9 @@ class ProfileWrites:
             while True:
                 index = self.store.index
                 if place_id not in index.places:
-                    m = await Municipality.get_or_none(id=place_id)
-                    if m is not None:
-                        index.put_place(place_of(m))
+                    p = await place_for(index, place_id)
+                    if p is not None:
+                        index.put_place(p)
                 tally = await _scan(index, place_id)
                 if len(tally):
                     await asyncio.to_thread(tally.rank)  # thousands of terms: off the loop
@@ -206,7 +208,7 @@ async def _scan(index: ProfileIndex, place_id: int) -> Tally:
     while True:
         rows = await connection.execute_query_dict(
             "SELECT id, kind, status, goals, search_terms FROM entry"
-            f" WHERE municipality_id = {int(place_id)} AND {PUBLISHED} AND id > {int(last)}"
+            f" WHERE {owner_sql(index, place_id)} AND {PUBLISHED} AND id > {int(last)}"
             f" ORDER BY id LIMIT {SCAN}")
         if not rows:
             return tally

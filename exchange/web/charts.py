@@ -60,7 +60,7 @@ def peer_map(muni: Municipality, peers: Sequence[Any], _: Gettext) -> str:
     """The map of a municipality (a square) and its numbered peers (circles)."""
     points = [MapPoint(muni.latitude or 0.0, muni.longitude or 0.0, muni.name)]
     for number, peer in enumerate(peers, 1):
-        m = peer.municipality
+        m = peer.publisher
         if m.latitude is not None and m.longitude is not None:
             points.append(MapPoint(m.latitude, m.longitude, m.name, number))
     title = _("Map of Germany: %(name)s and its peers") % {"name": muni.name}

@@ -118,16 +118,19 @@ async def municipality(web: Web, request: Request) -> Response:
             raise
         tried, refused = {}, True  # the node's weights instead, and the page says why
         peers = await views.peers_of(web.node.services.matcher, muni, locale)
+    organisations = await views.peers_of(web.node.services.matcher, muni, locale, first=ORGANISATIONS_SHOWN,
+                                         weights=tried or None, publishers="organisations")
     gettext = web.renderer.gettext(request)
     return web.page(request, "municipality.html", {
         "m": muni, "entries": await views.cards(page.entries), "more_entries": page.has_next,
-        "peers": peers, "map": safe(peer_map(muni, peers or [], gettext)) if muni.latitude else None,
+        "peers": peers, "organisations": organisations, "map": safe(peer_map(muni, peers or [], gettext)) if muni.latitude else None,
         "tried": tried, "weights_refused": refused,
         "weights": {k: tried.get(k, v) for k, v in _node_weights(web).items()},
     })
 
 
 WEIGHT_FIELDS = ("topics", "experience", "structure")
+ORGANISATIONS_SHOWN = 4  # organisations shown as peers on a municipality page, besides the municipalities
 
 
 def _tried_weights(request: Request) -> tuple[dict[str, float], bool]:
@@ -168,8 +171,8 @@ async def topic(web: Web, request: Request) -> Response:
 
 
 def matching_doc(locale: str) -> str | None:
-    """The disclosure text (exchange/data/matching.md, shipped with the package), rendered."""
-    for name in (f"matching.{locale}.md", "matching.md"):
+    """The disclosure text (exchange/data/matching.de.md or .en.md, shipped with the package), rendered."""
+    for name in (f"matching.{locale}.md", "matching.en.md"):
         path = DOCS / name
         if path.is_file():
             return render_markdown(path.read_text(encoding="utf-8"))

@@ -174,9 +174,10 @@ async def municipality_by_key(key: str) -> Municipality:
 
 @dataclass
 class Peer:
-    """One peer match as the pages show it: the row, score, reasons, entries that explain it."""
+    """One peer match as the pages show it: the row (a municipality or an organisation), score,
+    reasons, entries that explain it."""
 
-    municipality: Municipality
+    publisher: Municipality | Organisation
     score: float
     reasons: list[str]
     relevant: list[Entry]
@@ -184,14 +185,16 @@ class Peer:
 
 
 async def peers_of(matcher: Matcher | None, muni: Municipality, locale: str, first: int = 8,
-                   weights: Mapping[str, float] | None = None) -> list[Peer] | None:
+                   weights: Mapping[str, float] | None = None, publishers: str = "municipalities") -> list[Peer] | None:
     """Peer matches from the node's matcher, with reasons in the page's language; None without one.
-    `weights` replace some of the node's for this request (refused out of bounds: InvalidInputError)."""
+    `weights` replace some of the node's for this request (refused out of bounds: InvalidInputError);
+    `publishers`: municipalities or organisations."""
     if matcher is None:
         return None
-    _, results = await matcher.peers(muni.official_key, first=first, language=locale, weights=weights)
+    _, results = await matcher.peers(muni.official_key, first=first, language=locale, weights=weights,
+                                     publishers=publishers)
     return [
-        Peer(r.municipality, r.match.score, [x.explanation for x in r.reasons], r.relevant, r.match.distance_km)
+        Peer(r.publisher, r.match.score, [x.explanation for x in r.reasons], r.relevant, r.match.distance_km)
         for r in results
     ]
 

@@ -26,6 +26,19 @@ FULL = """query Full($key: String!, $about: String, $first: Int, $language: Stri
 }"""
 
 
+PUBLISHERS = """query Publishers($publisher: String, $about: String, $peers: PeerKind, $language: String,
+  $same: Boolean) {
+  publisherMatches(publisher: $publisher, about: $about, peers: $peers, first: 5, language: $language,
+                   sameState: $same) {
+    publisher { __typename name ... on Organisation { slug kind } ... on Municipality { officialKey state } }
+    score hasEntries
+    reasons { signal score explanation }
+    relevantEntries { title }
+  }
+}"""
+ALLIANZ = "allianz-laendlicher-raum-digital-demo"  # demo: the LoRaWAN checklist and rural car sharing
+
+
 def _code(body: dict) -> str:
     assert body.get("errors"), body
     return str(body["errors"][0]["extensions"]["code"])
@@ -173,3 +186,29 @@ async def test_weights_per_request_change_the_scores_within_bounds(demo_node: De
                           ({"distanceKm": 0}, "distance_km")):
         body = await demo_node.gql(ABOUT_ONLY, {"about": LORAWAN, "key": WIESENBACH, "weights": weights})
         assert _code(body) == "BAD_USER_INPUT" and word in body["errors"][0]["message"], body
+
+
+async def test_publisher_matches_find_organisations_and_municipalities(demo_node: DemoNode) -> None:
+    about = "Wir wollen ein LoRaWAN-Netz mit Gateways und Sensoren aufbauen: was müssen wir prüfen?"
+    body = await demo_node.gql(PUBLISHERS, {"publisher": WIESENBACH, "about": about})
+    assert "errors" not in body, body
+    matches = body["data"]["publisherMatches"]
+    kinds = {m["publisher"]["__typename"] for m in matches}
+    assert kinds == {"Municipality", "Organisation"}
+    allianz = next(m for m in matches if m["publisher"].get("slug") == ALLIANZ)
+    assert any("LoRaWAN" in e["title"] for e in allianz["relevantEntries"])
+    assert "eine Organisation" in allianz["reasons"][2]["explanation"]
+    assert [m["score"] for m in matches] == sorted((m["score"] for m in matches), reverse=True)
+
+    only = await demo_node.gql(PUBLISHERS, {"about": about, "peers": "ORGANISATIONS", "language": "en"})
+    assert {m["publisher"]["__typename"] for m in only["data"]["publisherMatches"]} == {"Organisation"}
+    assert any("LoRaWAN" in e["title"] for e in only["data"]["publisherMatches"][0]["relevantEntries"])
+    same = await demo_node.gql(PUBLISHERS, {"publisher": WIESENBACH, "about": about, "same": True})
+    assert {m["publisher"]["__typename"] for m in same["data"]["publisherMatches"]} == {"Municipality"}
+
+    asked = await demo_node.gql(PUBLISHERS, {"publisher": ALLIANZ, "language": "en"})
+    assert "errors" not in asked, asked
+    assert all(m["publisher"].get("slug") != ALLIANZ for m in asked["data"]["publisherMatches"])
+    assert "not compared" in asked["data"]["publisherMatches"][0]["reasons"][2]["explanation"]
+    missing = await demo_node.gql(PUBLISHERS, {"publisher": "no-such-organisation"})
+    assert _code(missing) == "NOT_FOUND"

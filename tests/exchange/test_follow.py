@@ -38,7 +38,7 @@ class Pair:
         """The reader's peers of Wiggensbach for a planned project."""
         with self.reader.database.bound():
             _, results = await self.reader.services.matcher.peers(WIGGENSBACH, about=about, first=3)
-        return [r.municipality.official_key for r in results if r.match.topics > 0]
+        return [r.publisher.official_key for r in results if r.match.topics > 0]
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ async def test_listener_follows_publish_revise_and_unpublish(db: Database, catal
     assert matcher.store.index.publishers == 0
     entry = await catalogue.publish(await actor(KISSELBACH), lesson("Parkplatzsensoren mit LoRaWAN"))
     _, results = await matcher.peers(WIGGENSBACH, about="Parkplatzsensoren", first=2, language="en")
-    assert results[0].municipality.official_key == KISSELBACH
+    assert results[0].publisher.official_key == KISSELBACH
     assert "lesson learned" in results[0].reasons[1].explanation
     assert [e.title for e in results[0].relevant] == ["Parkplatzsensoren mit LoRaWAN"]
 
@@ -80,7 +80,7 @@ async def test_matcher_loads_itself_on_first_use(db: Database, catalogue: Catalo
     matcher = Matcher()  # no startup hook ran (as with an app without lifespan)
     need, results = await matcher.peers(KISSELBACH, first=5)
     assert need.source in ("neighbours", "none")
-    assert next(r.municipality.official_key for r in results) == FLENSBURG
+    assert next(r.publisher.official_key for r in results) == FLENSBURG
 
 
 async def test_updates_through_the_catalogue_equal_a_fresh_load(db: Database, catalogue: Catalogue) -> None:
@@ -134,7 +134,7 @@ async def test_received_entries_are_folded_in_once_the_sync_is_quiet(
     assert matcher.store.index.publishers == 3
     assert snapshot(matcher.store.index) == snapshot(await ProfileStore().load())
     _, results = await matcher.peers(WIGGENSBACH, about="Parkplatzsensoren", first=2)
-    assert {r.municipality.official_key for r in results} == {KISSELBACH, FLENSBURG}
+    assert {r.publisher.official_key for r in results} == {KISSELBACH, FLENSBURG}
     await matcher.shutdown()
 
 

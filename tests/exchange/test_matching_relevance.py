@@ -36,10 +36,11 @@ def weights(draw: st.DrawFn) -> Weights:
                               "structure.size": draw(st.floats(min_value=0.0, max_value=1.0))})
 
 
-@given(weights(), unit, unit, st.floats(min_value=CLEAR_EVIDENCE, max_value=1.0), unit, unit)
+@given(weights(), unit, st.none() | unit, st.floats(min_value=CLEAR_EVIDENCE, max_value=1.0), unit, st.none() | unit)
 def test_no_evidence_scores_below_clear_evidence_for_every_allowed_weight(
-    w: Weights, e0: float, s0: float, t: float, e1: float, s1: float,
+    w: Weights, e0: float, s0: float | None, t: float, e1: float, s1: float | None,
 ) -> None:
+    """Also where no structural fact applies (None: an organisation, or no asker)."""
     assert score_of(w, 0.0, e0, s0) <= FLOOR < score_of(w, t, e1, s1)
 
 

@@ -121,6 +121,11 @@ async def test_municipality_page_with_register_facts_peers_and_map(client: httpx
     assert '<svg class="map"' in html and 'class="map-self"' in html
     assert "Wiggensbach" in html and 'class="map-peer"' in html  # a peer, on the map and in the list
     assert "LoRaWAN-Sensornetz im Dorf" in html
+    # an organisation with a guide on the same topic, in its own list, linked to its entries
+    organisations = html.split('id="org-peers-heading"')[1].split("</section>")[0]
+    assert "Organisationen, die an Ähnlichem arbeiten" in organisations
+    assert 'href="/organisations/kompetenzzentrum"' in organisations and "Checkliste Open Data" in organisations
+    assert "eine Organisation: Größe, Siedlungsdichte, Land und Entfernung werden nicht verglichen" in organisations
     # the 8-digit AGS finds it too
     assert (await client.get(f"/municipalities/{KISSELBACH_AGS}")).status_code == 200
 
