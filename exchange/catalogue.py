@@ -23,6 +23,7 @@ from content import forbidden_character, render, search_document_of_text
 from exchange import withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.budget import check_currency
+from exchange.calls.terms import clean_terms
 from exchange.changes import append_change
 from exchange.envelope import Signer, canonical_json
 from exchange.errors import (
@@ -93,6 +94,7 @@ class EntryInput:
     costs_staffing: str | None = None
     project_id: str | None = None
     links: list[dict[str, str]] | None = None
+    call: dict[str, Any] | None = None  # a call's terms (exchange.calls.clean_terms; unset keys kept)
 
 
 # Fields copied 1:1 from input to the Entry row.
@@ -340,6 +342,11 @@ class Catalogue:
                 entry.visibility = "draft"
         elif data.review_state is not None:
             raise InvalidInputError("review_state belongs to guides only")
+        if entry.kind == "call":  # a deadline is judged when it is set, not when a call is closed later
+            dated = creating or (data.call is not None and "deadline" in data.call)
+            entry.call = clean_terms(data.call, today=self.clock().date() if dated else None, previous=entry.call)
+        elif data.call is not None:
+            raise InvalidInputError("the terms of a call belong to calls for partners only")
         if data.project_id is not None:
             if entry.kind != "lesson":
                 raise InvalidInputError("only a lesson learned links to the project it comes from")
@@ -493,6 +500,8 @@ def build_envelope(entry: Entry, topic_slugs: list[str], publisher: Publisher) -
     body: dict[str, Any] = {name: getattr(entry, name) for name in ENVELOPE_FIELDS}
     body["topics"] = topic_slugs
     body["projectId"] = str(entry.project_uid) if entry.project_uid else None
+    if entry.kind == "call":
+        body["call"] = entry.call
     body["publisher"] = {"type": publisher.kind, "key": publisher.key, "name": publisher.name}
     body["createdAt"] = entry.created_at.isoformat()
     return {

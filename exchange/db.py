@@ -25,6 +25,7 @@ APP_LABEL = "models"
 MODELS_MODULE = "exchange.models"
 ACCOUNT_MODELS_MODULE = "exchange.accounts.models"
 ATTACHMENT_MODELS_MODULE = "exchange.attachments.models"
+CALL_MODELS_MODULE = "exchange.calls.models"
 MIGRATIONS_MODULE = "migrations"
 
 
@@ -36,7 +37,7 @@ def tortoise_config(url: str) -> dict[str, Any]:
         "connections": {"default": url},
         "apps": {
             APP_LABEL: {
-                "models": [MODELS_MODULE, ACCOUNT_MODELS_MODULE, ATTACHMENT_MODELS_MODULE],
+                "models": [MODELS_MODULE, ACCOUNT_MODELS_MODULE, ATTACHMENT_MODELS_MODULE, CALL_MODELS_MODULE],
                 "default_connection": "default",
                 "migrations": MIGRATIONS_MODULE,
             }

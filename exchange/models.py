@@ -16,7 +16,7 @@ from tortoise.indexes import Index
 from tortoise.models import Model
 
 # Entry kinds, visibilities, statuses and review states as stored (lower case).
-ENTRY_KINDS = ("project", "guide", "lesson")
+ENTRY_KINDS = ("project", "guide", "lesson", "call")
 VISIBILITIES = ("public", "network", "local", "draft")
 PROJECT_STATUSES = ("planned", "running", "completed", "stopped")
 REVIEW_STATES = ("draft", "in_review", "published", "withdrawn")
@@ -139,6 +139,8 @@ class Entry(Model):
     transfer_preconditions = fields.TextField(default="")
     costs_staffing = fields.TextField(default="")
     project_uid = fields.UUIDField(null=True)
+    # call for partners: its terms and state (exchange.calls.clean_terms), null for other kinds
+    call: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     # links to other entries: [{"relation": "replicates", "target": uid}]
     links: fields.JSONField[list[dict[str, str]]] = fields.JSONField(default=list)
     # search and matching

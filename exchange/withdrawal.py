@@ -33,7 +33,7 @@ CONTENT_BLANK: dict[str, Any] = {
     "funding_programme": "",
     "partners": [], "goals": [], "audience": "", "checklist": [], "review_state": None,
     "what_worked": "", "what_did_not": "", "transfer_preconditions": "", "costs_staffing": "",
-    "project_uid": None, "links": [], "search_terms": "",
+    "project_uid": None, "links": [], "search_terms": "", "call": None,
 }
 _HEAD = ("type", "id", "origin", "version", "visibility", "updatedAt")
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from content import forbidden_character
+from exchange.calls import received_terms
 from exchange.models import ENTRY_KINDS
 
 __all__ = [
@@ -202,4 +203,10 @@ def entry_values(envelope: dict[str, Any]) -> dict[str, Any]:
     created = body.get("createdAt")
     values["created_at"] = _time(created, "createdAt") if created is not None else values["updated_at"]
     values["deleted"] = tombstone
+    values["call"] = None
+    if kind == "call" and not tombstone:
+        try:
+            values["call"] = received_terms(body.get("call"))
+        except ValueError as exc:
+            raise ContentError(str(exc)) from None
     return values

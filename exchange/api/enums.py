@@ -7,11 +7,28 @@ from enum import Enum
 import strawberry
 
 
-@strawberry.enum(description="The three kinds of entries.")
+@strawberry.enum(description="The kinds of entries.")
 class EntryKind(Enum):
     PROJECT = "project"
     GUIDE = "guide"
     LESSON = "lesson"
+    CALL = strawberry.enum_value("call", description="A call for partners.")
+
+
+@strawberry.enum(description="The form of cooperation a call for partners proposes.")
+class CooperationForm(Enum):
+    JOINT_PROCUREMENT = "joint_procurement"
+    SHARED_SERVICE = "shared_service"
+    FUNDING_APPLICATION = strawberry.enum_value("funding_application", description="A joint funding application.")
+    EXPERIENCE_EXCHANGE = "experience_exchange"
+    PILOT = "pilot"
+
+
+@strawberry.enum(description="Whether a call for partners is open or closed, and how it was closed.")
+class CallState(Enum):
+    OPEN = "open"
+    FILLED = strawberry.enum_value("filled", description="Closed: enough partners were found.")
+    WITHDRAWN = strawberry.enum_value("withdrawn", description="Closed: the call was withdrawn.")
 
 
 @strawberry.enum(description="Who may see an entry and where it travels.")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.scalars import JSON
 
-from exchange.api.enums import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
+from exchange.api.enums import (
+    CooperationForm,
+    EntryKind,
+    EntryOrder,
+    ProjectStatus,
+    ReviewState,
+    Visibility,
+)
 
 
 @strawberry.input(description="Narrow the catalogue. All given conditions must hold.")
@@ -65,6 +72,18 @@ class EntryLinkInput:
     target_id: strawberry.ID = strawberry.field(description="Id of the linked entry.")
 
 
+@strawberry.input(description="The terms of a call for partners (unset ones keep their value on revise).")
+class CallTermsInput:
+    form: CooperationForm | None = strawberry.field(default=None, description="The form of cooperation.")
+    region: str | None = strawberry.field(default=None, description="The region it is open to, in words.")
+    radius_km: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Open to municipalities within this distance (1-1000 km); null: anywhere.")
+    size_classes: list[str] | None = strawberry.field(
+        default=None, description="Size classes sought (Landgemeinde, Kleinstadt, Mittelstadt, Großstadt); empty: all.")
+    partners_wanted: int | None = strawberry.field(default=None, description="How many partners (1-100).")
+    deadline: str | None = strawberry.field(default=None, description="Answers until this day (YYYY-MM-DD).")
+
+
 @strawberry.input(description="Fields of an entry. On publish, kind, title and summary are required.")
 class EntryFields:
     title: str | None = strawberry.field(default=None, description="Title (1–300 characters).")
@@ -99,11 +118,12 @@ class EntryFields:
     costs_staffing: str | None = strawberry.field(default=None, description="Lessons: costs and staffing.")
     project_id: strawberry.ID | None = strawberry.field(default=None, description="Lessons: the project it comes from.")
     links: list[EntryLinkInput] | None = strawberry.field(default=None, description="Links to other entries.")
+    call: CallTermsInput | None = strawberry.field(default=None, description="Calls for partners: the terms.")
 
 
 @strawberry.input(description="A new entry.")
 class PublishEntryInput(EntryFields):
-    kind: EntryKind = strawberry.field(description="project, guide or lesson.")
+    kind: EntryKind = strawberry.field(description="project, guide, lesson or call.")
     publisher: str | None = strawberry.field(
         default=None, description="Publisher key; defaults to the token's publisher (must match it)."
     )
@@ -116,4 +136,4 @@ class ReviseEntryInput(EntryFields):
     note: str | None = strawberry.field(default=None, description="What changed.")
 
 
-__all__ = ["JSON", "EntryFilter", "EntryOrder", "MunicipalityFilter", "PublishEntryInput", "ReviseEntryInput"]
+__all__ = ["JSON", "CallTermsInput", "EntryFilter", "EntryOrder", "MunicipalityFilter", "PublishEntryInput", "ReviseEntryInput"]

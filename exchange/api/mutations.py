@@ -33,6 +33,10 @@ def to_entry_input(data: EntryFields, kind: str | None = None) -> EntryInput:
     for f in dataclasses.fields(EntryInput):
         if f.name == "kind":
             continue
+        if f.name == "call" and data.call is not None:
+            values["call"] = {k: plain(v) for k, v in vars(data.call).items()
+                              if v is not strawberry.UNSET and (v is not None or k == "radius_km")}
+            continue
         if f.name == "links" and data.links is not None:
             values["links"] = [{"relation": link.relation, "target": str(link.target_id)} for link in data.links]
             continue

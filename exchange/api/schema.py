@@ -12,6 +12,8 @@ from strawberry.tools import merge_types
 
 from exchange.api.accounts import Mutation as AccountMutation
 from exchange.api.accounts import Query as AccountQuery
+from exchange.api.calls import Call
+from exchange.api.calls import Mutation as CallMutation
 from exchange.api.curation import Mutation as CurationMutation
 from exchange.api.curation import Query as CurationQuery
 from exchange.api.federation import Query as FederationQuery
@@ -30,7 +32,8 @@ QUERIES += (TokenQuery,)
 MUTATIONS += (TokenMutation,)
 QUERIES += (AccountQuery,)
 MUTATIONS += (AccountMutation,)
-TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Municipality, Organisation]
+MUTATIONS += (CallMutation,)
+TYPES: list[type] = [ProjectDescription, Guide, LessonLearned, Call, Municipality, Organisation]
 
 
 def build_schema() -> Schema:

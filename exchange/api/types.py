@@ -169,7 +169,7 @@ class Organisation(Publisher):
         return Later(find)
 
 
-@strawberry.interface(description="A project description, guide or lesson learned: the current version.")
+@strawberry.interface(description="A project description, guide, lesson learned or call for partners: the current version.")
 class Entry:
     id: strawberry.ID = strawberry.field(description="Global id (a UUID chosen by the origin node).")
     kind: EntryKind = strawberry.field(description="Which kind of entry.")
@@ -332,9 +332,15 @@ async def _reference(info: Info, id: strawberry.ID) -> Entry | None:
     return entry_of(e) if e is not None and _visible(info, e) else None
 
 
+# More kinds' GraphQL objects, by kind, registered by the module of their area (a call: api.calls).
+KIND_TYPES: dict[str, Callable[[models.Entry, dict[str, Any]], Entry]] = {}
+
+
 def entry_of(e: models.Entry) -> Entry:
     """The GraphQL object for an entry row."""
     base = _entry_fields(e)
+    if e.kind in KIND_TYPES:
+        return KIND_TYPES[e.kind](e, base)
     if e.kind == "project":
         return ProjectDescription(
             **base, status=ProjectStatus(e.status or "planned"), period_start=e.period_start,

@@ -81,9 +81,10 @@ BY_KIND: dict[str, dict[str, Expr]] = {
         "transferPreconditions": _column("transfer_preconditions"),
         "costsStaffing": _column("costs_staffing"),
     },
+    "Call": {},  # its terms are answered field by field (api.calls)
 }
 # the entry's `kind` column -> its GraphQL type (types.entry_of: anything else is a lesson)
-KINDS = (("project", "ProjectDescription"), ("guide", "Guide"))
+KINDS = (("project", "ProjectDescription"), ("guide", "Guide"), ("call", "Call"))
 OTHER_KIND = "LessonLearned"
 # long texts of the entry row -> the field that shows each (as api.selection)
 TEXT_FIELDS = {"bodyMarkdown": "body_markdown", "bodyHtml": "body_html", "whatWorked": "what_worked",

@@ -1,0 +1,27 @@
+"""Calls for partners: a municipality says what it plans and looks for partners.
+
+A call is the fourth kind of entry (kind "call"), published, revised, closed
+and federated like the others; its terms (form of cooperation, region or
+radius, size classes sought, number of partners, deadline, state) are one
+JSON object checked by `terms`. Answers to a call, refused answers and the
+subscriptions to new calls are the tables of `models`.
+"""
+
+from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
+from exchange.calls.terms import (
+    BLANK,
+    CLOSED,
+    FORMS,
+    MAX_PARTNERS,
+    MAX_RADIUS_KM,
+    STATES,
+    clean_terms,
+    closing,
+    is_open,
+    received_terms,
+)
+
+__all__ = [
+    "ANSWER_STATES", "BLANK", "CLOSED", "FORMS", "MAX_PARTNERS", "MAX_RADIUS_KM", "STATES", "Answer", "Refusal",
+    "Subscription", "clean_terms", "closing", "is_open", "received_terms",
+]
