@@ -10,7 +10,8 @@ async def test_migrated_database_stores_and_counts(db: Database) -> None:
 
 async def test_pending_migrations_kept_only_while_empty_and_fresh(db: Database) -> None:
     conn = db.connection()
-    rows = await conn.execute_query_dict('SELECT app, name FROM tortoise_migrations ORDER BY name DESC LIMIT 1')
+    # the one applied last (the newest by number may come before another: 0013 follows 0014)
+    rows = await conn.execute_query_dict('SELECT app, name FROM tortoise_migrations ORDER BY id DESC LIMIT 1')
     last = rows[0]
     assert await db.pending_migrations() == []
     await conn.execute_query(f"DELETE FROM tortoise_migrations WHERE name = '{last['name']}'")
