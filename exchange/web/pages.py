@@ -1,4 +1,4 @@
-"""The reading pages: home, search, an entry, municipalities, topics, matching.
+"""The reading pages: home, search, an entry, municipalities, the topic tree and a topic, matching.
 
 Each handler reads what its page shows (through `views` and the search) and
 renders one template; `page_routes` gives their routes to `routes`.
@@ -152,6 +152,17 @@ def _node_weights(web: Web) -> dict[str, float]:
     return {name: getattr(w, name) for name in WEIGHT_FIELDS} if w is not None else {}
 
 
+async def topics(web: Web, request: Request) -> Response:
+    query = (request.query_params.get("q") or "").strip()
+    if len(query) > 80:
+        raise InvalidInputError("the filter is longer than 80 characters")
+    # the counts are cached until the next change; the tree is read fresh (a topics import moves it)
+    counts = {t.id: n for t, n in await views.topic_counts(web.topic_cache)}
+    fresh = await Topic.filter(scheme="mdk").order_by("position", "slug")
+    tree = views.topic_tree([(t, counts.get(t.id, 0)) for t in fresh], query)
+    return web.page(request, "topics.html", {"tree": tree, "q": query})
+
+
 async def topic(web: Web, request: Request) -> Response:
     slug = request.path_params["slug"]
     found = await Topic.get_or_none(slug=slug)
@@ -164,8 +175,10 @@ async def topic(web: Web, request: Request) -> Response:
     if page.has_next and page.keys:
         value, ident = page.keys[-1]
         next_href = href(f"/topics/{slug}", [("after", web.cursors.encode("web:topic", value, ident))])
+    parent = await Topic.get_or_none(id=found.parent_id) if found.parent_id else None  # type: ignore[attr-defined]
+    children = list(await Topic.filter(parent_id=found.id).order_by("position", "slug"))
     return web.page(request, "topic.html", {
-        "topic": found, "entries": await views.cards(page.entries), "next_href": next_href,
+        "topic": found, "parent": parent, "children": children, "entries": await views.cards(page.entries), "next_href": next_href,
         "feed_href": f"/feeds/topics/{slug}.atom",
     })
 
@@ -203,6 +216,7 @@ def page_routes(web: Web) -> list[BaseRoute]:
         Route("/entries/{uid}", web.handle(entry)),
         Route("/municipalities", web.handle(municipalities)),
         Route("/municipalities/{key}", web.handle(municipality)),
+        Route("/topics", web.handle(topics)),
         Route("/topics/{slug}", web.handle(topic)),
         Route("/matching", web.handle(matching)),
     ]

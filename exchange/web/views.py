@@ -221,3 +221,40 @@ async def _public_topic_counts() -> list[tuple[int, int]]:
         f"WHERE e.visibility = 'public' AND e.deleted = {false} GROUP BY et.topic_id"
     )
     return [(int(dict(r)["t"]), int(dict(r)["n"])) for r in rows]
+
+
+@dataclass
+class TopicNode:
+    """A topic of the tree as the topics page shows it: its public entries and its children."""
+
+    topic: Topic
+    count: int
+    children: list[TopicNode] = field(default_factory=list)
+
+
+def topic_tree(counted: Sequence[tuple[Topic, int]], query: str = "", scheme: str = "mdk") -> list[TopicNode]:
+    """The topics of `scheme` as a tree of their parents (in the vocabulary's order), with those
+    whose German or English label contains `query` and their ancestors; all when it is empty."""
+    mine = [(t, n) for t, n in counted if t.scheme == scheme]
+    nodes = {t.id: TopicNode(t, n) for t, n in mine}
+    parent_of = {t.id: t.parent_id for t, _ in mine}  # type: ignore[attr-defined]
+    needle = query.strip().casefold()
+    kept = set(nodes)
+    if needle:
+        kept = set()
+        for t, _ in mine:
+            if needle in t.label_de.casefold() or needle in t.label_en.casefold():
+                at: int | None = t.id
+                while at is not None and at in nodes and at not in kept:
+                    kept.add(at)
+                    at = parent_of.get(at)
+    roots = []
+    for t, _ in mine:
+        if t.id not in kept:
+            continue
+        parent = parent_of.get(t.id)
+        if parent is not None and parent in nodes:
+            nodes[parent].children.append(nodes[t.id])
+        else:
+            roots.append(nodes[t.id])
+    return roots

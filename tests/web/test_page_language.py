@@ -130,7 +130,8 @@ def paths(content: Content) -> list[str]:
             "/municipalities?name=Kiss", "/topics/digitalisierung", "/matching", "/collections", "/signin",
             "/entries/00000000-0000-0000-0000-000000000000", "/publish", "/publish/new?kind=project",
             "/publish/new?kind=guide", "/publish/new?kind=lesson", f"/publish/{content.project}/withdraw",
-            "/impressum", "/datenschutz", "/organisations", "/organisations/kompetenzzentrum"]
+            "/impressum", "/datenschutz", "/organisations", "/organisations/kompetenzzentrum", "/topics",
+            "/topics?q=verk"]
 
 
 @pytest.mark.parametrize("language", ["en", "de"])

@@ -159,6 +159,33 @@ async def test_topic_page_links_its_feed(client: httpx.AsyncClient) -> None:
     assert "Sensoren für Zisternen" in html
 
 
+async def test_the_topic_tree_with_its_filter_box(client: httpx.AsyncClient) -> None:
+    from exchange.models import Topic
+
+    html = _check_html(await client.get("/topics"))
+    assert 'href="/topics/digitalisierung"' in html and 'href="/topics/bildung"' in html
+    assert 'href="/topics/eu-educ"' not in html  # the EU themes are derived, not a second list
+    assert re.search(r'href="/topics/digitalisierung">Digitalisierung</a> <span class="muted">5 Einträge', html)
+    # a narrower topic: the filter keeps it with its parent, the pages link both ways
+    parent = await Topic.get(slug="digitalisierung")
+    await Topic.filter(slug="verkehr").update(parent_id=parent.id)
+    html = _check_html(await client.get("/topics", params={"q": "VERK"}))
+    tree = html.split('id="tree-heading"')[1]
+    assert 'href="/topics/digitalisierung"' in tree and 'href="/topics/verkehr"' in tree
+    assert tree.index("/topics/digitalisierung") < tree.index('<ul class="topic-tree"><li data-labels="verkehr')
+    assert 'href="/topics/bildung"' not in tree
+    html = _check_html(await client.get("/topics", params={"q": "transp", "lang": "en"}))  # English labels too
+    assert 'href="/topics/verkehr">Transport</a>' in html and 'href="/topics/bildung"' not in html
+    html = _check_html(await client.get("/topics", params={"q": "Atlantis", "lang": "de"}))
+    assert "Kein Thema enthält „Atlantis“." in html
+    html = _check_html(await client.get("/topics/verkehr"))
+    assert 'href="/topics/digitalisierung">Digitalisierung</a>' in html.split("<h1")[1]
+    html = _check_html(await client.get("/topics/digitalisierung"))
+    assert "Engere Themen:" in html and 'href="/topics/verkehr"' in html
+    r = await client.get("/topics", params={"q": "x" * 81})
+    assert r.status_code == 400
+
+
 async def test_matching_page_discloses_weights(client: httpx.AsyncClient) -> None:
     r = await client.get("/matching")
     html = _check_html(r)
