@@ -37,7 +37,7 @@ from exchange.matching.profiles import (
     saturate,
 )
 from exchange.matching.structure import fast_km, haversine_km, structure_fast
-from exchange.matching.vocabulary import PREFIX
+from exchange.matching.vocabulary import PREFIX, generic_stems
 from exchange.matching.weights import Weights
 from exchange.registry import SIZE_CLASSES
 
@@ -54,6 +54,7 @@ FLOOR = 0.01  # the most a peer without topic evidence scores (its structure and
 ORGANISATION = "organisation"  # the `Place.level` of an organisation
 NO_STRUCTURE = -1.0  # a structure score in the ranking loop's tuples: no structural fact applies
 PUBLISHERS = ("municipalities", "organisations", "all")
+DISTINCTIVE_SHARE = 0.1  # a reason cites shared terms used by at most this share of publishers (or by two)
 CLEAR_EVIDENCE = 0.06  # a topic score this high always ranks above no evidence, whatever the weights
 
 __all__ = ["Match", "MatchQuery", "Need", "Weights", "rank", "score_of", "topic_terms"]
@@ -136,7 +137,8 @@ class Match:
     has_entries: bool
     entry_count: int = 0
     shared_topics: list[int] = field(default_factory=list)
-    shared_terms: list[int] = field(default_factory=list)
+    shared_terms: list[int] = field(default_factory=list)  # distinctive shared stems, strongest first
+    shared_concepts: list[int] = field(default_factory=list)  # distinctive shared concept terms (≈…)
     experience_ids: list[int] = field(default_factory=list)
     distance_km: float | None = None
     structured: bool = True  # False: no structural fact applies, `structure` is 0 and not counted
@@ -370,7 +372,11 @@ def _annotate(index: ProfileIndex, need: Need, asker: Place, m: Match, hidden: s
         return
     m.shared_topics = sorted((t for t in need.topics if t in profile.topics), key=lambda t: -profile.topics[t])[:5]
     mine = dict(zip(profile.term_ids, profile.weights))
-    words = index.words  # concept terms (≈…) are not words a title shows
-    overlap = [(v * mine[t], t) for t, v in need.terms.items()
-               if t in mine and t not in hidden and not words[t].startswith(PREFIX)]
-    m.shared_terms = [t for _, t in sorted(overlap, reverse=True)[:6]]
+    words, df, generic = index.words, index.df, generic_stems()
+    most = max(2.0, DISTINCTIVE_SHARE * index.publishers)
+    # what each shared term adds to the cosine: its weight in the need times its BM25 weight in the peer
+    overlap = [(v * mine[t] * index.idf(t), t) for t, v in need.terms.items()
+               if t in mine and t not in hidden and df[t] <= most and words[t] not in generic]
+    overlap.sort(reverse=True)
+    m.shared_terms = [t for _, t in overlap if not words[t].startswith(PREFIX)][:6]
+    m.shared_concepts = [t for _, t in overlap if words[t].startswith(PREFIX)][:3]  # from the vocabulary

@@ -1,9 +1,13 @@
 """Why a peer matches: relevant entries, and the reasons in German and English.
 
-For each ranked match (`rank`), the reasons name its shared topics and words,
-its experience on them (with the entries that show it) and its structure
-(size, density, Land, distance), in the asker's language; `relevant_entries`
-picks the entries of the peer worth showing. Pure: no I/O, no clock.
+For each ranked match (`rank`), the reasons name its shared topics, its
+distinctive shared words and concepts of the vocabulary (chosen in
+`rank._annotate`: strong in both profiles, used by few publishers, never a
+generic word of `vocabulary.GENERIC_WORDS`), at least one of its entries as
+evidence, its experience on them (with the entries that show it) and its
+structure (size, density, Land, distance), in the asker's language;
+`relevant_entries` picks the entries of the peer worth showing. Pure: no I/O,
+no clock.
 """
 
 from __future__ import annotations
@@ -68,7 +72,10 @@ def relevant_entries(index: ProfileIndex, need: Need, entries: list[EntryFacts],
         score = overlap * 10 + (0.5 if e.id in chosen else 0.0)
         if score > 0:
             scored.append((score, -e.id, e))
-    return [e for _, _, e in heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))]
+    chosen_entries = [e for _, _, e in heapq.nlargest(most, scored, key=lambda x: (x[0], x[1]))]
+    if not chosen_entries and entries:  # matched on controlled topics alone: its newest entry is the evidence
+        chosen_entries = [max(entries, key=lambda e: e.id)]
+    return chosen_entries
 
 
 def _surface_words(index: ProfileIndex, term_ids: list[int], facts: list[EntryFacts]) -> list[str]:
@@ -113,6 +120,15 @@ def _topics_text(
     words = _surface_words(index, m.shared_terms, list(shown) + list(entries or []))
     if words:
         parts.append(("gemeinsame Begriffe: " if de else "common terms: ") + ", ".join(words))
+    concept_labels = index.vocabulary.labels if index.vocabulary is not None else {}
+    said = {w.lower() for w in words}
+    concepts: list[str] = []
+    for t in m.shared_concepts:
+        pair = concept_labels.get(index.words[t])
+        if pair is not None and pair[0 if de else 1].lower() not in said:
+            concepts.append(pair[0 if de else 1])
+    if concepts:
+        parts.append(("gemeinsame Konzepte: " if de else "shared concepts: ") + ", ".join(concepts))
     if shown:
         titles = ", ".join(_quote(e.title, language) for e in shown[:2])
         parts.append(("ähnliche Einträge: " if de else "similar entries: ") + titles)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +25,16 @@ from content import terms
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "vocabulary.csv"
 PREFIX = "≈"  # concept terms start with it; no stem does
+# Words of public-sector writing that describe nearly any entry (and so no two publishers in
+# particular): a reason never cites them as a shared term, whatever their weight in a network.
+GENERIC_WORDS = (
+    "Daten", "Datensatz", "Datensätze", "Information", "Informationen", "Info", "Ministerium", "Verwaltung",
+    "Stadt", "Gemeinde", "Kommune", "kommunal", "Kreis", "Landkreis", "Land", "Projekt", "Angebot", "Übersicht",
+    "Liste", "Verzeichnis", "Katalog", "öffentlich", "Amt", "Ergebnis", "Ergebnisse", "Stand", "Jahr", "Bereich",
+    "data", "dataset", "information", "ministry", "administration", "city", "town", "municipality", "municipal",
+    "district", "state", "project", "overview", "list", "directory", "catalogue", "public", "office", "result",
+    "results", "year", "area",
+)
 
 
 @dataclass(frozen=True)
@@ -33,21 +43,25 @@ class Vocabulary:
 
     triggers: dict[str, tuple[tuple[frozenset[str], str], ...]]
     groups: int
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # concept term -> German, English label
 
     @classmethod
     def from_rows(cls, rows: Iterable[dict[str, str]]) -> Vocabulary:
         found: dict[str, set[tuple[frozenset[str], str]]] = {}
         names: set[str] = set()
+        labels: dict[str, tuple[str, str]] = {}
         for row in rows:
             concept = PREFIX + row["group"]
             names.add(concept)
+            labels.setdefault(concept, (row["de"].split("|")[0], row["en"].split("|")[0]))
             phrases = [(p, ("de",)) for p in row["de"].split("|")] + [(p, ("en", "de")) for p in row["en"].split("|")]
             for phrase, languages in phrases:
                 for language in languages:
                     stems = frozenset(terms(phrase, language))
                     if stems:
                         found.setdefault(min(stems), set()).add((stems, concept))
-        return cls({k: tuple(sorted(v, key=lambda x: (sorted(x[0]), x[1]))) for k, v in found.items()}, len(names))
+        return cls({k: tuple(sorted(v, key=lambda x: (sorted(x[0]), x[1]))) for k, v in found.items()}, len(names),
+                   labels)
 
     def concepts(self, stems: Iterable[str]) -> list[str]:
         """The concept terms of a text with these stems, in a stable order."""
@@ -69,3 +83,9 @@ def read_rows(path: Path = DATA) -> list[dict[str, str]]:
 @cache
 def default_vocabulary() -> Vocabulary:
     return Vocabulary.from_rows(read_rows())
+
+
+@cache
+def generic_stems() -> frozenset[str]:
+    """The German and English stems of `GENERIC_WORDS`."""
+    return frozenset(s for word in GENERIC_WORDS for language in ("de", "en") for s in terms(word, language))
