@@ -3,7 +3,9 @@
 After a pull from a peer has committed its entries, `BlobFetcher.fetch_missing`
 asks that peer for the files this node lists but does not hold, one signed
 request each (`GET /federation/attachments/{sha256}`, signed like a feed
-request, so the peer serves only what our membership may see). The answer
+request, so the peer serves only what our membership may see), several at
+once over kept-alive connections; a group of received files is kept in one
+transaction with the search terms of the entries they complete. The answer
 streams into the store's workdir; more bytes than the signed envelope
 announced stop it at once, and bytes whose SHA-256 is not the digest are
 refused and reported on the peer (`last_error`, code `BLOB_MISMATCH`), as
@@ -31,11 +33,11 @@ from exchange.attachments import (
     FileTooLargeError,
     Incoming,
     RefusedFileError,
-    accept_blob,
     is_digest,
     missing,
     reindex,
 )
+from exchange.attachments.received import check_blob, keep_blob
 from exchange.errors import ExchangeError
 from exchange.models import Entry, Peer
 from federation.client import check_transport
@@ -48,6 +50,19 @@ log = logging.getLogger("exchange.federation")
 BLOB_PATH = "/federation/attachments/"
 MISMATCH = "BLOB_MISMATCH"
 PER_PULL = 50  # files looked up at a time
+GROUP = 10  # files kept in one transaction
+PARALLEL = 6  # requests to the peer under way at once
+
+
+@dataclass
+class Received:
+    """A file streamed in and checked, waiting to be kept."""
+
+    digest: str
+    size: int
+    media_type: str
+    text: str
+    incoming: Incoming
 
 
 @dataclass
@@ -71,31 +86,57 @@ class BlobFetcher:
         self.deadline = deadline
 
     async def fetch_missing(self, peer: Peer) -> BlobReport:
-        """Ask the peer for every file this node lacks, `PER_PULL` at a time, each at most once."""
+        """Ask the peer for every file this node lacks, `PER_PULL` at a time, each at most once.
+
+        `PARALLEL` requests are under way at once (over the client's kept-alive connections), so
+        the peer's answer, the transfer and the check of one file overlap with the others'. The
+        files of a group of `GROUP` are then kept in one transaction, with the search terms of
+        each entry they complete computed once, not once per file."""
         report = BlobReport()
         tried: set[str] = set()
         while True:
             batch = await missing(PER_PULL, exclude=tried)
             if not batch:
                 return report
-            for digest, size, media_type in batch:
-                tried.add(digest)
-                try:
-                    outcome = await self._fetch(peer, digest, size, media_type)
-                except (httpx.HTTPError, TimeoutError, OSError) as exc:
-                    log.info("file %s from %s not fetched now: %s", digest[:12], peer.url,
-                             exc or type(exc).__name__)
-                    report.later.append(digest)
+            tried.update(digest for digest, _, _ in batch)
+            for start in range(0, len(batch), GROUP):
+                if not await self._fetch_group(peer, batch[start:start + GROUP], report):
                     return report  # the peer is unreachable: the rest wait for the next pull too
-                if outcome == "fetched":
-                    report.fetched.append(digest)
-                    report.bytes += size
-                elif outcome == "refused":
-                    report.refused.append(digest)
-                else:
-                    report.later.append(digest)
 
-    async def _fetch(self, peer: Peer, digest: str, size: int, media_type: str) -> str:
+    async def _fetch_group(self, peer: Peer, group: list[tuple[str, int, str]], report: BlobReport) -> bool:
+        """Fetch and check the group's files side by side, then keep those that passed; False when
+        the peer could not be reached."""
+        gate = asyncio.Semaphore(PARALLEL)
+        reachable = True
+
+        async def one(digest: str, size: int, media_type: str) -> Received | None:
+            nonlocal reachable
+            async with gate:
+                if not reachable:
+                    report.later.append(digest)
+                    return None
+                try:
+                    return await self._receive(peer, digest, size, media_type, report)
+                except (httpx.HTTPError, TimeoutError, OSError) as exc:
+                    log.info("file %s from %s not fetched now: %s", digest[:12], peer.url, exc or type(exc).__name__)
+                    reachable = False
+                    report.later.append(digest)
+                    return None
+
+        results = await asyncio.gather(*(one(*item) for item in group))
+        received = [r for r in results if r is not None]
+        try:
+            if received:
+                await self._keep(received, report)
+        finally:
+            for r in received:
+                r.incoming.discard()
+        return reachable
+
+    async def _receive(self, peer: Peer, digest: str, size: int, media_type: str,
+                       report: BlobReport) -> Received | None:
+        """The file streamed into the workdir and checked (size, digest, kind), or None: refused
+        (and reported) or not there (yet)."""
         url = peer.url + BLOB_PATH + digest
         check_transport(url, self.allow_plain_http)
         request = httpx.Request("GET", url)
@@ -107,7 +148,9 @@ class BlobFetcher:
                 response = await self.http.send(request, stream=True)
                 try:
                     if response.status_code != 200:
-                        return "later"  # not there (yet), or not for us: try again after the next pull
+                        report.later.append(digest)  # not there (yet), or not for us: after the next pull
+                        incoming.discard()
+                        return None
                     async for chunk in response.aiter_bytes():
                         incoming.write(chunk)
                 finally:
@@ -117,17 +160,29 @@ class BlobFetcher:
                 raise RefusedFileError(
                     f"{peer.url} sent {incoming.size:,} bytes with SHA-256 {got[:16]}… for the file "
                     f"{digest[:16]}… of {size:,} bytes")
-            async with in_transaction():  # one commit per file: the rows and the entries' search terms
-                entry_ids = await accept_blob(incoming.path, digest, size, media_type, store,
-                                              self.attachments.limits)
-                for entry in await Entry.filter(id__in=entry_ids):
-                    await reindex(entry)
+            text = await check_blob(incoming.path, media_type, store, self.attachments.limits)
         except (FileTooLargeError, RefusedFileError) as exc:
-            await self._report(peer, exc.message)
-            return "refused"
-        finally:
             incoming.discard()
-        return "fetched"
+            await self._report(peer, exc.message)
+            report.refused.append(digest)
+            return None
+        except BaseException:
+            incoming.discard()
+            raise
+        return Received(digest, size, media_type, text, incoming)
+
+    async def _keep(self, received: list[Received], report: BlobReport) -> None:
+        """One commit for the group: the blobs' rows, and the search terms of the entries they completed."""
+        store = self.attachments.store
+        async with in_transaction():
+            entry_ids: set[int] = set()
+            for r in received:
+                entry_ids.update(await keep_blob(r.incoming.path, r.digest, r.size, r.media_type, r.text, store))
+            for entry in await Entry.filter(id__in=sorted(entry_ids)):
+                await reindex(entry)
+        for r in received:
+            report.fetched.append(r.digest)
+            report.bytes += r.size
 
     async def _report(self, peer: Peer, message: str) -> None:
         log.warning("file refused from %s: %s [%s]", peer.url, message, MISMATCH)

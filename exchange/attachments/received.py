@@ -144,17 +144,30 @@ async def accept_blob(path: Path, digest: str, size: int, media_type: str, store
                       limits: Limits) -> list[int]:
     """Keep checked bytes as blob `digest`; the ids of the entries whose files became present.
     Raises RefusedFileError when a document is not of the kind announced."""
-    text = ""
+    text = await check_blob(path, media_type, store, limits)
+    return await keep_blob(path, digest, size, media_type, text, store)
+
+
+async def check_blob(path: Path, media_type: str, store: BlobStore, limits: Limits) -> str:
+    """Check received bytes against the kind the entry lists; their text for search.
+    Raises RefusedFileError when they are not of that kind. Touches no table."""
     if media_type in IMAGES:
         head, _ = read_ends(path)
         if family(head) != media_type.removeprefix("image/"):
             raise RefusedFileError(f"the bytes are not a {label(media_type)} image, as the entry lists")
-    else:
-        checked = await asyncio.to_thread(inspect_file, path, store.workdir, limits)
-        if checked.media_type != media_type:
-            raise RefusedFileError(f"the bytes are a {label(checked.media_type)}, not the {label(media_type)} "
-                                   "the entry lists")
-        text = checked.text
+        return ""
+    checked = await asyncio.to_thread(inspect_file, path, store.workdir, limits)
+    if checked.path != path:
+        checked.path.unlink(missing_ok=True)  # a received file is kept as signed, never rewritten
+    if checked.media_type != media_type:
+        raise RefusedFileError(f"the bytes are a {label(checked.media_type)}, not the {label(media_type)} "
+                               "the entry lists")
+    return checked.text
+
+
+async def keep_blob(path: Path, digest: str, size: int, media_type: str, text: str, store: BlobStore) -> list[int]:
+    """Store checked bytes as blob `digest` and mark its rows present; the ids of the entries whose
+    files became present (their search terms are the caller's to refresh)."""
     await store.put(path, digest)
     await AttachmentBlob.get_or_create(digest=digest, defaults={
         "size": size, "media_type": media_type, "text": text, "created_at": datetime.now(UTC)})

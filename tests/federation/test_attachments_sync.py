@@ -13,6 +13,7 @@ from exchange.attachments import Attachment, AttachmentBlob, AttachmentInput
 from exchange.auth import Actor, find_publisher
 from exchange.models import Entry, Peer, Revision
 from exchange.search import EntryQuery, find_entries
+from federation.blobs import BlobReport
 from tests.exchange import attachment_files as files
 from tests.federation.fednodes import KISSELBACH, FedNode, Net, close_all, connect, make_node
 
@@ -137,10 +138,12 @@ async def test_files_of_entries_a_peer_may_not_see_are_not_served_to_it(nodes: t
     digest = await attach(a, uid, files.pdf("intern"), title="Intern")
     fetcher = b.federation.blobs()
 
-    async def ask() -> str:
+    report = BlobReport()
+
+    async def ask() -> object:
         peer = await Peer.get(url=a.url)
-        return await fetcher._fetch(peer, digest, 100, "application/pdf")
-    assert await b.run(ask) == "later"  # b is no member of a's alliance: a answers 404
+        return await fetcher._receive(peer, digest, 100, "application/pdf", report)
+    assert await b.run(ask) is None and report.later == [digest]  # b is no member of a's alliance: a answers 404
     unsigned = await a.net.apps["a.test"].handle_async_request(
         __import__("httpx").Request("GET", f"http://a.test/federation/attachments/{digest}"))
     assert unsigned.status_code == 401
