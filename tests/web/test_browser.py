@@ -86,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]
             [sys.executable, "-m", "exchange", "tokens", "create", "--publisher", HALLENBERG, "--scope", "publish"],
             env=env, cwd=folder, check=True, capture_output=True, text=True, timeout=120,
         ).stdout.strip().splitlines()[-1]
-        yield {"base": base, "token": token}
+        yield {"base": base, "token": token, "log": str(folder / "server.log")}
     finally:
         proc.terminate()
         try:

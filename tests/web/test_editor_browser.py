@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,7 +40,8 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     page.get_by_label("Text (Markdown)").fill("## Ablauf\n\nAusschreibung, Einbau, Auswertung.")
     page.get_by_label("Projektstand").select_option("running")
     page.get_by_label("Beginn (JJJJ-MM)").fill("2023-03")
-    page.get_by_label("Budget in Euro").fill("45000")
+    page.get_by_label("Budget", exact=True).fill("45000")
+    page.get_by_label("Währung des Budgets").select_option("CHF")
     page.get_by_label("Förderprogramm").fill("Smart Cities made in Germany")
     page.get_by_role("checkbox", name="Digitalisierung", exact=True).check()
     page.get_by_role("button", name="Ziel hinzufügen").click()
@@ -130,4 +132,40 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     context.close()
 
     (ARTIFACTS / "axe-editor.json").write_text(json.dumps(checker.violations, indent=2, ensure_ascii=False))
+    assert not checker.violations, json.dumps(checker.violations, indent=2, ensure_ascii=False)
+
+
+def test_the_staff_and_reading_pages_on_a_phone(server: dict[str, str], browser: Any) -> None:  # noqa: F811
+    """The demo operator (signed in by the link `exchange serve --demo` prints) opens the account,
+    people, operator and files pages and the legal, organisation and topic pages at 375 px."""
+    base = server["base"]
+    links = re.findall(r"(/signin/link/[A-Za-z0-9_-]+)", Path(server["log"]).read_text())
+    assert links, "the demo node printed no sign-in link"
+    checker = Checker(_axe_source())
+    phone = browser.new_context(locale="de-DE", bypass_csp=True, viewport={"width": 375, "height": 800})
+    small = phone.new_page()
+    small.goto(base + links[-1])
+    small.wait_for_load_state()
+    if small.get_by_role("button", name="Anmelden").count():  # a link is confirmed by a button press
+        small.get_by_role("button", name="Anmelden").first.click()
+        small.wait_for_load_state()
+    small.goto(base + "/account")
+    assert "Demo Operator" in small.content(), small.content()[small.content().find("<main"):][:1500]
+    small.goto(base + "/search?q=Sensor")
+    entry = small.locator(".results .card-title a").first.get_attribute("href")
+    small.goto(base + "/organisations")
+    organisation = small.locator("main li a").first.get_attribute("href")
+    for path in ("/account", "/publishers/059580020020/people", "/operator/people", "/operator/peers",
+                 "/operator/audit", f"{entry}/attachments", "/impressum", "/datenschutz", "/organisations",
+                 organisation, "/topics", "/topics?q=verk", "/topics/digitalisierung"):
+        small.goto(base + path)
+        assert "<h1" in small.content(), path
+        _fits(small, path)
+        checker.check(small, "phone" + re.sub(r"[^a-z0-9]+", "-", path))
+    small.goto(base + "/topics")
+    small.get_by_label("Themen filtern").fill("verk")  # filters while one types
+    assert small.get_by_role("link", name="Verkehr", exact=True).is_visible()
+    assert not small.get_by_role("link", name="Bildung", exact=True).is_visible()
+    phone.close()
+    (ARTIFACTS / "axe-phone.json").write_text(json.dumps(checker.violations, indent=2, ensure_ascii=False))
     assert not checker.violations, json.dumps(checker.violations, indent=2, ensure_ascii=False)
