@@ -10,7 +10,6 @@ Listeners (peer-matching profiles, caches) are told after the commit.
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -25,6 +24,7 @@ from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.budget import check_currency
 from exchange.calls.terms import clean_terms
 from exchange.changes import append_change
+from exchange.contacts import person_in_role, personal_address
 from exchange.envelope import Signer, canonical_json
 from exchange.errors import (
     N_,
@@ -107,8 +107,6 @@ _PLAIN_FIELDS = (
 )
 # Fields that travel in a signed envelope (contact_person stays on this node).
 ENVELOPE_FIELDS = tuple(f for f in _PLAIN_FIELDS if f != "contact_person") + ("kind",)
-# A salutation or an academic title in a contact: a person, not an office.
-_PERSONAL = re.compile(r"(?<![\w.])(Herrn?|Frau|Hr\.|Fr\.|Dr\.|Prof\.|Mr\.?|Mrs\.?|Ms\.?|Mx\.?)(?=\s|$)")
 MAX_CHECKLIST = 100
 MAX_PARTNERS = 50
 LINK_RELATIONS = ("replicates", "related", "lesson_of", "translation_of")
@@ -302,12 +300,16 @@ class Catalogue:
         for name in ("contact_role", "contact_email", "contact_person", "audience", "funding_programme"):
             _limit(getattr(entry, name) or "", name, 200)
         if data.contact_role is not None:
-            personal = _PERSONAL.search(entry.contact_role or "")
+            personal = person_in_role(entry.contact_role or "")
             if personal is not None:
                 raise FieldError("contact_role", N_(
                     "This looks like a person (%(word)s). Please name the office or role instead, such as "
                     "Bauamt or Digitalisierungsbüro: a contact travels to every node, a person's name must not."),
-                    word=personal.group(0).strip())
+                    word=personal)
+        if data.contact_email is not None and entry.contact_email and personal_address(entry.contact_email):
+            raise FieldError("contact_email", N_(
+                "%(value)s looks like a person's own address. Please give the address of the office or role "
+                "(such as bauamt@…): a contact travels to every node."), value=entry.contact_email)
         if entry.contact_email and "@" not in entry.contact_email:
             raise FieldError("contact_email", N_("%(value)s is not an e-mail address."), value=entry.contact_email)
         if data.license is not None or creating:

@@ -206,6 +206,8 @@ async def test_tokens_wrong_revoked_expired_or_without_scope(db: Database, catal
         ({"contact_role": "Frau Dr. Erika Mustermann"}, "contact_role: This looks like a person \\(Frau\\)"),
         ({"contact_role": "Bauamt, Herr Schulze"}, "contact_role: This looks like a person \\(Herr\\)"),
         ({"contact_role": "Mr. John Smith"}, "contact_role: This looks like a person"),
+        ({"contact_role": "Erika Mustermann"}, "contact_role: This looks like a person \\(Erika Mustermann\\)"),
+        ({"contact_email": "erika.mustermann@example.org"}, "contact_email: erika.mustermann@example.org looks like a"),
     ],
 )
 async def test_bad_input_is_refused_with_a_clear_message_and_nothing_stored(

@@ -134,6 +134,10 @@ async def test_a_complete_project_with_goals_partners_and_measurements(client: h
     ({"title": ""}, "title", "Bitte füllen Sie dieses Feld aus.", "Please fill in this field."),
     ({"contact_role": "Frau Erika Mustermann"}, "contact_role", "Das sieht nach einer Person aus (Frau)",
      "Please name the office or role instead"),
+    ({"contact_role": "Erika Mustermann"}, "contact_role", "Das sieht nach einer Person aus (Erika Mustermann)",
+     "This looks like a person (Erika Mustermann)"),
+    ({"contact_email": "erika.mustermann@example.org"}, "contact_email", "persönlichen Adresse",
+     "looks like a person's own address"),
 ])
 async def test_bad_input_is_named_at_its_field_in_the_pages_language(
     client: httpx.AsyncClient, typed: dict[str, str], field: str, german: str, english: str
