@@ -345,7 +345,8 @@ class Catalogue:
         elif data.review_state is not None:
             raise InvalidInputError("review_state belongs to guides only")
         if entry.kind == "call":  # a deadline is judged when it is set, not when a call is closed later
-            dated = creating or (data.call is not None and "deadline" in data.call)
+            dated = creating or (data.call is not None and "deadline" in data.call
+                                 and data.call["deadline"] != (entry.call or {}).get("deadline"))
             entry.call = clean_terms(data.call, today=self.clock().date() if dated else None, previous=entry.call)
         elif data.call is not None:
             raise InvalidInputError("the terms of a call belong to calls for partners only")

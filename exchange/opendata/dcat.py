@@ -86,6 +86,7 @@ KIND_KEYWORDS = {
     "project": {"de": "Projektbeschreibung", "en": "project description"},
     "guide": {"de": "Leitfaden", "en": "guide"},
     "lesson": {"de": "Erfahrungsbericht", "en": "lesson learned"},
+    "call": {"de": "Partnersuche", "en": "call for partners"},
 }
 # Markdown has no code in the EU file-type table (the 2018 edition we validate
 # against); it is plain text, so TXT, with the exact IANA media type beside it.

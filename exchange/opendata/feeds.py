@@ -23,7 +23,7 @@ from exchange.opendata.records import EntryRecord
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"
 FEED_SIZE = 50
-KIND_LABELS = {"project": "Projekt", "guide": "Leitfaden", "lesson": "Erfahrungsbericht"}
+KIND_LABELS = {"project": "Projekt", "guide": "Leitfaden", "lesson": "Erfahrungsbericht", "call": "Partnersuche"}
 
 ET.register_namespace("", ATOM)
 

@@ -32,6 +32,7 @@ from exchange.goals import MAX_GOALS, MAX_INDICATORS, MAX_MEASUREMENTS, check_pe
 from exchange.licences import canonical_licence
 from exchange.models import ENTRY_KINDS, Entry, Municipality
 from exchange.placenames import display_name
+from exchange.web.call_form import call_links, call_terms, call_values, read_call
 from exchange.web.forms import split_list
 
 __all__ = ["EntryForm", "Problem", "apply_action", "check_form", "entry_input", "read_form", "values_of_entry"]
@@ -93,7 +94,7 @@ def values_of_entry(entry: Entry | None, topics: list[str], *, kind: str, projec
     if entry is None:
         return {"kind": kind, "language": "de", "visibility": "public", "status": "planned", "topics": topics,
                 "budget_currency": DEFAULT_CURRENCY,
-                "license": "CC-BY-4.0", "goals": [], "partners": [], "checklist": []}
+                "license": "CC-BY-4.0", "goals": [], "partners": [], "checklist": [], "call": call_values(None)}
     values: dict[str, Any] = {name: _text(getattr(entry, name, "")) for name in TEXT_FIELDS if hasattr(entry, name)}
     values["kind"] = entry.kind
     values["keywords"] = ", ".join(entry.keywords or [])
@@ -102,6 +103,7 @@ def values_of_entry(entry: Entry | None, topics: list[str], *, kind: str, projec
     values["project_title"] = project_title
     values["partners"] = [{"name": str(p), "key": ""} for p in entry.partners or []]
     values["checklist"] = [str(c) for c in entry.checklist or []]
+    values["call"] = call_values(entry)
     values["goals"] = [{
         "goal": g.get("goal", ""),
         "indicators": [{
@@ -145,6 +147,7 @@ def read_form(form: FormData, kind: str) -> EntryForm:
     values["partners"] = [{"name": p.get("name", "").strip(), "key": p.get("key", "").strip()}
                           for p in _nested(form, "partners.").values()]
     values["checklist"] = [c.get("", "") for c in _nested(form, "checklist.").values()]
+    values["call"] = read_call(form)
     return EntryForm(kind=kind, values=values)
 
 
@@ -347,4 +350,6 @@ def entry_input(state: EntryForm) -> EntryInput:
         for name in LESSON_PARTS:
             setattr(data, name, v[name])
         data.project_id = v["project_id"].strip()
+    elif state.kind == "call":
+        data.call, data.links = call_terms(v["call"]), call_links(v["call"])
     return data

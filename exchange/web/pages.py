@@ -19,6 +19,7 @@ from exchange.errors import ExchangeError, InvalidInputError, NotFoundError
 from exchange.models import Topic
 from exchange.search import LAENDER, LONG_TEXTS, SIZE_CLASSES, EntryQuery, find_entries
 from exchange.web import views
+from exchange.web.calls import call_context
 from exchange.web.charts import indicator_charts, peer_map
 from exchange.web.curation import entry_endorsements
 from exchange.web.params import href, parse_search, search_items, without
@@ -92,6 +93,7 @@ async def entry(web: Web, request: Request) -> Response:
         "endorsements": await entry_endorsements(e),
         "goals": indicator_charts(e.goals or [], gettext, web.renderer.envs[web.renderer.locale(request)]),
         "published": request.query_params.get("published") == "1",
+        **await call_context(web, request, e, own),
     })
 
 

@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from content import render_markdown
 from exchange.auth import Actor, TokenRefusedError
 from exchange.budget import CURRENCIES
+from exchange.calls import FORMS
 from exchange.catalogue import MAX_CHECKLIST
 from exchange.curation.review import checklist_state, set_checklist_item
 from exchange.errors import (
@@ -35,8 +36,10 @@ from exchange.errors import (
 from exchange.goals import DIRECTIONS, MAX_GOALS
 from exchange.licences import LICENCES
 from exchange.models import ENTRY_KINDS, LANGUAGES, PROJECT_STATUSES, VISIBILITIES, Entry, Topic
+from exchange.registry import SIZE_CLASSES
 from exchange.sessions import end_session
 from exchange.web import views
+from exchange.web.call_form import check_call
 from exchange.web.entry_form import (
     EntryForm,
     apply_action,
@@ -162,7 +165,8 @@ async def _form_page(
         "entry": entry, "all_topics": topics, "kinds": ENTRY_KINDS, "languages": LANGUAGES,
         "visibilities": VISIBILITIES, "statuses": PROJECT_STATUSES, "licences": LICENCES, "currencies": CURRENCIES,
         "directions": DIRECTIONS, "form": state, "values": state.values, "problems": state.problems,
-        "limits": {"goals": MAX_GOALS, "checklist": MAX_CHECKLIST}, **extra,
+        "limits": {"goals": MAX_GOALS, "checklist": MAX_CHECKLIST}, "call_forms": FORMS, "size_classes": SIZE_CLASSES,
+        **extra,
     }, status=status)
 
 
@@ -205,6 +209,10 @@ async def edit(web: Web, request: Request) -> Response:
         apply_action(state, action)
         return await _form_page(web, request, entry, state, version=version)
     await check_form(state, today=web.node.catalogue.clock().date())
+    if kind == "call":
+        for problem in check_call(state.values["call"], web.node.catalogue.clock().date(), creating=entry is None,
+                                  previous=entry.call if entry is not None else None):
+            state.add_error(problem)
     if state.problems:
         return await _form_page(web, request, entry, state, status=400, version=version)
     try:

@@ -3,7 +3,7 @@
 `web_routes(node)` makes the `Web` its handlers share and returns the routes
 of the reading pages (`pages`), the curation pages (`curation`), the publish
 forms (`publish`), sign-in, account and people pages, the files of entries (`attachments`), the versions of entries (`versions`), the legal notice and privacy
-statement (`legal`), the organisations (`organisations`), and the static files. The parts never import this module.
+statement (`legal`), the organisations (`organisations`), calls for partners (`calls`), and the static files. The parts never import this module.
 `web_exception_handlers` gives the app HTML 404 and 405 pages for paths no
 route knows.
 """
@@ -23,6 +23,7 @@ from starlette.staticfiles import StaticFiles
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.web.account import account_routes
 from exchange.web.attachments import attachment_routes
+from exchange.web.calls import call_routes
 from exchange.web.curation import curation_routes
 from exchange.web.legal import legal_routes
 from exchange.web.organisations import organisation_routes
@@ -45,6 +46,7 @@ def web_routes(node: Any) -> list[BaseRoute]:
         *version_routes(web),
         *curation_routes(web),
         *publish_routes(web),
+        *call_routes(web),
         *signin_routes(web),
         *account_routes(web),
         *people_routes(web),
