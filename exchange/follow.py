@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -69,6 +70,7 @@ class ChangeFollower:
         self._listen: Any = None  # asyncpg connection LISTENing on CHANGE_CHANNEL
         self._listen_after = 0.0
         self.handed = 0  # entries handed to the listeners (for tests and metrics)
+        self.looked_at: float | None = None  # time.time() of the last complete look at the feed
 
     # -- the catalogue's side ----------------------------------------------------
 
@@ -116,6 +118,7 @@ class ChangeFollower:
                 f"SELECT seq, entry_uid, version FROM change WHERE seq > {p} ORDER BY seq LIMIT {BATCH}",
                 [self.seq])
             if not rows:
+                self.looked_at = time.time()
                 return handed
             fresh: list[uuid.UUID] = []
             for row in rows:
@@ -139,6 +142,7 @@ class ChangeFollower:
             if len(rows) < BATCH:
                 if handed and self.settle is not None:
                     await self.settle()
+                self.looked_at = time.time()
                 return handed
 
     async def _hand_on(self, entry: Entry) -> None:

@@ -191,6 +191,9 @@ async def database_metrics(node: Any) -> list[Metric]:
         applied.add_metric([peer.url], peer.applied_total)
         held.add_metric([peer.url], pending.get(peer.url, 0))
     metrics: list[Metric] = [entries, seq, behind, since, failures, applied, held]
+    follower = node.extra.get("follower")
+    if follower is not None and follower.seq is not None:
+        metrics.extend(await follower_metrics(follower, now))
     pool = getattr(node.database.connection(), "_pool", None)
     if pool is not None:
         connections = GaugeMetricFamily("exchange_database_pool_connections",
@@ -200,6 +203,32 @@ async def database_metrics(node: Any) -> list[Metric]:
         connections.add_metric(["idle"], pool.get_idle_size())
         connections.add_metric(["max"], pool.get_max_size())
         metrics.append(connections)
+    return metrics
+
+
+async def follower_metrics(follower: Any, now: datetime) -> list[Metric]:
+    """How far the answering process's indexes trail the change feed (exchange.follow)."""
+    conn = current_connection()
+    p = "$1" if dialect_of(conn) == "postgres" else "?"
+    rows = await conn.execute_query_dict(
+        f"SELECT count(*) AS n, min(created_at) AS oldest FROM change WHERE seq > {p}", [follower.seq])
+    oldest = rows[0]["oldest"] if rows else None
+    if isinstance(oldest, str):  # SQLite hands back text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    behind = GaugeMetricFamily("exchange_follower_changes_behind",
+                               "Changes in the feed the answering process has not yet handed to its indexes")
+    behind.add_metric([], int(rows[0]["n"]) if rows else 0)
+    lag = GaugeMetricFamily("exchange_follower_lag_seconds",
+                            "Age of the oldest change the answering process has not yet followed (0: none)")
+    lag.add_metric([], max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0)
+    metrics: list[Metric] = [behind, lag]
+    if follower.looked_at is not None:
+        looked = GaugeMetricFamily("exchange_follower_seconds_since_look",
+                                   "Seconds since the answering process last read the change feed")
+        looked.add_metric([], max(0.0, time.time() - follower.looked_at))
+        metrics.append(looked)
     return metrics
 
 

@@ -36,7 +36,9 @@ log = logging.getLogger("exchange.federation")
 DEBOUNCE = 0.1  # seconds a hint waits for more writes to go with it
 PARALLEL = 8  # hints in flight at once
 TIMEOUT = 5.0  # seconds one hint may take
-HINTS = Counter("exchange_federation_hints", "Hints sent to peers, by outcome (accepted or failed)", ["outcome"])
+HINTS = Counter("exchange_federation_hints", "Hints sent to peers, by peer and outcome (accepted or failed)",
+                ["peer", "outcome"])
+RECEIVED = Counter("exchange_federation_hints_received", "Signed hints accepted from peers, by peer", ["peer"])
 
 
 class Hinter:
@@ -88,11 +90,11 @@ class Hinter:
                     await client.hint(url)
                 except ExchangeError as exc:
                     self.failed += 1
-                    HINTS.labels("failed").inc()
+                    HINTS.labels(url, "failed").inc()
                     log.info("hint to %s not delivered: %s [%s]", url, exc.message, exc.code)
                 else:
                     self.sent += 1
-                    HINTS.labels("accepted").inc()
+                    HINTS.labels(url, "accepted").inc()
 
         await asyncio.gather(*(one(url) for url in urls))
 

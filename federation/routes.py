@@ -32,7 +32,7 @@ from exchange.models import Peer
 from federation.blobs import BLOB_PATH, BlobFetcher, serve_blob
 from federation.client import HINT_PATH, PeerClient
 from federation.feed import Feed, authenticate_peer
-from federation.hints import Hinter
+from federation.hints import RECEIVED, Hinter
 from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey
 from federation.scheduler import Scheduler
 from federation.store import pending_counts
@@ -147,6 +147,7 @@ def federation_routes(node: Any) -> list[BaseRoute]:
         except ExchangeError as exc:
             log.info("hint refused: %s [%s]", exc.message, exc.code)
             return _error(exc.message, exc.code, 401)
+        RECEIVED.labels(peer.url).inc()
         await federation.scheduler.wake(peer.url)
         return JSONResponse({"accepted": True, "peer": peer.url}, status_code=202)
 

@@ -10,7 +10,7 @@ line) and never import this module.
 
 from __future__ import annotations
 
-import logging
+from typing import Any
 
 import click
 
@@ -26,17 +26,31 @@ from exchange.cli import (
     serve,
     tokens,
 )
+from exchange.cli.runner import configure_logging, json_error
 from exchange.settings import SETTINGS
 
 ENV_HELP = "\n".join(f"  {s.env:<28} {s.help} (default: {s.default or '-'})" for s in SETTINGS)
 
 
-@click.group(epilog="Environment variables:\n\n" + ENV_HELP, context_settings={"max_content_width": 110})
+class Commands(click.Group):
+    """The command group; with EXCHANGE_LOG_FORMAT=json a command's error is a JSON line too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if json_error(exc):
+                ctx.exit(exc.exit_code)
+            raise
+
+
+@click.group(cls=Commands, epilog="Environment variables:\n\n" + ENV_HELP,
+             context_settings={"max_content_width": 110})
 @click.version_option(package_name="exchange")
 def main() -> None:
     """Run and operate a node of the exchange, where municipalities share what they
     learned from their digital projects."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
 
 
 @main.group(name="import")

@@ -25,6 +25,48 @@ T = TypeVar("T")
 console = Console(stderr=True)
 
 
+class _Logs:
+    json = False  # EXCHANGE_LOG_FORMAT=json: stderr holds JSON lines only
+
+
+def configure_logging() -> None:
+    """A command's logging. By default warnings as text on stderr. With EXCHANGE_LOG_FORMAT=json
+    (environment or exchange.toml) one JSON object per line on stderr, as `serve` writes them:
+    log records from EXCHANGE_LOG_LEVEL up, the command's own messages on stderr, and its
+    one-line error (`json_error`). What a command prints on stdout is its result and stays."""
+    import logging.config
+    import os
+    from typing import IO, cast
+
+    try:
+        settings = configuration()
+        log_format, level = settings.log_format, settings.log_level
+    except ExchangeError:  # the command names the bad setting itself
+        log_format = os.environ.get("EXCHANGE_LOG_FORMAT", "text").strip().lower()
+        level = os.environ.get("EXCHANGE_LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if log_format != "json":
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return
+    from exchange.logs import LogLines, log_config
+
+    _Logs.json = True
+    try:
+        logging.config.dictConfig(log_config("json", level))
+    except ValueError:  # an unknown level: the command names it; the log stays JSON
+        logging.config.dictConfig(log_config("json", "INFO"))
+    console.file = cast("IO[str]", LogLines(logging.getLogger("exchange.cli")))
+
+
+def json_error(exc: click.ClickException) -> bool:
+    """Log a command's one-line error as a JSON line when the log is JSON (True), else leave it to click."""
+    if not _Logs.json:
+        return False
+    import logging
+
+    logging.getLogger("exchange.cli").error(exc.format_message())
+    return True
+
+
 def settings_from_env() -> Settings:
     """The node's settings: the environment over exchange.toml (exchange.settings.configuration)."""
     try:

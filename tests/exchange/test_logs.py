@@ -115,3 +115,29 @@ def test_a_served_node_logs_json_lines_with_request_ids(tmp_path: Path) -> None:
     access = [line for line in lines if line["logger"] == "uvicorn.access" and line["request_id"] == "probe-1"]
     assert access and access[-1]["path"] == "/healthz" and access[-1]["status"] == 200
     assert any(line["logger"] == "uvicorn.error" and "startup complete" in line["message"] for line in lines)
+
+
+def _command(tmp_path: Path, database: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    plain = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
+    return subprocess.run([sys.executable, "-m", "exchange", *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False, env={**plain, "EXCHANGE_DATABASE_URL": database,
+                                                         "EXCHANGE_NODE_URL": "http://node-a.test", **env})
+
+
+@pytest.mark.slow  # three processes of the command line
+def test_other_commands_log_json_lines_too(tmp_path: Path) -> None:
+    done = _command(tmp_path, "sqlite://./node.db", "peers", "list", EXCHANGE_LOG_FORMAT="json")
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]  # every line JSON
+    assert any(line["level"] == "INFO" and str(tmp_path / "node.db") in line["message"] for line in lines), lines
+
+    # a command's one-line error is a JSON line too, and the exit code says it failed
+    missing = f"sqlite://{tmp_path / 'nowhere' / 'node.db'}"
+    done = _command(tmp_path, missing, "peers", "list", EXCHANGE_LOG_FORMAT="json")
+    assert done.returncode == 1
+    [line] = [json.loads(line) for line in done.stderr.splitlines() if line.strip()]
+    assert line["level"] == "ERROR" and "nowhere" in line["message"] and "EXCHANGE_DATABASE_URL" in line["message"]
+
+    # text stays text
+    done = _command(tmp_path, missing, "peers", "list")
+    assert done.returncode == 1 and done.stderr.startswith("Error: ") and len(done.stderr.splitlines()) == 1

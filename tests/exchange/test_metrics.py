@@ -73,6 +73,39 @@ async def test_requests_operations_entries_and_peers_are_counted(db: Database, t
     assert has_pool == (db.dialect == "postgres")
 
 
+async def test_the_followers_lag_behind_the_change_feed_is_shown(db: Database, tmp_path: Path) -> None:
+    await seed(db)
+    config = settings_for(db, tmp_path)
+    node = build_node(config, database=db)
+    app = create_app(config, node=node, migrate=False)
+    follower = node.extra["follower"]
+    await follower.catch_up()  # where the feed stands
+    await follower.catch_up()  # a complete look
+    token = await token_for(MUNICIPALITIES[0]["official_key"])
+    other = build_node(config, database=db)  # a second server process on the same database
+    other_app = create_app(config, node=other, migrate=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=("127.0.0.1", 40000)),
+                                 base_url="http://node-a.test") as c, \
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=other_app), base_url="http://node-a.test") as o:
+        quiet = (await c.get("/metrics")).text
+        for title in ("Woanders geschrieben", "Noch eins"):
+            r = await o.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={
+                "query": PUBLISH, "variables": {"input": {"kind": "PROJECT", "title": title, "summary": "S",
+                                                          "bodyMarkdown": "B", "topics": [],
+                                                          "visibility": "PUBLIC"}}})
+            assert r.json()["data"]["publishEntry"]["entry"]["id"], r.text
+        trailing = (await c.get("/metrics")).text
+        await follower.catch_up()
+        caught_up = (await c.get("/metrics")).text
+    assert value(quiet, "exchange_follower_changes_behind") == 0
+    assert value(quiet, "exchange_follower_lag_seconds") == 0
+    assert 0 <= value(quiet, "exchange_follower_seconds_since_look") < 60
+    assert value(trailing, "exchange_follower_changes_behind") == 2
+    assert 0 < value(trailing, "exchange_follower_lag_seconds") < 60
+    assert value(caught_up, "exchange_follower_changes_behind") == 0
+    assert value(caught_up, "exchange_follower_lag_seconds") == 0
+
+
 async def test_operation_names_cannot_grow_the_series_without_bound(db: Database, tmp_path: Path) -> None:
     async with client(db, tmp_path) as c:
         before = (await c.get("/metrics")).text

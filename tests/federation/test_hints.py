@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from exchange.models import Peer
 from federation.hints import _targets
@@ -33,6 +34,11 @@ def test_who_is_hinted() -> None:
     assert _targets({"public": {"https://c.test"}}, peers) == ["https://b.test", "https://own.test"]
     assert _targets({"public": {"https://c.test", "https://b.test"}}, peers) == [u for u, _ in peers]
     assert _targets({}, peers) == []
+
+
+def _count(metric: str, **labels: str) -> float:
+    """A counter of this process (the in-process nodes share it), as /metrics shows it."""
+    return REGISTRY.get_sample_value(metric, labels) or 0.0
 
 
 async def _due(node: FedNode, peer: FedNode) -> bool:
@@ -65,11 +71,16 @@ async def test_a_write_hints_the_peers_that_may_see_it(tmp_path: Path) -> None:
     assert hinter.sent == 1 and await _due(a, c) and not await _due(b, c)
 
     await _not_due((a, c), (b, c))
+    sent_before = {p.url: _count("exchange_federation_hints_total", peer=p.url, outcome="accepted") for p in (a, b)}
+    heard_before = _count("exchange_federation_hints_received_total", peer=c.url)
     for i in range(5):  # the writes of a moment make one hint per peer
         await c.publish(f"Öffentlich {i}")
     await hinter.settle()
     assert hinter.sent == 3 and await _due(a, c) and await _due(b, c)
     assert hinter.failed == 0
+    for p in (a, b):  # /metrics counts them per peer: sent by c, received from c
+        assert _count("exchange_federation_hints_total", peer=p.url, outcome="accepted") == sent_before[p.url] + 1
+    assert _count("exchange_federation_hints_received_total", peer=c.url) == heard_before + 2
     await close_all(a, b, c)
 
 
