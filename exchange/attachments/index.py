@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from content import terms
 from exchange.attachments.models import Attachment, AttachmentBlob
+from exchange.db import current_connection, dialect_of
 from exchange.models import Entry
 from exchange.search import index as search_index
 
@@ -54,13 +55,24 @@ async def after_write(entry: Entry) -> None:
 async def after_writes(entries: Sequence[Entry]) -> None:
     """`after_write` for many entries: one query finds those that have files."""
     ids = [e.id for e in entries if not e.deleted and MARK not in e.search_terms]
-    if not ids:
-        return
-    with_files: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        found = await Attachment.filter(entry_id__in=ids[start:start + CHUNK], present=True) \
-            .distinct().values("entry_id")
-        with_files.update(int(row["entry_id"]) for row in found)
+    with_files = await entries_with_files(ids, present=True) if ids else set()
     for entry in entries:
         if entry.id in with_files and not entry.deleted and MARK not in entry.search_terms:
             await reindex(entry)
+
+
+async def entries_with_files(ids: Sequence[int], present: bool = False) -> set[int]:
+    """Those of `ids` whose entries have attachment rows (with `present`, files held here).
+    One plain query per CHUNK ids: building them with the ORM cost more than running them."""
+    conn = current_connection()
+    postgres = dialect_of(conn) == "postgres"
+    held = " AND present" if present else ""
+    found: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start:start + CHUNK])
+        where = "entry_id = ANY($1::int[])" if postgres else f"entry_id IN ({', '.join('?' * len(chunk))})"
+        _, rows = await conn.execute_query(
+            f'SELECT DISTINCT entry_id FROM "{Attachment._meta.db_table}" WHERE {where}{held}',
+            [chunk] if postgres else chunk)
+        found.update(int(row["entry_id"]) for row in rows)
+    return found

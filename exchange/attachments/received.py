@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from exchange.attachments.checks import inspect_file
+from exchange.attachments.index import CHUNK, entries_with_files
 from exchange.attachments.kinds import (
     IMAGES,
     KINDS,
@@ -36,7 +37,6 @@ from exchange.attachments.store import BlobStore, is_digest
 from exchange.db import current_connection, dialect_of
 from exchange.models import LANGUAGES, Entry, Revision
 
-CHUNK = 500  # entry ids in one query (SQLite allows a limited number of parameters)
 log = logging.getLogger("exchange.attachments")
 
 
@@ -65,14 +65,13 @@ async def list_files(entries: Sequence[Entry], limits: Limits) -> list[tuple[Ent
     """Make each received entry's files those its current envelope lists. A few queries for
     all the entries (a page of a sync); only entries that have files, or whose envelope lists
     some, are worked on one by one. Returns (entry, digests dropped) for those."""
-    had: set[int] = set()
-    listing: set[tuple[int, int]] = set()
     ids = [e.id for e in entries]
+    if not ids:
+        return []
+    had = await entries_with_files(ids)
+    listing: set[tuple[int, int]] = set()
     for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        found = await Attachment.filter(entry_id__in=chunk).distinct().values("entry_id")
-        had.update(int(row["entry_id"]) for row in found)
-        listing.update(await _listing_files(chunk))
+        listing.update(await _listing_files(ids[start:start + CHUNK]))
     changed: list[tuple[Entry, list[str]]] = []
     for entry in entries:
         if entry.id not in had and (entry.id, entry.version) not in listing:
