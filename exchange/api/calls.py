@@ -1,4 +1,4 @@
-"""GraphQL for calls for partners: the `Call` entry type and closing a call.
+"""GraphQL for calls for partners: the `Call` entry type, its suggested partners, closing a call.
 
 A call is an entry (kind "call") and is published and revised with
 `publishEntry` and `reviseEntry` (their `call` input holds its terms);
@@ -18,11 +18,15 @@ from strawberry.federation.types import FieldSet
 from exchange import models
 from exchange.api.enums import CallState, CooperationForm
 from exchange.api.later import Later
+from exchange.api.matching import PublisherMatch, _fields, _publisher, matcher_of
 from exchange.api.mutations import EntryPayload
 from exchange.api.types import KIND_TYPES, Entry, _reference, entry_of
 from exchange.auth import require
-from exchange.calls import BLANK, closing
+from exchange.calls import BLANK, closing, suggested_partners
 from exchange.catalogue import EntryInput, publisher_of_entry
+from exchange.errors import InvalidInputError
+
+MAX_SUGGESTED = 20
 
 
 @strawberry.type(description="A call for partners: what a municipality plans and the partners it looks for.",
@@ -36,6 +40,17 @@ class Call(Entry):
     deadline: str = strawberry.field(description="Answers until this day (YYYY-MM-DD).")
     state: CallState = strawberry.field(description="Open, or closed as filled or withdrawn.")
     close_reason: str = strawberry.field(description="Why it was closed (empty while open).")
+
+    @strawberry.field(description=(
+        "Municipalities and organisations that could join: the peer matcher's ranking for the call's text, "
+        "with its reasons; the size classes sought and the radius (from the calling municipality) filter them, "
+        "which leaves organisations out. See /matching."))
+    async def suggested_partners(self, info: Info, first: int = 5, language: str = "de") -> list[PublisherMatch]:
+        if not 0 <= first <= MAX_SUGGESTED:
+            raise InvalidInputError(f"first must be between 0 and {MAX_SUGGESTED}")
+        results = await suggested_partners(matcher_of(info), self._row, first=first, language=language)
+        return [PublisherMatch(publisher=_publisher(r.publisher), **fields)
+                for r, fields in zip(results, await _fields(results), strict=True)]
 
     @classmethod
     def resolve_reference(cls, info: Info, id: strawberry.ID) -> Later[Entry | None]:

@@ -3,11 +3,13 @@
 A call is the fourth kind of entry (kind "call"), published, revised, closed
 and federated like the others; its terms (form of cooperation, region or
 radius, size classes sought, number of partners, deadline, state) are one
-JSON object checked by `terms`. Answers to a call, refused answers and the
+JSON object checked by `terms`. `partners` suggests partners for a call
+through the peer matcher. Answers to a call, refused answers and the
 subscriptions to new calls are the tables of `models`.
 """
 
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
+from exchange.calls.partners import suggested_partners
 from exchange.calls.terms import (
     BLANK,
     CLOSED,
@@ -23,5 +25,5 @@ from exchange.calls.terms import (
 
 __all__ = [
     "ANSWER_STATES", "BLANK", "CLOSED", "FORMS", "MAX_PARTNERS", "MAX_RADIUS_KM", "STATES", "Answer", "Refusal",
-    "Subscription", "clean_terms", "closing", "is_open", "received_terms",
+    "Subscription", "clean_terms", "closing", "is_open", "received_terms", "suggested_partners",
 ]
