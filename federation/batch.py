@@ -47,7 +47,7 @@ from federation.envelopes import (
     parse_entry_uid,
 )
 from federation.prepare import NOTHING, Prepared, entry_texts, text_input
-from federation.protocol import SignedEnvelope
+from federation.protocol import MAX_BATCH_ITEMS, SignedEnvelope
 
 Checkpoint = Callable[[str], None]
 
@@ -187,6 +187,21 @@ def _to_db(field: Field[Any], model: type[Model]) -> Callable[[Any], Any]:
     return plain
 
 
+async def _ids_of(uids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The ids of the entry rows with these uids (SQLite, where the insert returns none): a
+    plain query, as one built by the ORM for a page of uids cost more than running it."""
+    conn = current_connection()
+    uid_field = Entry._meta.fields_map["uid"]
+    found: dict[uuid.UUID, int] = {}
+    for start in range(0, len(uids), MAX_BATCH_ITEMS):
+        chunk = [uid_field.to_db_value(u, Entry) for u in uids[start:start + MAX_BATCH_ITEMS]]
+        _, rows = await conn.execute_query(
+            f'SELECT "uid", "id" FROM "{Entry._meta.db_table}" WHERE "uid" IN ({", ".join("?" * len(chunk))})',
+            chunk)
+        found.update({uuid.UUID(str(row["uid"])): int(row["id"]) for row in rows})
+    return found
+
+
 def _stored_entry(row: dict[str, Any]) -> Entry:
     """The Entry object of a row just inserted (with its id), as a query would return it."""
     projection = Entry._meta.fields_db_projection
@@ -239,7 +254,7 @@ async def _store_versions(
     if created:
         returned = await _insert(Entry, list(created.values()), returning='"uid", "id"')
         ids = ({uuid.UUID(str(r["uid"])): r["id"] for r in returned} if returned
-               else dict(await Entry.filter(uid__in=list(created)).values_list("uid", "id")))
+               else await _ids_of(list(created)))
         existing.update({uid: _stored_entry({"id": ids[uid], **row}) for uid, row in created.items()})
     entries = [existing[uid] for uid in uids]
     for entry in entries:
