@@ -408,6 +408,7 @@ async def existing(url: str, entries: int) -> list[str] | None:
     await db.open(create=False)
     try:
         with db.bound():
+            await db.migrate()  # a migration that cannot apply to it: made anew
             if await Entry.all().count() != entries:
                 return None
             return [str(u) for u, in await Entry.all().order_by("-id").limit(200).values_list("uid")]

@@ -138,16 +138,18 @@ def load_with_wrk(spec: dict[str, Any]) -> dict[str, Any]:
     finally:
         os.unlink(f.name)
     out = done.stdout
-    if done.returncode != 0 or "Requests/sec:" not in out or "50%" not in out:
+    if done.returncode != 0 or "Requests/sec:" not in out or "Latency Distribution" not in out:
         raise RuntimeError(f"wrk failed ({done.returncode}): {out} {done.stderr}")
+    # the percentiles of the distribution (the thread stats above have percentages too)
+    distribution = out.split("Latency Distribution", 1)[1]
     count = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"requests": count, "errors": int(bad.group(1)) if bad else 0,
             "seconds": spec["seconds"],
             "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-            "p50_ms": round(_ms(re.search(r"50%\s+(\S+)", out).group(1)), 2),  # type: ignore[union-attr]
-            "p99_ms": round(_ms(re.search(r"99%\s+(\S+)", out).group(1)), 2),  # type: ignore[union-attr]
+            "p50_ms": round(_ms(re.search(r"^\s*50%\s+(\S+)", distribution, re.MULTILINE).group(1)), 2),  # type: ignore[union-attr]
+            "p99_ms": round(_ms(re.search(r"^\s*99%\s+(\S+)", distribution, re.MULTILINE).group(1)), 2),  # type: ignore[union-attr]
             "client": "wrk", "client_cpu_ms_per_request": round(used * 1000 / max(1, count), 3)}
 
 

@@ -8,6 +8,7 @@ relevance levels (`levels`), the counts, and the facets beside the results.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,6 +211,7 @@ LONG_TEXTS = frozenset({"body_markdown", "body_html", "search_terms", "what_work
                         "transfer_preconditions", "costs_staffing"})
 
 
+@functools.lru_cache(maxsize=64)  # the model's columns do not change while the process runs
 def _entry_columns(leave_out: frozenset[str] = frozenset()) -> str:
     """The model's columns of `entry e` (not `e.*`: PostgreSQL also stores the search vector).
 

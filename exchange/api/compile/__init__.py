@@ -51,6 +51,7 @@ Compiled = Connection | SingleEntry | Register | SingleMunicipality
 ROOTS = ("entries", "entry", "municipalities", "municipality")
 _compiled: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], Compiled | None]] = OrderedDict()
 _variables: OrderedDict[tuple[int, ...], tuple[tuple[Any, ...], frozenset[str]]] = OrderedDict()
+_converted: OrderedDict[tuple[int, str], tuple[Any, dict[str, Any]]] = OrderedDict()
 
 
 class _Root(NamedTuple):
@@ -97,16 +98,29 @@ def compiled_selection(ex: Any, root: Any, details: Any, dialect: str) -> Compil
     return compiled
 
 
-async def run_compiled(ex: Any, name: str, compiled: Compiled, node: Any) -> Any:
-    """The answer of the root field `name` (its `node`) by its compiled statement, for the
-    request of the executor `ex`; raises whatever makes the general execution answer instead."""
-    field_def = ex.schema.query_type.fields[name]
+def _arguments(ex: Any, field_def: Any, node: Any) -> dict[str, Any]:
+    """The field's arguments as its resolver gets them (strawberry's inputs), kept per (node, variables):
+    the conversion costs more than the statement's Python side. They are only read, never changed."""
+    coerced = ex.variable_values.coerced if ex.variable_values is not None else {}
+    key = (id(node), repr(coerced))
+    hit = _converted.get(key)
+    if hit is not None and hit[0] is node:
+        _converted.move_to_end(key)
+        return hit[1]
     definition = field_def.extensions["strawberry-definition"]
     strawberry_schema = ex.schema._strawberry_schema
     raw = get_argument_values(field_def, node, ex.variable_values, None, ex.hide_suggestions)
     args = convert_arguments(raw, definition.arguments,
                              scalar_registry=strawberry_schema.schema_converter.scalar_registry,
                              config=strawberry_schema.config)
+    _remember(_converted, key, (node, args))
+    return args
+
+
+async def run_compiled(ex: Any, name: str, compiled: Compiled, node: Any) -> Any:
+    """The answer of the root field `name` (its `node`) by its compiled statement, for the
+    request of the executor `ex`; raises whatever makes the general execution answer instead."""
+    args = _arguments(ex, ex.schema.query_type.fields[name], node)
     if isinstance(compiled, SingleEntry):
         out = await compiled.run(ex.context_value, args)
     elif isinstance(compiled, SingleMunicipality):
