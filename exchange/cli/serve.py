@@ -20,6 +20,8 @@ from exchange.db import Database
 from exchange.errors import ExchangeError
 from exchange.settings import Settings
 
+WORKER_HEALTHCHECK = 60  # seconds a worker may take to answer uvicorn's supervisor (starting included)
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -87,8 +89,11 @@ def serve(host: str, port: int, node_url: str | None, demo: bool, workers: int, 
     if workers > 1:  # each worker imports the protocol by name and sets its timeout in exchange.asgi
         if settings.metrics:
             _shared_metrics_folder()
+        # a worker loads the catalogue's indexes before it answers uvicorn's health check: on a busy
+        # machine that took longer than uvicorn's 5 s, and every worker was killed as it started
         uvicorn.run("exchange.asgi:app", host=host, port=port, workers=workers, log_level=level,
-                    http="exchange.server:GuardedProtocol", proxy_headers=proxy_headers, log_config=logs)
+                    http="exchange.server:GuardedProtocol", proxy_headers=proxy_headers, log_config=logs,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK)
     else:
         from exchange.app import create_app
 

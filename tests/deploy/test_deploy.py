@@ -245,6 +245,26 @@ def test_a_node_behind_nginx_with_https(behind_nginx: tuple[Node, Node, Path]) -
     assert f'exchange_peer_failures{{peer="{b.url}"}} 0.0' in local.text
 
 
+def test_nginx_lets_the_largest_attachment_through() -> None:
+    """nginx refuses a larger body itself, with its own page instead of the node's message."""
+    from exchange.settings import Settings
+
+    size = re.search(r"client_max_body_size (\d+)m;", (DEPLOY / "nginx.conf").read_text())
+    assert size and int(size[1]) * 1024 * 1024 > Settings().attachment_max_bytes
+
+
+def test_the_readmes_settings_file_reads_alike_in_the_shell(tmp_path: Path) -> None:
+    """The README's /etc/exchange/exchange.env is read by systemd and, for commands, by sh."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"exchange\.env <<'ENV'\n(.*?)\nENV\n", readme, re.DOTALL)
+    assert block
+    (tmp_path / "exchange.env").write_text(block[1] + "\n")
+    done = subprocess.run(["sh", "-c", 'set -a && . "$1" && printf "%s|%s" "$EXCHANGE_NODE_NAME" "$EXCHANGE_NODE_URL"',
+                           "sh", str(tmp_path / "exchange.env")], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert done.stdout == "Digitalnetz Kreis Beispiel|https://exchange.kreis-beispiel.de"
+
+
 def test_the_caddyfile_is_valid(tmp_path: Path) -> None:
     caddy = shutil.which("caddy")
     if caddy is None:

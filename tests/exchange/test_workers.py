@@ -36,10 +36,30 @@ def _free_port() -> int:
 
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    yield from _serve(tmp_path, {})
+
+
+# A busy machine, where a worker takes longer than uvicorn's 5 s health check to start: each
+# spawned worker process sleeps 8 s before it starts (the first thing Python runs, sitecustomize).
+SLOW_START = """import sys, time
+if "--multiprocessing-fork" in sys.argv:
+    time.sleep(8)
+"""
+
+
+@pytest.fixture
+def slow_starting_workers(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(SLOW_START)
+    path = os.pathsep.join(p for p in (str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")) if p)
+    yield from _serve(tmp_path, {"PYTHONPATH": path})
+
+
+def _serve(tmp_path: Path, extra: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "EXCHANGE_DATABASE_URL": f"sqlite://{tmp_path / 'node.db'}", "EXCHANGE_NODE_URL": url,
-           "EXCHANGE_SYNC_INTERVAL": "0", "EXCHANGE_LOG_LEVEL": "INFO"}
+           "EXCHANGE_SYNC_INTERVAL": "0", "EXCHANGE_LOG_LEVEL": "INFO", **extra}
     log_path = tmp_path / "serve.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([sys.executable, "-m", "exchange", "serve", "--port", str(port), "--workers", "2"],
@@ -101,3 +121,12 @@ def test_a_new_entry_shows_in_every_workers_answers_within_two_seconds(
     reads = [line for line in metrics.splitlines()
              if line.startswith('exchange_graphql_operations_total{name="Read",type="query"}')]
     assert reads and float(reads[0].split()[-1]) == 16 + 40, reads
+
+
+@pytest.mark.slow
+def test_workers_that_start_slowly_are_not_killed(slow_starting_workers: tuple[str, dict[str, str]],
+                                                   tmp_path: Path) -> None:
+    url, _ = slow_starting_workers
+    assert httpx.get(url + "/healthz", timeout=30).status_code == 200
+    log = (tmp_path / "serve.log").read_text()
+    assert "died" not in log and log.count("Started server process") == 2, log[-3000:]
