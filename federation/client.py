@@ -45,6 +45,7 @@ from federation.protocol import MAX_BATCH_ITEMS, ChangeBatch
 __all__ = ["CHANGES_OPERATION", "HINT_PATH", "FeedAnswer", "PeerClient", "check_transport"]
 
 HINT_PATH = "/federation/hint"
+ANSWERS_PATH = "/federation/answers"  # answers to calls, for their addressee only (federation.answers)
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 MAX_DESCRIPTOR_BYTES = 64 * 1024
 # Seconds one request to a peer may take in all (a feed page included), whatever its pace.
@@ -188,6 +189,21 @@ class PeerClient:
             raise ProtocolMismatchError("remaining must be a non-negative integer", field="remaining")
         batch = ChangeBatch.from_json(raw, max_items=first)
         return FeedAnswer(batch, remaining, len(body))
+
+    async def answers(self, peer_url: str, confirm: list[str]) -> list[dict[str, Any]]:
+        """The answers to calls a peer holds for us (`federation.answers`), confirming the
+        versions `confirm` names ("uid:version")."""
+        params = {"confirm": ",".join(confirm)} if confirm else None
+        request = httpx.Request("GET", peer_url + ANSWERS_PATH, params=params,
+                                headers={"Accept": "application/json"})
+        status, body, _ = await self._send(request, self.max_answer_bytes)
+        if status != 200:
+            raise ProtocolMismatchError(f"{peer_url}{ANSWERS_PATH} answered HTTP {status}", field="status")
+        data = _parse(body, peer_url)
+        items = data.get("answers") if isinstance(data, dict) else None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise ProtocolMismatchError(f"{peer_url} sent no list of answers", field="answers")
+        return items
 
     async def hint(self, peer_url: str) -> None:
         """Tell a peer that we have news, so that it pulls from us now."""

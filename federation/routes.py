@@ -8,14 +8,16 @@ the scheduler into the app's startup and shutdown, adds peer health to
 `/healthz` (in aggregate; per peer for operators), and serves three routes:
 the node's descriptor at `WELL_KNOWN_PATH`, `POST /federation/hint`,
 where a known peer says, with a signed request, that it has news, so that
-we pull from it at once, and `GET /federation/attachments/{sha256}`, where a
-known peer fetches the bytes of a file it may receive (`federation.blobs`).
+we pull from it at once (and its answers to our calls), `GET /federation/attachments/{sha256}`, where a
+known peer fetches the bytes of a file it may receive (`federation.blobs`), and
+`GET /federation/answers`, where a peer pulls the answers to its calls written here (`federation.answers`).
 The HTTP client for peers can be passed in as `node.extra["federation_http"]`
 (tests wire nodes together through ASGI transports that way).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,10 +29,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from exchange import __version__
+from exchange.calls.answers import Answers
 from exchange.errors import ExchangeError
 from exchange.models import Peer
+from federation.answers import AnswerPuller, Courier, serve_answers
 from federation.blobs import BLOB_PATH, BlobFetcher, serve_blob
-from federation.client import HINT_PATH, PeerClient
+from federation.client import ANSWERS_PATH, HINT_PATH, PeerClient
 from federation.feed import Feed, authenticate_peer
 from federation.hints import RECEIVED, Hinter
 from federation.identity import WELL_KNOWN_PATH, Descriptor, NodeKey
@@ -61,6 +65,18 @@ class Federation:
         self.scheduler = Scheduler(node.database, self.syncer, node.settings.sync_interval)
         self.hinter = Hinter(node.database, self.client, node.key.node_url,
                              enabled=node.settings.sync_interval > 0)
+        # answers to calls: written here for another node's call, or received for ours
+        self.answers: Answers = node.extra.setdefault("answers", Answers(node.key))
+        self.answer_puller = AnswerPuller(self.answers, self.client, clock)
+        self.courier = Courier(node.database, self.client, node.key.node_url, clock)
+        self.answers.listeners.append(self.courier.on_answer)
+        self._pulls: set[asyncio.Task[None]] = set()
+
+    def pull_answers(self, url: str) -> None:
+        """Pull a peer's answers for us in the background (after its hint)."""
+        task = asyncio.ensure_future(self.answer_puller.pull_from(url))
+        self._pulls.add(task)
+        task.add_done_callback(self._pulls.discard)
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -91,8 +107,12 @@ class Federation:
 
     async def startup(self) -> None:
         self.scheduler.start()
+        await self.courier.startup()
 
     async def shutdown(self) -> None:
+        await self.courier.shutdown()
+        for task in list(self._pulls):
+            task.cancel()
         await self.hinter.shutdown()
         await self.scheduler.stop()
 
@@ -149,12 +169,17 @@ def federation_routes(node: Any) -> list[BaseRoute]:
             return _error(exc.message, exc.code, 401)
         RECEIVED.labels(peer.url).inc()
         await federation.scheduler.wake(peer.url)
+        federation.pull_answers(peer.url)  # answers to our calls come on a hint too
         return JSONResponse({"accepted": True, "peer": peer.url}, status_code=202)
 
     async def blob(request: Request) -> Response:
         return await serve_blob(node.extra["attachments"], federation.key, request, federation.clock())
 
+    async def answers(request: Request) -> Response:
+        return await serve_answers(request, federation.key, federation.clock)
+
     return [
+        Route(ANSWERS_PATH, answers, methods=["GET"]),
         Route(BLOB_PATH + "{digest}", blob, methods=["GET"]),
         Route(WELL_KNOWN_PATH, descriptor, methods=["GET"]),
         Route(HINT_PATH, hint, methods=["POST"]),

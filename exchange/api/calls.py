@@ -1,4 +1,5 @@
-"""GraphQL for calls for partners: the `Call` entry type, its suggested partners, closing a call.
+"""GraphQL for calls for partners: the `Call` entry type, its suggested partners and answers,
+closing a call, answering one and withdrawing an answer.
 
 A call is an entry (kind "call") and is published and revised with
 `publishEntry` and `reviseEntry` (their `call` input holds its terms);
@@ -8,6 +9,7 @@ checked by `exchange.calls`.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -22,11 +24,40 @@ from exchange.api.matching import PublisherMatch, _fields, _publisher, matcher_o
 from exchange.api.mutations import EntryPayload
 from exchange.api.types import KIND_TYPES, Entry, _reference, entry_of
 from exchange.auth import require
-from exchange.calls import BLANK, closing, suggested_partners
+from exchange.calls import BLANK, Answer, Answers, answers_to, closing, suggested_partners
 from exchange.catalogue import EntryInput, publisher_of_entry
-from exchange.errors import InvalidInputError
+from exchange.errors import InvalidInputError, PermissionDeniedError
 
 MAX_SUGGESTED = 20
+
+
+@strawberry.type(description="An answer to a call for partners. Its visibility is ADDRESSED: it travels only "
+                 "from the answering node to the call's node, and only the call's owner and its author see it.")
+class CallAnswer:
+    id: strawberry.ID = strawberry.field(description="Global id (a UUID chosen by the answering node).")
+    call_id: strawberry.ID = strawberry.field(description="The call it answers.")
+    publisher_name: str = strawberry.field(description="The answering municipality or organisation.")
+    publisher_key: str = strawberry.field(description="Its official key or slug.")
+    message: str = strawberry.field(description="What the answer says.")
+    contact_role: str = strawberry.field(description="A role address to contact.")
+    withdrawn: bool = strawberry.field(description="True when its author withdrew it.")
+    version: int = strawberry.field(description="1, or 2 once withdrawn.")
+    origin_node: str = strawberry.field(description="The node of the answering publisher, which signed it.")
+    delivered: bool = strawberry.field(description="Whether the call's node holds this version.")
+    created_at: datetime = strawberry.field(description="When it was written.")
+    updated_at: datetime = strawberry.field(description="When this version was stored.")
+
+    @classmethod
+    def of(cls, a: Answer) -> CallAnswer:
+        return cls(id=strawberry.ID(str(a.uid)), call_id=strawberry.ID(str(a.call_uid)), publisher_name=a.publisher_name,
+                   publisher_key=a.publisher_key, message=a.message, contact_role=a.contact_role,
+                   withdrawn=a.state == "withdrawn", version=a.version, origin_node=a.origin_node,
+                   delivered=a.confirmed_version >= a.version, created_at=a.created_at, updated_at=a.updated_at)
+
+
+@strawberry.type(description="The result of writing an answer: the answer as now stored.")
+class AnswerPayload:
+    answer: CallAnswer = strawberry.field(description="The answer as now stored.")
 
 
 @strawberry.type(description="A call for partners: what a municipality plans and the partners it looks for.",
@@ -51,6 +82,16 @@ class Call(Entry):
         results = await suggested_partners(matcher_of(info), self._row, first=first, language=language)
         return [PublisherMatch(publisher=_publisher(r.publisher), **fields)
                 for r, fields in zip(results, await _fields(results), strict=True)]
+
+    @strawberry.field(description="The answers this call received, newest first: for the call's owner only "
+                      "(FORBIDDEN for anyone else).")
+    async def answers(self, info: Info) -> list[CallAnswer]:
+        ctx = info.context
+        row: models.Entry = self._row
+        if row.origin_node != ctx.catalogue.node_url:
+            raise PermissionDeniedError("the answers to a call are kept by the call's own node")
+        require(ctx.actor, "publish", await publisher_of_entry(row))
+        return [CallAnswer.of(a) for a in await answers_to(row)]
 
     @classmethod
     def resolve_reference(cls, info: Info, id: strawberry.ID) -> Later[Entry | None]:
@@ -81,5 +122,20 @@ class Mutation:
                                            EntryInput(call=change), note="closed")
         return EntryPayload(entry=entry_of(entry))
 
+    @strawberry.mutation(description="Answer a call for partners for the token's publisher: a short message and a "
+                         "contact role. The answer goes to the call's node only, and its owner alone sees it.")
+    async def answer_call(self, info: Info, call_id: strawberry.ID, message: str,
+                          contact_role: str = "") -> AnswerPayload:
+        ctx = info.context
+        answers: Answers = ctx.services.extra["answers"]
+        return AnswerPayload(answer=CallAnswer.of(await answers.answer(ctx.actor, str(call_id), message, contact_role)))
 
-__all__ = ["Call", "Mutation", "call_of"]
+    @strawberry.mutation(description="Withdraw an answer of the token's publisher; the withdrawal travels like "
+                         "the answer.")
+    async def withdraw_answer(self, info: Info, id: strawberry.ID) -> AnswerPayload:
+        ctx = info.context
+        answers: Answers = ctx.services.extra["answers"]
+        return AnswerPayload(answer=CallAnswer.of(await answers.withdraw(ctx.actor, str(id))))
+
+
+__all__ = ["AnswerPayload", "Call", "CallAnswer", "Mutation", "call_of"]

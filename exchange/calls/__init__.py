@@ -3,11 +3,13 @@
 A call is the fourth kind of entry (kind "call"), published, revised, closed
 and federated like the others; its terms (form of cooperation, region or
 radius, size classes sought, number of partners, deadline, state) are one
-JSON object checked by `terms`. `partners` suggests partners for a call
+JSON object checked by `terms`. `answers` writes answers (addressed to the
+call's node only) and takes those addressed to this node. `partners` suggests partners for a call
 through the peer matcher. Answers to a call, refused answers and the
 subscriptions to new calls are the tables of `models`.
 """
 
+from exchange.calls.answers import ADDRESSED, AnswerRefused, Answers, answers_to
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
 from exchange.calls.partners import suggested_partners
 from exchange.calls.terms import (
@@ -24,6 +26,23 @@ from exchange.calls.terms import (
 )
 
 __all__ = [
-    "ANSWER_STATES", "BLANK", "CLOSED", "FORMS", "MAX_PARTNERS", "MAX_RADIUS_KM", "STATES", "Answer", "Refusal",
-    "Subscription", "clean_terms", "closing", "is_open", "received_terms", "suggested_partners",
+    "ADDRESSED",
+    "ANSWER_STATES",
+    "BLANK",
+    "CLOSED",
+    "FORMS",
+    "MAX_PARTNERS",
+    "MAX_RADIUS_KM",
+    "STATES",
+    "Answer",
+    "AnswerRefused",
+    "Answers",
+    "Refusal",
+    "Subscription",
+    "answers_to",
+    "clean_terms",
+    "closing",
+    "is_open",
+    "received_terms",
+    "suggested_partners",
 ]
