@@ -1,6 +1,6 @@
 """Publishing for a small and a large publisher: latency per write, `/healthz` meanwhile, event-loop stalls.
 
-    python bench/publish.py [--entries 10000] [--others 2000] [--publishes 150] [--database sqlite|postgres]
+    python bench/publish.py [--entries 10000] [--others 2000] [--publishes 150] [--database sqlite|postgres] [--trace]
 
 Builds a fresh database with the register, the topics, one municipality
 with one public entry (the small publisher), one with N public entries (the
@@ -13,7 +13,12 @@ client polls `/healthz` every 20 ms.
 
 The node runs with a probe task on its event loop that sleeps 1 ms at a time
 and records how late it wakes up: the longest wake-up delay is the longest
-time the loop was blocked (a callback that ran that long). The probe lives
+time the loop was blocked (a callback that ran that long, or several in a
+row, or the process waiting for a CPU). With `--trace` the node runs on
+asyncio's own loop (not uvloop) and times every callback by the loop
+thread's CPU: `trace` names each one over 5 ms by where its task resumed and
+where it stopped next (the code between two awaits), and lists garbage
+collections over 1 ms. The probe lives
 only in this script's node process (a startup hook and a /bench/lag route
 added to `create_app`), not in the node's code. Prints one JSON object:
 publish p50/p95 per publisher and the ratio large/small, `/healthz` p50/p95
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -198,6 +204,65 @@ class LagProbe:
         return out
 
 
+class CallbackTrace:
+    """With --trace: every loop callback that used more than STALL_MS of the loop thread's CPU,
+    named by where its task resumed and where it stopped (the code that ran between two awaits).
+    Patches asyncio's Handle._run, so the node then runs on the asyncio loop, not uvloop."""
+
+    def __init__(self) -> None:
+        self.slow: dict[tuple[str, str], list[float]] = {}
+        original = asyncio.events.Handle._run
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            task = getattr(handle._callback, "__self__", None)  # type: ignore[attr-defined]
+            before = self.where(task)
+            cpu = time.thread_time()
+            original(handle)
+            took = (time.thread_time() - cpu) * 1000
+            if took > STALL_MS:
+                key = (before, self.where(task) if before else repr(handle._callback)[:200])  # type: ignore[attr-defined]
+                self.slow.setdefault(key, []).append(round(took, 1))
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign,assignment]
+        self.collections: list[tuple[int, float]] = []  # (generation, ms) of garbage collections over 1 ms
+        self._gc_began = 0.0
+
+        def collected(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                self._gc_began = time.perf_counter()
+            elif (took := (time.perf_counter() - self._gc_began) * 1000) > 1:
+                self.collections.append((info["generation"], round(took, 1)))
+
+        gc.callbacks.append(collected)
+
+    @staticmethod
+    def where(task: object) -> str:
+        if not isinstance(task, asyncio.Task):
+            return ""
+        coro: Any = task.get_coro()
+        frames: list[str] = []
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is None:
+                break
+            frames.append(f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {frame.f_code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        return " > ".join(frames[-4:])
+
+    def take(self) -> dict[str, Any]:
+        rows = sorted(self.slow.items(), key=lambda kv: -max(kv[1]))
+        collections, self.slow, self.collections = self.collections, {}, []
+        return {
+            "longest_callback_ms": max(rows[0][1]) if rows else 0.0,
+            "callbacks_over_5ms": sum(len(v) for _, v in rows),
+            "slow_callbacks": [{"resumed": k[0], "stopped": k[1], "count": len(v), "max_ms": max(v),
+                                "median_ms": statistics.median(v)} for k, v in rows[:15]],
+            "garbage_collections_over_1ms": len(collections),
+            "longest_collections": [{"generation": g, "ms": ms} for g, ms in
+                                    sorted(collections, key=lambda c: -c[1])[:10]],
+        }
+
+
 def serve_node(url: str, port: int) -> None:
     import uvicorn
     from starlette.requests import Request
@@ -219,16 +284,17 @@ def serve_node(url: str, port: int) -> None:
         database.open = open_existing  # type: ignore[method-assign]
     node = build_node(settings, database=database)
     probe = LagProbe()
+    trace = CallbackTrace() if os.environ.get("BENCH_TRACE_CALLBACKS") else None
 
     async def start_probe() -> None:
         probe.task = asyncio.ensure_future(probe.run())
 
     async def lag(request: Request) -> JSONResponse:
-        return JSONResponse(probe.take())
+        return JSONResponse({**probe.take(), **({"trace": trace.take()} if trace else {})})
 
     node.extra["startup"].append(start_probe)
     app = create_app(settings, node=node, extra_routes=[Route("/bench/lag", lag)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", loop="asyncio" if trace else "auto")
 
 
 def free_port() -> int:
@@ -347,7 +413,7 @@ async def topic_slugs(base: str) -> list[str]:
         return [t["slug"] for t in r.json()["data"]["topics"]]
 
 
-def run_database(kind: str, entries: int, others: int, publishes: int) -> dict[str, Any]:
+def run_database(kind: str, entries: int, others: int, publishes: int, trace: bool = False) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="exchange-bench-publish-"))
     url = f"sqlite://{workdir / 'bench.db'}" if kind == "sqlite" else asyncio.run(ensure_pg_database())
     t0 = time.perf_counter()
@@ -357,7 +423,7 @@ def run_database(kind: str, entries: int, others: int, publishes: int) -> dict[s
     port = free_port()
     env = {**os.environ, "EXCHANGE_DATABASE_URL": url, "EXCHANGE_NODE_URL": f"http://127.0.0.1:{port}",
            "EXCHANGE_KEY_FILE": str(workdir / "node.key"), "EXCHANGE_LOG_LEVEL": "WARNING",
-           "EXCHANGE_SYNC_INTERVAL": "0", "PYTHONPATH": str(ROOT)}
+           "EXCHANGE_SYNC_INTERVAL": "0", "PYTHONPATH": str(ROOT), **({"BENCH_TRACE_CALLBACKS": "1"} if trace else {})}
     node = start([sys.executable, __file__, "node", url, str(port)], env, port)
     try:
         out.update(asyncio.run(drive(f"http://127.0.0.1:{port}", tokens, publishes, node.pid)))
@@ -376,10 +442,12 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=2_000, help="public entries of other publishers")
     parser.add_argument("--publishes", type=int, default=150, help="measured publishes per publisher")
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgres"))
+    parser.add_argument("--trace", action="store_true",
+                        help="name the loop callbacks that ran over 5 ms (the node runs on asyncio's loop then)")
     args = parser.parse_args()
     result: dict[str, Any] = {"python": sys.version.split()[0], "cpus": os.cpu_count(),
                               "load_average_at_start": os.getloadavg()[0]}
-    result[args.database] = run_database(args.database, args.entries, args.others, args.publishes)
+    result[args.database] = run_database(args.database, args.entries, args.others, args.publishes, args.trace)
     result["load_average_at_end"] = os.getloadavg()[0]  # others' work on the machine inflates wall times
     print(json.dumps(result, indent=2))
 

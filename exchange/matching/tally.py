@@ -201,8 +201,11 @@ class Tally:
         self.top = sorted(candidates, key=lambda t: (-counts[t], ordinal[t]))[:MAX_TERMS]
 
     def rank(self) -> list[str]:
-        """The top terms (ranked once, then kept; pure: may run in a worker thread while
-        nothing else touches this tally)."""
+        """The top terms (ranked once, then kept), and the order of first occurrence that
+        `append` needs (pure: may run in a worker thread while nothing else touches this
+        tally; thousands of terms took milliseconds of the event loop at the first append)."""
+        if self.ordinal is None:
+            self.ordinal = {t: i for i, t in enumerate(self.counts)}
         return self._ranked()
 
     def _ranked(self) -> list[str]:

@@ -98,3 +98,20 @@ async def test_puts_at_once_through_the_store_do_not_interleave(monkeypatch: pyt
         puts.append(store.put(index, pid, built(index, pid, entries)))
     await asyncio.gather(*puts)
     assert_equals_fresh(index, published)
+
+
+def test_a_ranked_tally_appends_as_one_that_was_not_ranked_first() -> None:
+    """`rank` (run in a worker thread after a rebuild) also orders the terms for `append`, so
+    the first append after a rebuild does not do it on the event loop; the result is the same."""
+    place_id, entries = next((p, sorted(e, key=lambda e: e.id)) for p, e in PUBLISHED.items() if len(e) >= 6)
+    index = fresh_index(PLACES, PUBLISHED)
+    ranked, plain = Tally(), Tally()
+    for e in entries[:-3]:
+        ranked.add(index, e)
+        plain.add(index, e)
+    ranked.rank()
+    assert ranked.ordinal is not None and plain.ordinal is None
+    for e in entries[-3:]:
+        ranked.append(index, e)
+        plain.append(index, e)
+    assert ranked.profile(index, place_id) == plain.profile(index, place_id)
