@@ -23,8 +23,11 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections.abc import Mapping
+from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from content import query_alternatives, terms
 from exchange.errors import InvalidInputError
@@ -234,14 +237,7 @@ def _experience(need: Need, profile: Profile, wanted_topics: frozenset[int], wan
 def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mapping[int, frozenset[str]]) -> tuple[Need, list[Match]]:
     """The best `query.first` peers, best first, with each signal's score."""
     need = need_of(index, query, label_terms)
-    acc = [0.0] * index.slots  # term dot products, by place id
-    for tid, qw in need.terms.items():
-        slot = index.postings.get(tid)
-        if slot is None:
-            continue
-        f = qw * index.idf(tid)
-        for pid, pw in zip(slot[0], slot[1]):
-            acc[pid] += f * pw
+    acc = _dots(index.slots, ((index.postings.get(tid), qw * index.idf(tid)) for tid, qw in need.terms.items()))
     need.topics = dict(heapq.nlargest(QUERY_TOPICS, need.topics.items(), key=lambda kv: kv[1]))
     qn = math.sqrt(sum(v * v for v in need.topics.values())) or 1.0
     bounds = _bounds(index, query, w, acc, need.topics, qn)
@@ -271,6 +267,21 @@ def rank(index: ProfileIndex, query: MatchQuery, w: Weights, label_terms: Mappin
     return need, matches
 
 
+def _dots(slots: int, factors: Iterable[tuple[tuple[array, array] | None, float]]) -> list[float]:  # type: ignore[type-arg]
+    """Σ factor · value over postings (place ids, values), by place id: for each posting in turn,
+    `acc[pid] += factor * value` over its places, as the plain loop adds them (the same doubles,
+    in the same order; a posting holds a place once), in numpy over the postings' own buffers."""
+    acc = np.zeros(slots)
+    for slot, factor in factors:
+        if slot is not None:
+            pids = np.frombuffer(slot[0], dtype=np.intc)
+            acc[pids] += np.frombuffer(slot[1], dtype=_NUMPY_TYPES[slot[1].typecode]).astype(np.float64) * factor
+    return acc.tolist()
+
+
+_NUMPY_TYPES = {"f": np.float32, "i": np.intc}
+
+
 def _bounds(
     index: ProfileIndex, query: MatchQuery, w: Weights, acc: list[float], topics: dict[int, float], qn: float,
 ) -> list[tuple[float, float, float, int]]:
@@ -295,12 +306,7 @@ def _bounds(
     wsize, wurb, wland, wdist, dkm = w.size, w.urbanisation, w.land, w.distance, w.distance_km
     wterms, wctrl = w.terms, w.controlled
     wtopics = wterms + wctrl
-    dots = [0.0] * index.slots
-    for topic, v in topics.items():
-        slot = index.topic_postings.get(topic)
-        if slot is not None:
-            for pid, count in zip(slot[0], slot[1]):
-                dots[pid] += v * count
+    dots = _dots(index.slots, ((index.topic_postings.get(topic), v) for topic, v in topics.items()))
     has_topics = bool(topics)
     filtering = query.same_state or bool(query.size_classes) or query.radius_km is not None
     places, norms = index.places, index.norms

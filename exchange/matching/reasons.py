@@ -78,17 +78,27 @@ def relevant_entries(index: ProfileIndex, need: Need, entries: list[EntryFacts],
     return chosen_entries
 
 
+_PLAIN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+
+
 def _surface_words(index: ProfileIndex, term_ids: list[int], facts: list[EntryFacts]) -> list[str]:
     """The shared stems as words people wrote: each stem is shown as it appears in a
     title of the peer's entries; stems that appear in no title are left out."""
     wanted = {index.words[t] for t in term_ids}
+    # A stem keeps its word's first two letters (German stems without umlauts or ß): a title
+    # word that starts otherwise cannot have a wanted stem, and is not stemmed (stemming is
+    # what costs here, 0.3-0.5 ms a word that no cache holds).
+    starts = {w[:2] for w in wanted}
     found: dict[str, str] = {}
     for e in facts:
-        if len(found) == len(wanted):  # stemming is what costs here: stop once every stem has its word
+        if len(found) == len(wanted):  # stop once every stem has its word
             break
         for word in _WORD.findall(e.title):
+            lower = word.lower()
+            if lower[:2] not in starts and lower.translate(_PLAIN)[:2] not in starts:
+                continue
             for language in ("de", "en"):
-                key = stem(word.lower(), language)
+                key = stem(lower, language)
                 if key in wanted and key not in found:
                     found[key] = word
     return [found[index.words[t]] for t in term_ids if index.words[t] in found]
