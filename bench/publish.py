@@ -219,11 +219,25 @@ class CallbackTrace:
             cpu = time.thread_time()
             original(handle)
             took = (time.thread_time() - cpu) * 1000
+            after = self.where(task) if before else repr(handle._callback)[:200]  # type: ignore[attr-defined]
+            self.ran.append((round(took, 2), before, after))
             if took > STALL_MS:
-                key = (before, self.where(task) if before else repr(handle._callback)[:200])  # type: ignore[attr-defined]
-                self.slow.setdefault(key, []).append(round(took, 1))
+                self.slow.setdefault((before, after), []).append(round(took, 1))
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign,assignment]
+        self.ran: list[tuple[float, str, str]] = []  # the callbacks of the current loop iteration
+        self.iterations: list[tuple[float, list[tuple[float, str, str]]]] = []  # those over STALL_MS
+        run_once = asyncio.base_events.BaseEventLoop._run_once
+
+        def iteration(loop: asyncio.base_events.BaseEventLoop) -> None:
+            self.ran = []
+            cpu = time.thread_time()
+            run_once(loop)
+            took = (time.thread_time() - cpu) * 1000
+            if took > STALL_MS:
+                self.iterations.append((round(took, 1), sorted(self.ran, reverse=True)[:6]))
+
+        asyncio.base_events.BaseEventLoop._run_once = iteration  # type: ignore[method-assign,assignment]
         self.collections: list[tuple[int, float]] = []  # (generation, ms) of garbage collections over 1 ms
         self._gc_began = 0.0
 
@@ -252,11 +266,15 @@ class CallbackTrace:
     def take(self) -> dict[str, Any]:
         rows = sorted(self.slow.items(), key=lambda kv: -max(kv[1]))
         collections, self.slow, self.collections = self.collections, {}, []
+        iterations, self.iterations = sorted(self.iterations, key=lambda i: -i[0]), []
         return {
             "longest_callback_ms": max(rows[0][1]) if rows else 0.0,
             "callbacks_over_5ms": sum(len(v) for _, v in rows),
             "slow_callbacks": [{"resumed": k[0], "stopped": k[1], "count": len(v), "max_ms": max(v),
                                 "median_ms": statistics.median(v)} for k, v in rows[:15]],
+            "iterations_over_5ms": len(iterations),
+            "longest_iterations": [{"ms": ms, "callbacks": len(ran), "largest": [
+                {"ms": c[0], "resumed": c[1], "stopped": c[2]} for c in ran]} for ms, ran in iterations[:5]],
             "garbage_collections_over_1ms": len(collections),
             "longest_collections": [{"generation": g, "ms": ms} for g, ms in
                                     sorted(collections, key=lambda c: -c[1])[:10]],
