@@ -22,7 +22,9 @@ operation and the Entry operation at 1 and at 10 connections, the Catalogue
 page with one field the SQL compiler (exchange/api/compile) does not know, so
 that it is answered field by field as before the compiler, and the Catalogue
 page over GET, plain and conditional (If-None-Match with the ETag of an
-unchanged state: 304 without executing). The server's CPU time per request
+unchanged state: 304 without executing), the Catalogue page with a text
+filter (`search_text`) and the search page with its facets (HTML,
+`search_page_with_facets`). The server's CPU time per request
 comes from /proc of its pid; on PostgreSQL also the CPU of the database
 processes serving it (`database_cpu_ms_per_request`): PostGraphile does more
 of its work there. Prints one JSON object.
@@ -263,7 +265,9 @@ def requests_of(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The load generator's requests (bench/loadgen.py) for GraphQL bodies: POST, or GET with `params`."""
     out = []
     for body in bodies:
-        if "params" in body:  # GraphQL over GET, maybe conditional: expects body["status"]
+        if "page" in body:  # a web page (HTML)
+            out.append({"method": "GET", "path": body["page"], "headers": {"Accept": "text/html"}, "status": 200})
+        elif "params" in body:  # GraphQL over GET, maybe conditional: expects body["status"]
             out.append({"method": "GET", "path": "/graphql?" + urlencode(body["params"]),
                         "headers": body.get("headers", {}), "status": body.get("status", 200)})
         else:
@@ -463,7 +467,11 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int, reu
         tag = httpx.get(f"http://127.0.0.1:{node_port}/graphql", params=params, headers=accept, timeout=30).headers["etag"]
         conditional = [{"params": params, "headers": {**accept, "If-None-Match": tag}, "status": 304}]
         plain_get = [{"params": params, "headers": accept}]
-        for name, bodies in (("catalogue_get", plain_get), ("catalogue_conditional_get", conditional)):
+        # search: the Catalogue page with a text filter, and the search page with its facets (HTML)
+        text = [{"query": CATALOGUE, "operationName": "Catalogue", "variables": {"first": 50, "filter": {"text": "Daten"}}}]
+        search_page = [{"page": "/search?q=Daten"}]
+        for name, bodies in (("catalogue_get", plain_get), ("catalogue_conditional_get", conditional),
+                             ("search_text", text), ("search_page_with_facets", search_page)):
             for c in (1, 10):
                 out["node"][f"{name}_at_{c}"] = measure(node, f"http://127.0.0.1:{node_port}", bodies, c, seconds,
                                                         max_requests, database)

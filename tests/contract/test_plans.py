@@ -577,3 +577,21 @@ async def test_a_municipality_and_its_entries_answer_the_same_compiled_or_not(de
             await _same_bytes(demo_node, query, {"key": key, "filter": {"kinds": ["LESSON"]}}, actor)
         await _same_bytes(demo_node, query, {"key": keys[0], "after": "not a cursor"}, actor)
         assert ANSWERS["compiled municipality"] - before >= len(keys) * 2
+
+
+async def test_the_endpoint_answers_compiled_queries_directly_within_its_time_bound(
+        demo_node: DemoNode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over HTTP, a Catalogue page is answered without the executor, under the same time bound."""
+    from exchange.api import http
+    from exchange.api.compile import ANSWERS
+
+    body = {"query": operation("Catalogue"), "variables": {"first": 20}}
+    before = ANSWERS["direct"]
+    answer = await demo_node.client.post("/graphql", json=body)
+    assert answer.status_code == 200 and len(answer.json()["data"]["entries"]["edges"]) == 20
+    assert ANSWERS["direct"] == before + 1
+    monkeypatch.setattr(http, "EXECUTION_TIMEOUT", 0.0)
+    late = await demo_node.client.post("/graphql", json=body)
+    assert late.status_code == 503
+    assert late.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    assert ANSWERS["direct"] == before + 1
