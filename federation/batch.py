@@ -188,9 +188,11 @@ def _to_db(field: Field[Any], model: type[Model]) -> Callable[[Any], Any]:
 
 
 async def _ids_of(uids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """The ids of the entry rows with these uids (SQLite, where the insert returns none): a
-    plain query, as one built by the ORM for a page of uids cost more than running it."""
+    """The ids of the entry rows with these uids, where the insert returned none: on SQLite
+    a plain query, as one built by the ORM for a page of uids cost more than running it."""
     conn = current_connection()
+    if dialect_of(conn) == "postgres":
+        return dict(await Entry.filter(uid__in=uids).values_list("uid", "id"))
     uid_field = Entry._meta.fields_map["uid"]
     found: dict[uuid.UUID, int] = {}
     for start in range(0, len(uids), MAX_BATCH_ITEMS):
