@@ -159,11 +159,12 @@ async def _insert(model: type[Model], rows: list[dict[str, Any]], returning: str
     types = [f.get_for_dialect("postgres", "SQL_TYPE") for f in fields]
     arrays = ", ".join(f"${n}::{'TEXT' if t.startswith('VARCHAR') else t}[]" for n, t in enumerate(types, 1))
     back = f" RETURNING {returning}" if returning else ""
-    _, returned = await conn.execute_query(
-        f'INSERT INTO "{meta.db_table}" ({names}) SELECT * FROM unnest({arrays}){back}',
-        [list(column) for column in zip(*values, strict=True)],
-    )
-    return [dict(row) for row in returned] if returning else []
+    sql = f'INSERT INTO "{meta.db_table}" ({names}) SELECT * FROM unnest({arrays}){back}'
+    columns_of = [list(column) for column in zip(*values, strict=True)]
+    if returning:  # (execute_query answers no rows for an INSERT, RETURNING or not)
+        return await conn.execute_query_dict(sql, columns_of)
+    await conn.execute_query(sql, columns_of)
+    return []
 
 
 def _to_db(field: Field[Any], model: type[Model]) -> Callable[[Any], Any]:
