@@ -97,6 +97,15 @@ def client(demo_node: DemoNode) -> httpx.AsyncClient:
     return demo_node.client
 
 
+async def test_page_sizes_in_variables_are_checked_on_every_request(client: httpx.AsyncClient) -> None:
+    """The same document passes the cost limit with small pages and is refused with large ones, in any order."""
+    query = ("query($n: Int!) { entries(first: $n) { edges { node { publisher { "
+             "entries(first: $n) { totalCount } } } } } }")
+    for n, code in ((5, ""), (100, "QUERY_TOO_COMPLEX"), (5, ""), (100, "QUERY_TOO_COMPLEX")):
+        r = await client.post("/graphql", json={"query": query, "variables": {"n": n}})
+        check_answer(r, 200, code)
+
+
 @pytest.mark.parametrize("name, method, kwargs, status, code", CASES, ids=[c[0] for c in CASES])
 async def test_bad_request(client: httpx.AsyncClient, name: str, method: str, kwargs: dict[str, Any],
                            status: int, code: str) -> None:
