@@ -8,8 +8,9 @@ pull is followed by fetching the files it lacks (signed requests, size and
 SHA-256 checked while they stream, documents checked before they are kept).
 
 Figures: the first sync (entries, files, seconds for the entries and for
-the files, bytes of files moved), and a second sync, which must move no
-file bytes at all.
+the files, bytes of files moved, CPU seconds of the fetching process and of
+the serving one while the files moved), and a second sync, which must move
+no file bytes at all.
 
     python bench/attachments_sync.py                 # 1,000 entries, 2,000 files
     python bench/attachments_sync.py --entries 100   # a smoke run
@@ -174,9 +175,10 @@ async def main() -> None:
                 began = time.perf_counter()
                 report = await syncer.sync_peer(peer)
                 entries_took = time.perf_counter() - began
-                began = time.perf_counter()
+                began, cpu_began, peer_cpu_began = time.perf_counter(), time.process_time(), source.cpu_seconds()
                 blobs = await fetcher.fetch_missing(peer)
                 files_took = time.perf_counter() - began
+                cpu, peer_cpu = time.process_time() - cpu_began, source.cpu_seconds() - peer_cpu_began
                 held = await Attachment.filter(present=True).count()
             if not report.ok:
                 raise SystemExit(f"sync failed: {report.error}")
@@ -184,6 +186,7 @@ async def main() -> None:
                     "filesFetched": len(blobs.fetched), "fileBytesMoved": blobs.bytes,
                     "filesRefused": len(blobs.refused), "filesLater": len(blobs.later),
                     "fileSeconds": round(files_took, 2),
+                    "fileCpuSeconds": {"fetching": round(cpu, 2), "serving": round(peer_cpu, 2)},
                     "filesPerSecond": round(len(blobs.fetched) / files_took, 1) if blobs.fetched else None,
                     "filesHeldAfter": held}
 

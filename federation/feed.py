@@ -47,10 +47,12 @@ async def authenticate_peer(
     method: str, public_url: str, headers: Mapping[str, str], body: bytes, now: datetime
 ) -> Peer:
     """The peer that signed this request; BadSignatureError / UnknownPeerError otherwise."""
-    keys = {str(p.url): str(p.public_key) for p in await Peer.all()}
-    url = verify_request(method, public_url, headers, body, keys.get, now)
-    peer = await Peer.get(url=url)
-    return peer
+    peers = {str(p.url): p for p in await Peer.all()}  # one query: the signer is among them
+
+    def key_of(url: str) -> str | None:
+        return str(peers[url].public_key) if url in peers else None
+
+    return peers[verify_request(method, public_url, headers, body, key_of, now)]
 
 
 @dataclass(frozen=True)

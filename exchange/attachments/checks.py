@@ -23,8 +23,9 @@ from exchange.attachments.kinds import (
 )
 
 
-def inspect_file(path: Path, workdir: Path, limits: Limits) -> Inspected:
-    """Decide what the file at `path` is and check it; raises RefusedFileError naming the problem."""
+def inspect_file(path: Path, workdir: Path, limits: Limits, *, rewrite: bool = True) -> Inspected:
+    """Decide what the file at `path` is and check it; raises RefusedFileError naming the problem.
+    Without `rewrite` (a peer's file, kept as signed), office documents are not written anew."""
     size = path.stat().st_size
     if size == 0:
         raise RefusedFileError("the file is empty", "empty")
@@ -46,7 +47,7 @@ def inspect_file(path: Path, workdir: Path, limits: Limits) -> Inspected:
     if kind == "pdf-late":
         raise RefusedFileError("the file does not begin as a PDF does (%PDF-): something precedes the header")
     if kind == "zip":
-        return documents.check_office(path, limits, workdir)
+        return documents.check_office(path, limits, workdir if rewrite else None)
     if kind == "text":
         return check_csv(path)
     named = {"gif": "a GIF image", "exe": "a program", "bmp": "a BMP image", "tif": "a TIFF image",

@@ -155,9 +155,7 @@ async def check_blob(path: Path, media_type: str, store: BlobStore, limits: Limi
         if family(head) != media_type.removeprefix("image/"):
             raise RefusedFileError(f"the bytes are not a {label(media_type)} image, as the entry lists")
         return ""
-    checked = await asyncio.to_thread(inspect_file, path, store.workdir, limits)
-    if checked.path != path:
-        checked.path.unlink(missing_ok=True)  # a received file is kept as signed, never rewritten
+    checked = await asyncio.to_thread(inspect_file, path, store.workdir, limits, rewrite=False)
     if checked.media_type != media_type:
         raise RefusedFileError(f"the bytes are a {label(checked.media_type)}, not the {label(media_type)} "
                                "the entry lists")

@@ -22,7 +22,7 @@ import re
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from exchange.attachments.kinds import FileTooLargeError
 from exchange.errors import ExchangeError
@@ -97,19 +97,29 @@ class FileStore:
         os.replace(path, target)  # atomic: readers see the whole file or none
 
     async def read(self, digest: str, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(self._path(digest).open, "rb")
+        # Opening, seeking and the first read are one trip to a worker thread: most files are
+        # smaller than a chunk, and every trip costs a thread switch on a busy machine.
+        handle, chunk = await asyncio.to_thread(self._open_at, digest, start, end)
         try:
-            await asyncio.to_thread(handle.seek, start)
-            left = None if end is None else end - start
-            while left is None or left > 0:
-                chunk = await asyncio.to_thread(handle.read, CHUNK if left is None else min(CHUNK, left))
-                if not chunk:
+            left = None if end is None else end - start - len(chunk)
+            while chunk:
+                yield chunk
+                if left is not None and left <= 0:
                     break
+                chunk = await asyncio.to_thread(handle.read, CHUNK if left is None else min(CHUNK, left))
                 if left is not None:
                     left -= len(chunk)
-                yield chunk
         finally:
             handle.close()
+
+    def _open_at(self, digest: str, start: int, end: int | None) -> tuple[BinaryIO, bytes]:
+        handle = self._path(digest).open("rb")
+        try:
+            handle.seek(start)
+            return handle, handle.read(CHUNK if end is None else min(CHUNK, end - start))
+        except BaseException:
+            handle.close()
+            raise
 
     async def delete(self, digest: str) -> None:
         try:
