@@ -191,6 +191,13 @@ async def test_matching_page_discloses_weights(client: httpx.AsyncClient) -> Non
     html = _check_html(r)
     assert "Gewichte auf diesem Knoten" in html and "Datenquellen" in html
     assert "50 %" in html and "20 %" in html and "30 %" in html
+    # the rules in plain words, organisations included, and who publishes on this node
+    assert "Relevanz zuerst" in html and "Organisationen als Partner" in html
+    assert "„Daten“, „Informationen“ oder „Ministerium“" in html
+    assert "3 Veröffentlichende, davon 1 Organisationen" in html
+    english = _check_html(await client.get("/matching", headers={"Accept-Language": "en"}))
+    assert "Relevance first" in english and "Organisations as peers" in english
+    assert "3 publishers, 1 of them organisations" in english
 
 
 async def test_static_files_are_served(client: httpx.AsyncClient) -> None:
