@@ -44,7 +44,11 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     page.get_by_label("Währung des Budgets").select_option("CHF")
     page.get_by_label("Förderprogramm").fill("Smart Cities made in Germany")
     page.get_by_role("checkbox", name="Digitalisierung", exact=True).check()
+    page.evaluate("window.__samePage = true")  # gone if a button loads the page again
     page.get_by_role("button", name="Ziel hinzufügen").click()
+    page.get_by_label("Das Ziel in Worten").wait_for()
+    assert page.evaluate("document.activeElement.name") == "goals.0.goal"  # the new field has the focus
+    assert page.get_by_role("status").inner_text() == "Das Formular wurde aktualisiert."
     assert page.get_by_label("Titel", exact=True).input_value() == "Browser-Test: Digitale Wasserzähler"
     page.get_by_label("Das Ziel in Worten").fill("Wasserverluste senken")
     page.get_by_label("Was gemessen wird").fill("Wasserverlust im Netz")
@@ -59,6 +63,8 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
     page.get_by_role("button", name="Finden", exact=True).first.click()
     page.get_by_role("button", name=re.compile(r"Hinzufügen Medebach")).first.click()
     assert "Medebach, Hansestadt" in page.locator("#f-partners").inner_text()
+    assert page.evaluate("window.__samePage") is True  # goals, measurements and partners without a reload
+    assert page.get_by_label("Wert der Messung 1").input_value() == "11,5"
     checker.check(page, "edit-project-full")
     page.get_by_label("Ziel", exact=True).fill("18")  # equal to the baseline: refused at the field
     page.get_by_role("button", name="Veröffentlichen").click()
@@ -133,6 +139,25 @@ def test_a_project_written_measured_and_withdrawn_in_the_browser(server: dict[st
 
     (ARTIFACTS / "axe-editor.json").write_text(json.dumps(checker.violations, indent=2, ensure_ascii=False))
     assert not checker.violations, json.dumps(checker.violations, indent=2, ensure_ascii=False)
+
+
+def test_repeating_groups_work_without_javascript(server: dict[str, str], browser: Any) -> None:  # noqa: F811
+    base = server["base"]
+    context = browser.new_context(locale="de-DE", java_script_enabled=False, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(base + "/publish")
+    page.get_by_label("API-Token").fill(server["token"])
+    page.get_by_role("button", name="Anmelden").click()
+    page.goto(base + "/publish/new?kind=guide")
+    page.get_by_label("Titel", exact=True).fill("Ohne Skript")
+    items = page.locator("#f-checklist [name^='checklist.']")
+    before = items.count()
+    page.get_by_role("button", name="Punkt hinzufügen").click()  # a submit: the server adds the item
+    page.wait_for_load_state()
+    assert page.url.endswith("#f-checklist")
+    assert page.get_by_label("Titel", exact=True).input_value() == "Ohne Skript"
+    assert items.count() == before + 1
+    context.close()
 
 
 def test_the_staff_and_reading_pages_on_a_phone(server: dict[str, str], browser: Any) -> None:  # noqa: F811

@@ -70,3 +70,76 @@
     });
   }
 })();
+
+// Optional enhancement: the entry form's repeating groups (goals, indicators, measurements,
+// partners, checklist items, the project a lesson comes from) change without loading the page
+// again. A button of a group is sent as it would be without JavaScript (the server changes the
+// group and checks it), and only that part of the form is replaced from the answer; what was
+// typed elsewhere stays as it is, the focus goes to the new field, and a screen reader hears
+// that the form changed. If anything goes wrong, the form is sent the ordinary way.
+(function () {
+  var form = document.querySelector("form.edit-form");
+  if (!form || !window.fetch || !window.FormData || !window.DOMParser || !form.closest) { return; }
+  var english = document.documentElement.lang === "en";
+  var status = document.createElement("p");
+  status.className = "visually-hidden";
+  status.setAttribute("role", "status");
+  form.parentNode.insertBefore(status, form);
+
+  function topLevel(element, root) {  // the part of the form (a direct child) that holds element
+    while (element && element.parentNode !== root) { element = element.parentNode; }
+    return element;
+  }
+  function sendOrdinarily(button) {
+    var field = document.createElement("input");
+    field.type = "hidden";
+    field.name = "action";
+    field.value = button.value;
+    form.appendChild(field);
+    form.action = button.getAttribute("formaction");
+    form.submit();
+  }
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest("button[name=action]");
+    var formaction = button ? button.getAttribute("formaction") || "" : "";
+    var target = formaction.split("#")[1];
+    if (!button || !target || !form.contains(button)) { return; }
+    event.preventDefault();
+    var data = new FormData(form);
+    data.append("action", button.value);
+    var adding = /^(add|find)-/.test(button.value);
+    button.disabled = true;
+    fetch(formaction.split("#")[0], { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) {
+        if (response.status !== 200 && response.status !== 400) { throw new Error(String(response.status)); }
+        return response.text();
+      })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.querySelector("form.edit-form");
+        var part = fresh && topLevel(doc.getElementById(target), fresh);
+        var old = part && part.id ? document.getElementById(part.id) : null;
+        if (!old || topLevel(old, form) !== old) { throw new Error("no such part"); }
+        var before = {};
+        var known = old.querySelectorAll("[name]");
+        for (var k = 0; k < known.length; k++) { before[known[k].name + "=" + known[k].value] = true; }
+        old.replaceWith(document.importNode(part, true));
+        var problems = document.getElementById("problems");
+        var freshProblems = doc.getElementById("problems");
+        if (problems) { problems.remove(); }
+        if (freshProblems) { form.parentNode.insertBefore(document.importNode(freshProblems, true), form); }
+        var place = document.getElementById(target) || document.getElementById(part.id);
+        var fields = place.querySelectorAll("input:not([type=hidden]), textarea, select, button");
+        var focus = null;
+        if (adding) {  // the first field (or found result's button) that was not there before
+          for (var i = 0; i < fields.length && !focus; i++) {
+            if (!before[fields[i].name + "=" + fields[i].value]) { focus = fields[i]; }
+          }
+        }
+        if (!focus) { place.setAttribute("tabindex", "-1"); focus = place; }
+        focus.focus();
+        status.textContent = english ? "The form was updated." : "Das Formular wurde aktualisiert.";
+      })
+      .catch(function () { button.disabled = false; sendOrdinarily(button); });
+  });
+})();
