@@ -49,6 +49,13 @@ def test_every_message_has_a_german_translation() -> None:
             assert set(re.findall(r"%\(\w+\)s", message.id)) == set(re.findall(r"%\(\w+\)s", message.string))
 
 
+@pytest.mark.parametrize("name", ["messages.pot", "de/LC_MESSAGES/messages.po", "en/LC_MESSAGES/messages.po"])
+def test_every_catalogue_entry_is_whole(name: str) -> None:
+    """A msgid without its msgstr (two sets of additions joined badly) is refused, not skipped."""
+    with (LOCALE_DIR / name).open("rb") as fh:
+        read_po(fh, abort_invalid=True)
+
+
 def test_catalogues_load_without_a_build_step() -> None:
     assert translations("de").gettext("Search the catalogue") == "Katalog durchsuchen"
     assert translations("en").gettext("Search the catalogue") == "Search the catalogue"
