@@ -107,6 +107,12 @@ def _check_sqlite(url: str, where: str, create: bool) -> DatabaseState:
             raise DatabaseUnavailableError(f"cannot create the database {path}: the folder is not writable {fix}")
         if not create:
             raise DatabaseUnavailableError(f"there is no database at {path} {fix}")
+        try:  # the folder's mode does not tell (root, /proc, a read-only mount): make the file now
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise DatabaseUnavailableError(f"cannot create the database {path}: {exc.strerror} {fix}") from None
         return DatabaseState(f"SQLite {path}", created=True)
     if not os.access(path, os.R_OK | os.W_OK):
         raise DatabaseUnavailableError(f"the database {path} is not readable and writable by this user {fix}")

@@ -70,6 +70,13 @@ def test_a_missing_folder_is_named(tmp_path: Path, command: list[str]) -> None:
     assert_one_line(result, elapsed, "/nonexistent/dir", "does not exist", "EXCHANGE_DATABASE_URL")
 
 
+def test_a_folder_where_no_file_can_be_made_is_named(tmp_path: Path) -> None:
+    """/proc looks writable to root, and the command waited for ever on the file it could not make."""
+    result, elapsed = run(tmp_path, "sqlite:///proc/exchange-node.db", "peers", "list")
+    assert_one_line(result, elapsed, "/proc/exchange-node.db", "EXCHANGE_DATABASE_URL")
+    assert "cannot create" in result.stderr or "not writable" in result.stderr
+
+
 @pytest.fixture
 def unwritable(tmp_path: Path) -> Iterator[Path]:
     db = tmp_path / "node.db"
