@@ -31,7 +31,10 @@ of its work there. Prints one JSON object.
 
 The machine is shared and noisy: compare the node with the floor and
 PostGraphile of the same run (`catalogue_vs_floor_at_10`,
-`catalogue_vs_postgraphile_at_10`), not numbers across runs. A second floor,
+`catalogue_vs_postgraphile_at_10`), not numbers across runs. `targets` says for each
+target of the API speed work (ratios, p99 at one connection, server CPU of a
+Catalogue request and of a revalidated GET) the value measured and whether it
+was met in this run. A second floor,
 `floor_cached_count`, counts once at startup as the node's per-change cache
 does: on SQLite the count scans every (wide) entry row, which dominates the
 plain floor at 100,000 entries.
@@ -496,8 +499,30 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int, reu
             for c in (1, 10):
                 out[f"catalogue_vs_postgraphile_at_{c}"] = round(
                     out["node"][f"catalogue_at_{c}"]["rps"] / out["postgraphile"][f"catalogue_at_{c}"]["rps"], 2)
+    out["targets"] = targets(out)
     shutil.rmtree(workdir, ignore_errors=True)
     return out
+
+
+def targets(out: dict[str, Any]) -> dict[str, Any]:
+    """The targets of one database's run, each with the measured value and whether it was met."""
+    node = out["node"]
+    found: dict[str, Any] = {}
+
+    def check(name: str, value: float | None, limit: float, at_least: bool) -> None:
+        if value is not None:
+            found[name] = {"value": value, "target": (">= " if at_least else "< ") + str(limit),
+                           "met": value >= limit if at_least else value < limit}
+
+    for c in (1, 10):
+        check(f"catalogue_vs_postgraphile_at_{c}", out.get(f"catalogue_vs_postgraphile_at_{c}"), 1.0, True)
+    check("catalogue_vs_floor_at_10", out.get("catalogue_vs_floor_at_10"), 0.9, True)
+    check("catalogue_p99_ms_at_1", node["catalogue_at_1"]["p99_ms"], 15.0, False)
+    check("catalogue_server_cpu_ms", max(node[f"catalogue_at_{c}"]["server_cpu_ms_per_request"] for c in (1, 10)),
+          3.0, False)
+    check("conditional_get_server_cpu_ms",
+          max(node[f"catalogue_conditional_get_at_{c}"]["server_cpu_ms_per_request"] for c in (1, 10)), 0.3, False)
+    return found
 
 
 def run_postgraphile(url: str, entries: int, env: dict[str, str], seconds: float, max_requests: int) -> dict[str, Any]:
