@@ -212,7 +212,7 @@ class Answers:
             raise AnswerRefused(f"no call {call_uid} of this node")
         if await _publisher_of_call(call) == (publisher["type"], publisher["key"]):
             raise AnswerRefused("an answer to a call from the call's own publisher")
-        if held is None and (state != "active" or not is_open(call.call, self.clock().date())):
+        if held is None and state == "active" and not is_open(call.call, self.clock().date()):
             raise AnswerRefused(f"call {call_uid} is closed; it takes no more answers")
         elsewhere = await _published_from_elsewhere(publisher["type"], publisher["key"], sender)
         if elsewhere is not None:
