@@ -2,8 +2,9 @@
 
 A call is shown by the entry page (`pages.entry`), which adds `call_context`:
 its terms, whether it takes answers, the partners the peer matcher suggests
-(with their reasons), and for its owner the form that closes
-it (`/entries/{uid}/close`: filled or withdrawn, with a reason).
+(with their reasons), for its owner the answers it received and the form that
+closes it, for another publisher the form that answers it (or withdraws its
+answer) (`/entries/{uid}/close`: filled or withdrawn, with a reason).
 """
 
 from __future__ import annotations
@@ -14,13 +15,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from exchange.calls import BLANK, CLOSED, closing, is_open, suggested_partners
+from exchange.calls import (
+    BLANK,
+    CLOSED,
+    Answer,
+    Answers,
+    answers_to,
+    closing,
+    is_open,
+    suggested_partners,
+)
 from exchange.catalogue import EntryInput
 from exchange.errors import N_, FieldError
 from exchange.models import Entry
 from exchange.web import views
 from exchange.web.publish import _checked_form, _own_entry, _require
-from exchange.web.site import Web
+from exchange.web.site import Web, actor_of_request
 
 __all__ = ["call_context", "call_routes"]
 
@@ -39,8 +49,20 @@ async def call_context(web: Web, request: Request, e: Entry, own: bool) -> dict[
         results = await suggested_partners(matcher, e, first=SUGGESTED, language=web.renderer.locale(request))
         partners = [views.Peer(r.publisher, r.match.score, [x.explanation for x in r.reasons], r.relevant,
                                r.match.distance_km) for r in results]
+    actor = actor_of_request(request)
+    mine: list[Answer] = []
+    received: list[Answer] | None = None
+    if own:
+        received = await answers_to(e)
+        await Answer.filter(call_uid=e.uid, seen=False).update(seen=True)
+    elif actor.publisher is not None:
+        mine = list(await Answer.filter(call_uid=e.uid, publisher_kind=actor.publisher.kind,
+                                        publisher_key=actor.publisher.key).order_by("-created_at"))
     return {"call": {**BLANK, **e.call}, "call_open": is_open(e.call, web.node.catalogue.clock().date()),
-            "call_partners": partners,
+            "call_partners": partners, "call_answers": received, "my_answers": mine,
+            "may_answer": actor.publisher is not None and not own and csrf is not None
+            and not any(a.state == "active" for a in mine),
+            "answered_now": request.query_params.get("answered") == "1",
             "call_own": own and csrf is not None, "call_csrf": csrf,
             "closed_now": request.query_params.get("closed") == "1"}
 
@@ -61,5 +83,26 @@ async def close(web: Web, request: Request) -> Response:
     return RedirectResponse(f"/entries/{entry.uid}?closed=1", status_code=303)
 
 
+async def answer(web: Web, request: Request) -> Response:
+    """Answer a call for the signed-in publisher: it goes to the call's node only."""
+    actor = _require(request)
+    form, _ = await _checked_form(web, request)
+    answers: Answers = web.node.extra["answers"]
+    uid = request.path_params["uid"]
+    await answers.answer(actor, uid, str(form.get("message") or ""), str(form.get("contact_role") or ""))
+    return RedirectResponse(f"/entries/{uid}?answered=1#call-heading", status_code=303)
+
+
+async def withdraw_answer(web: Web, request: Request) -> Response:
+    """Withdraw an answer of the signed-in publisher; the withdrawal travels like the answer."""
+    actor = _require(request)
+    await _checked_form(web, request)
+    answers: Answers = web.node.extra["answers"]
+    done = await answers.withdraw(actor, request.path_params["uid"])
+    return RedirectResponse(f"/entries/{done.call_uid}#call-heading", status_code=303)
+
+
 def call_routes(web: Web) -> list[BaseRoute]:
-    return [Route("/entries/{uid}/close", web.handle(close), methods=["POST"])]
+    return [Route("/entries/{uid}/close", web.handle(close), methods=["POST"]),
+            Route("/entries/{uid}/answer", web.handle(answer), methods=["POST"]),
+            Route("/answers/{uid}/withdraw", web.handle(withdraw_answer), methods=["POST"])]
