@@ -24,7 +24,15 @@ from exchange.api.matching import PublisherMatch, _fields, _publisher, matcher_o
 from exchange.api.mutations import EntryPayload
 from exchange.api.types import KIND_TYPES, Entry, _reference, entry_of
 from exchange.auth import require
-from exchange.calls import BLANK, Answer, Answers, answers_to, closing, suggested_partners
+from exchange.calls import (
+    BLANK,
+    Answer,
+    Answers,
+    answers_to,
+    closing,
+    subscribe,
+    suggested_partners,
+)
 from exchange.catalogue import EntryInput, publisher_of_entry
 from exchange.errors import InvalidInputError, PermissionDeniedError
 
@@ -136,6 +144,20 @@ class Mutation:
         ctx = info.context
         answers: Answers = ctx.services.extra["answers"]
         return AnswerPayload(answer=CallAnswer.of(await answers.withdraw(ctx.actor, str(id))))
+
+    @strawberry.mutation(description="Subscribe the signed-in person to new calls for partners matching topics "
+                         "and a region (a municipality and a radius): an Atom feed at the returned address and, "
+                         "with an e-mail address, a daily or weekly digest. Stays on this node, never federated.")
+    async def subscribe_to_calls(self, info: Info, topics: list[str], centre_key: str = "",
+                                 radius_km: int | None = None, frequency: str = "weekly", email: str = "",
+                                 language: str = "de") -> str:
+        ctx = info.context
+        if ctx.actor.person_id is None:
+            raise PermissionDeniedError("a subscription belongs to a person: sign in as one (a personal token)")
+        _, token = await subscribe(ctx.actor.person_id, email, topics=topics, centre_key=centre_key,
+                                   radius_km=radius_km, frequency=frequency, language=language,
+                                   now=ctx.catalogue.clock())
+        return f"{ctx.catalogue.node_url}/calls/feed/{token}"
 
 
 __all__ = ["AnswerPayload", "Call", "CallAnswer", "Mutation", "call_of"]

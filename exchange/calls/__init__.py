@@ -5,13 +5,15 @@ and federated like the others; its terms (form of cooperation, region or
 radius, size classes sought, number of partners, deadline, state) are one
 JSON object checked by `terms`. `answers` writes answers (addressed to the
 call's node only) and takes those addressed to this node. `partners` suggests partners for a call
-through the peer matcher. Answers to a call, refused answers and the
+through the peer matcher; `subscriptions` keeps saved searches for new
+calls (Atom feed, e-mail digest). Answers to a call, refused answers and the
 subscriptions to new calls are the tables of `models`.
 """
 
 from exchange.calls.answers import ADDRESSED, AnswerRefused, Answers, answers_to
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
 from exchange.calls.partners import suggested_partners
+from exchange.calls.subscriptions import atom, by_token, calls_for, send_digests, subscribe
 from exchange.calls.terms import (
     BLANK,
     CLOSED,
@@ -40,9 +42,14 @@ __all__ = [
     "Refusal",
     "Subscription",
     "answers_to",
+    "atom",
+    "by_token",
+    "calls_for",
     "clean_terms",
     "closing",
     "is_open",
     "received_terms",
+    "send_digests",
+    "subscribe",
     "suggested_partners",
 ]

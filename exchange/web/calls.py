@@ -21,6 +21,9 @@ from exchange.calls import (
     Answer,
     Answers,
     answers_to,
+    atom,
+    by_token,
+    calls_for,
     closing,
     is_open,
     suggested_partners,
@@ -102,7 +105,17 @@ async def withdraw_answer(web: Web, request: Request) -> Response:
     return RedirectResponse(f"/entries/{done.call_uid}#call-heading", status_code=303)
 
 
+async def feed(web: Web, request: Request) -> Response:
+    """The Atom feed of a subscription to calls (its secret address)."""
+    sub = await by_token(request.path_params["token"])
+    now = web.node.catalogue.clock()
+    title = "Partnersuchen" if sub.language == "de" else "Calls for partners"
+    body = atom(await calls_for(sub, now), web.node.catalogue.node_url, title, now)
+    return Response(body, media_type="application/atom+xml", headers={"Cache-Control": "private, max-age=300"})
+
+
 def call_routes(web: Web) -> list[BaseRoute]:
     return [Route("/entries/{uid}/close", web.handle(close), methods=["POST"]),
             Route("/entries/{uid}/answer", web.handle(answer), methods=["POST"]),
-            Route("/answers/{uid}/withdraw", web.handle(withdraw_answer), methods=["POST"])]
+            Route("/answers/{uid}/withdraw", web.handle(withdraw_answer), methods=["POST"]),
+            Route("/calls/feed/{token}", web.handle(feed))]
