@@ -35,7 +35,7 @@ from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.attachments import Attachments, Limits, S3Store, store_for
 from exchange.auth import authenticate
-from exchange.calls import Answers
+from exchange.calls import Answers, DigestTimer
 from exchange.catalogue import Catalogue
 from exchange.conditional import ConditionalGet, build_tag
 from exchange.db import Database
@@ -112,6 +112,9 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     node.extra["attachments"] = services.extra["attachments"] = attachments
     catalogue.batch_listeners.append(attachments.on_entries)  # a withdrawn entry's files go with it
     node.extra["answers"] = services.extra["answers"] = Answers(key)  # answers to calls (exchange.calls)
+    digests = DigestTimer(database, services.extra["mailer"].send, key.node_url, catalogue.clock)
+    node.extra.setdefault("startup", []).append(digests.startup)  # subscribers' digests of new calls
+    node.extra.setdefault("shutdown", []).append(digests.shutdown)
     node.extra["follower"] = follower  # other processes' writes reach the profiles
     node.extra.setdefault("startup", []).append(follower.prime)
     node.extra["startup"].append(catalogue.seal_tombstones)

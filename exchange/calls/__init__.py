@@ -13,7 +13,14 @@ subscriptions to new calls are the tables of `models`.
 from exchange.calls.answers import ADDRESSED, AnswerRefused, Answers, answers_to
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
 from exchange.calls.partners import suggested_partners
-from exchange.calls.subscriptions import atom, by_token, calls_for, send_digests, subscribe
+from exchange.calls.subscriptions import (
+    DigestTimer,
+    atom,
+    by_token,
+    calls_for,
+    send_digests,
+    subscribe,
+)
 from exchange.calls.terms import (
     BLANK,
     CLOSED,
@@ -39,6 +46,7 @@ __all__ = [
     "Answer",
     "AnswerRefused",
     "Answers",
+    "DigestTimer",
     "Refusal",
     "Subscription",
     "answers_to",

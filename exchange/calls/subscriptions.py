@@ -12,7 +12,10 @@ weekly) the calls published since its last digest, through the node's mailer
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import math
 import secrets
 import xml.etree.ElementTree as ET
@@ -25,6 +28,7 @@ from exchange.calls.terms import MAX_RADIUS_KM, is_open
 from exchange.errors import N_, FieldError, InvalidInputError, NotFoundError
 from exchange.models import Entry, EntryTopic, Municipality, Topic
 
+log = logging.getLogger("exchange.calls")
 FREQUENCIES = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 MAX_SUBSCRIPTIONS = 20  # per person
 ATOM = "http://www.w3.org/2005/Atom"
@@ -121,6 +125,9 @@ async def send_digests(send: Callable[[str, str, str], Awaitable[Any]], base_url
     for sub in await Subscription.exclude(email=""):
         if sub.last_sent_at is not None and now - sub.last_sent_at < FREQUENCIES.get(sub.frequency, timedelta(7)):
             continue
+        # claimed first, so that of several processes one sends it
+        if await Subscription.filter(id=sub.id, last_sent_at=sub.last_sent_at).update(last_sent_at=now) != 1:
+            continue
         calls = await calls_for(sub, now, since=sub.last_sent_at)
         if calls:
             german = sub.language == "de"
@@ -128,5 +135,33 @@ async def send_digests(send: Callable[[str, str, str], Awaitable[Any]], base_url
             lines = [f"- {e.title} ({(e.call or {}).get('deadline', '')}): {base_url}/entries/{e.uid}" for e in calls]
             await send(sub.email, subject, "\n".join(lines) + "\n")
             sent += 1
-        await Subscription.filter(id=sub.id).update(last_sent_at=now)
     return sent
+
+
+class DigestTimer:
+    """Sends the due digests every `every` seconds in the background (started with the node)."""
+
+    def __init__(self, database: Any, send: Callable[[str, str, str], Awaitable[Any]], base_url: str,
+                 clock: Callable[[], datetime], every: float = 3600.0) -> None:
+        self.database, self.send, self.base_url, self.clock, self.every = database, send, base_url, clock, every
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                with self.database.bound():
+                    await send_digests(self.send, self.base_url, self.clock())
+            except Exception:  # a mail server that is down: the next round tries again
+                log.exception("sending digests of calls failed")
+            await asyncio.sleep(self.every)
+
+    async def startup(self) -> None:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def shutdown(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
