@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from exchange import __version__
+from exchange.calls import Refusal
 from exchange.calls.answers import Answers
 from exchange.errors import ExchangeError
 from exchange.models import Peer
@@ -139,7 +140,11 @@ class Federation:
             "entriesBehind": sum(p.entries_behind or 0 for p in peers),
             "pending": sum(pending.values()),
         }
-        return {"peers": summary, "peerStates": states} if operator else {"peers": summary}
+        if not operator:
+            return {"peers": summary}
+        refused = [{"peer": r.peer_url, "answer": r.answer_uid, "reason": r.reason, "at": r.created_at.isoformat()}
+                   for r in await Refusal.all().order_by("-id").limit(20)]
+        return {"peers": summary, "peerStates": states, "refusedAnswers": refused}  # the newest 20
 
 
 def federation_routes(node: Any) -> list[BaseRoute]:

@@ -10,7 +10,7 @@ calls (Atom feed, e-mail digest). Answers to a call, refused answers and the
 subscriptions to new calls are the tables of `models`.
 """
 
-from exchange.calls.answers import ADDRESSED, AnswerRefused, Answers, answers_to
+from exchange.calls.answers import ADDRESSED, AnswerRefused, Answers, answers_to, unseen_answers
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
 from exchange.calls.partners import suggested_partners
 from exchange.calls.subscriptions import (
@@ -60,4 +60,5 @@ __all__ = [
     "send_digests",
     "subscribe",
     "suggested_partners",
+    "unseen_answers",
 ]

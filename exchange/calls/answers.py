@@ -258,3 +258,12 @@ async def refuse(peer_url: str, envelope: Any, reason: str, now: datetime) -> No
 async def answers_to(call: Entry) -> list[Answer]:
     """The answers a call received (for its owner), newest first."""
     return list(await Answer.filter(call_uid=call.uid).order_by("-created_at"))
+
+
+async def unseen_answers(call_uids: list[uuid.UUID]) -> dict[str, int]:
+    """How many answers each call got that its owner has not opened yet (call uid -> count)."""
+    counts: dict[str, int] = {}
+    for call_uid in await Answer.filter(call_uid__in=call_uids, seen=False, state="active").values_list(
+            "call_uid", flat=True):
+        counts[str(call_uid)] = counts.get(str(call_uid), 0) + 1
+    return counts

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 from content import render_markdown
 from exchange.auth import Actor, TokenRefusedError
 from exchange.budget import CURRENCIES
-from exchange.calls import FORMS
+from exchange.calls import FORMS, unseen_answers
 from exchange.catalogue import MAX_CHECKLIST
 from exchange.curation.review import checklist_state, set_checklist_item
 from exchange.errors import (
@@ -117,7 +117,10 @@ async def publish_home(web: Web, request: Request) -> Response:
     groups: dict[str, list[Entry]] = {"draft": [], "in_review": [], "published": [], "withdrawn": []}
     for e in await mine.order_by("-updated_at").limit(MAX_LISTED):
         groups[state_of(e)].append(e)
+    calls = [e.uid for e in groups["published"] if e.kind == "call"]
+    answers = await unseen_answers(calls) if calls else {}
     return _page(web, request, "publish.html", {"groups": groups, "saved": request.query_params.get("saved"),
+                                                "new_answers": answers,
                                                 "withdrawn": bool(request.query_params.get("withdrawn"))})
 
 

@@ -50,7 +50,9 @@ async def test_an_answer_from_a_second_nodes_page_shows_on_the_calls_page(ab: tu
             anonymous = (await page.get(f"/entries/{call}")).text
             assert "Wiggensbach plant dasselbe." not in anonymous  # the owner alone sees answers
             await sign_in(page, await token_for(KISSELBACH))
+            assert "1 neue Antwort(en)" in (await page.get("/publish")).text  # on "my entries" until opened
             r = await page.get(f"/entries/{call}")
+            assert "neue Antwort" not in (await page.get("/publish")).text
             assert "Antworten (1)" in r.text and "Wiggensbach plant dasselbe." in r.text and "Hauptamt" in r.text
     with b.db.bound():
         async with browser(b) as page:
