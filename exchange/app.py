@@ -35,7 +35,7 @@ from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.attachments import Attachments, Limits, S3Store, store_for
 from exchange.auth import authenticate
-from exchange.calls import Answers, DigestTimer
+from exchange.calls import Answers, DigestTimer, owner_notifier
 from exchange.catalogue import Catalogue
 from exchange.conditional import ConditionalGet, build_tag
 from exchange.db import Database
@@ -111,7 +111,9 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     catalogue.envelope_parts.append(attachments.envelope_part)  # envelopes list files by digest
     node.extra["attachments"] = services.extra["attachments"] = attachments
     catalogue.batch_listeners.append(attachments.on_entries)  # a withdrawn entry's files go with it
-    node.extra["answers"] = services.extra["answers"] = Answers(key)  # answers to calls (exchange.calls)
+    answers = node.extra["answers"] = services.extra["answers"] = Answers(key)  # answers to calls (exchange.calls)
+    if settings.smtp_host:  # the call's contact address hears of answers; else they wait on "my entries"
+        answers.listeners.append(owner_notifier(services.extra["mailer"].send, key.node_url))
     digests = DigestTimer(database, services.extra["mailer"].send, key.node_url, catalogue.clock)
     node.extra.setdefault("startup", []).append(digests.startup)  # subscribers' digests of new calls
     node.extra.setdefault("shutdown", []).append(digests.shutdown)

@@ -10,7 +10,14 @@ calls (Atom feed, e-mail digest). Answers to a call, refused answers and the
 subscriptions to new calls are the tables of `models`.
 """
 
-from exchange.calls.answers import ADDRESSED, AnswerRefused, Answers, answers_to, unseen_answers
+from exchange.calls.answers import (
+    ADDRESSED,
+    AnswerRefused,
+    Answers,
+    answers_to,
+    owner_notifier,
+    unseen_answers,
+)
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
 from exchange.calls.partners import suggested_partners
 from exchange.calls.subscriptions import (
@@ -56,6 +63,7 @@ __all__ = [
     "clean_terms",
     "closing",
     "is_open",
+    "owner_notifier",
     "received_terms",
     "send_digests",
     "subscribe",

@@ -16,6 +16,7 @@ the reason, which the caller records as a `Refusal` for the operator.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from exchange.envelope import Signer, canonical_json
 from exchange.errors import (
     N_,
     ConflictError,
+    ExchangeError,
     FieldError,
     InvalidInputError,
     NotFoundError,
@@ -38,6 +40,7 @@ from exchange.errors import (
 )
 from exchange.models import Entry, Municipality, Organisation
 
+log = logging.getLogger("exchange.calls")
 ADDRESSED = "addressed"  # the visibility of an answer: its origin and its addressee, no one else
 MAX_MESSAGE = 2000
 
@@ -267,3 +270,24 @@ async def unseen_answers(call_uids: list[uuid.UUID]) -> dict[str, int]:
             "call_uid", flat=True):
         counts[str(call_uid)] = counts.get(str(call_uid), 0) + 1
     return counts
+
+
+def owner_notifier(send: Callable[[str, str, str], Any], node_url: str) -> Callable[[Answer], Any]:
+    """An answers listener that mails a call's contact address when an answer to it arrives or is
+    withdrawn (the node's mail setting; without one the answer waits on "my entries")."""
+    async def notify(answer: Answer) -> None:
+        if answer.addressee != node_url:
+            return
+        call = await Entry.get_or_none(uid=answer.call_uid)
+        if call is None or not call.contact_email:
+            return
+        withdrawn = answer.state == "withdrawn"
+        subject = (f"Antwort {'zurückgezogen' if withdrawn else 'erhalten'}: {call.title}"[:200])
+        body = (f"{answer.publisher_name or answer.publisher_key} "
+                f"{'hat die Antwort zurückgezogen' if withdrawn else 'antwortet auf Ihre Partnersuche'}.\n\n"
+                f"{'' if withdrawn else answer.message}\n\n{node_url}/entries/{call.uid}\n")
+        try:
+            await send(call.contact_email, subject, body)
+        except ExchangeError as exc:  # the answer is stored and shown; a mail server that refuses is logged
+            log.warning("the notice of an answer to %s was not sent: %s", call.uid, exc.message)
+    return notify
