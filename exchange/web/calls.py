@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from exchange.accounts.models import Person
 from exchange.calls import (
     BLANK,
     CLOSED,
@@ -26,13 +27,15 @@ from exchange.calls import (
     calls_for,
     closing,
     is_open,
+    subscribe,
     suggested_partners,
 )
+from exchange.calls.models import Subscription
 from exchange.catalogue import EntryInput
-from exchange.errors import N_, FieldError
-from exchange.models import Entry
+from exchange.errors import N_, ExchangeError, FieldError, UnauthenticatedError
+from exchange.models import Entry, Topic
 from exchange.web import views
-from exchange.web.publish import _checked_form, _own_entry, _require
+from exchange.web.publish import _checked_form, _own_entry, _page, _require
 from exchange.web.site import Web, actor_of_request
 
 __all__ = ["call_context", "call_routes"]
@@ -114,8 +117,44 @@ async def feed(web: Web, request: Request) -> Response:
     return Response(body, media_type="application/atom+xml", headers={"Cache-Control": "private, max-age=300"})
 
 
+async def subscriptions(web: Web, request: Request) -> Response:
+    """A signed-in person's subscriptions to new calls, and the form that adds one."""
+    actor = actor_of_request(request)
+    if actor.person_id is None:
+        raise UnauthenticatedError("please sign in as a person to subscribe to calls")
+    person = await Person.get(id=actor.person_id)
+    topics = [t for t in await Topic.all().order_by("scheme", "position", "slug") if t.scheme == "mdk"]
+    values: dict[str, Any] = {"email": person.email, "centre_key": "", "radius_km": "", "frequency": "weekly",
+                              "topics": []}
+    if actor.publisher is not None and actor.publisher.kind == "municipality":
+        values["centre_key"] = actor.publisher.key
+    problem, feed_url = None, None
+    if request.method == "POST":
+        form, _ = await _checked_form(web, request)
+        values = {name: str(form.get(name) or "").strip() for name in ("email", "centre_key", "radius_km", "frequency")}
+        values["topics"] = [str(t) for t in form.getlist("topics")]
+        try:
+            radius = values["radius_km"]
+            if radius and not radius.isdigit():
+                raise FieldError("radius_km", N_("Please give a whole number, not %(value)s."), value=radius[:40])
+            _, token = await subscribe(person.id, values["email"], topics=values["topics"],
+                                       centre_key=values["centre_key"], radius_km=int(radius) if radius else None,
+                                       frequency=values["frequency"], language=web.renderer.locale(request),
+                                       now=web.node.catalogue.clock())
+            feed_url = f"{web.node.catalogue.node_url}/calls/feed/{token}"
+        except FieldError as exc:
+            problem = exc
+        except ExchangeError as exc:
+            problem = FieldError("topics", exc.message)
+    mine = list(await Subscription.filter(person_id=person.id).order_by("-created_at"))
+    return _page(web, request, "call_subscriptions.html", {
+        "values": values, "all_topics": topics, "problem": problem, "feed_url": feed_url, "mine": mine,
+        "labels": {t.slug: t for t in topics}}, status=400 if problem else 200)
+
+
 def call_routes(web: Web) -> list[BaseRoute]:
     return [Route("/entries/{uid}/close", web.handle(close), methods=["POST"]),
             Route("/entries/{uid}/answer", web.handle(answer), methods=["POST"]),
             Route("/answers/{uid}/withdraw", web.handle(withdraw_answer), methods=["POST"]),
-            Route("/calls/feed/{token}", web.handle(feed))]
+            Route("/calls/feed/{token}", web.handle(feed)),
+            Route("/calls/subscriptions", web.handle(subscriptions), methods=["GET", "POST"])]
