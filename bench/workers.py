@@ -70,13 +70,15 @@ def tree_cpu_seconds(pid: int) -> float:
 
 def measure(server: subprocess.Popen[bytes], url: str, body: dict[str, Any], connections: int,
             seconds: float, max_requests: int) -> dict[str, Any]:
-    spec = json.dumps({"url": url, "bodies": [body], "connections": connections, "seconds": seconds,
-                       "max": max_requests})
-    warm = json.dumps({"url": url, "bodies": [body], "connections": connections, "seconds": 1.5, "max": 400})
-    script = str(ROOT / "bench" / "api_http.py")
-    subprocess.run([sys.executable, script, "load", warm], check=True, capture_output=True)
+    spec = {"url": url, "requests": api_http.requests_of([body]), "connections": connections,
+            "seconds": seconds, "max": max_requests}
+    loadgen = [sys.executable, str(ROOT / "bench" / "loadgen.py"), "-"]  # reads its spec from stdin
+    subprocess.run(loadgen, input=json.dumps({**spec, "seconds": 1.5, "max": 400}), text=True, check=True,
+                   capture_output=True)
     before = tree_cpu_seconds(server.pid)
-    done = subprocess.run([sys.executable, script, "load", spec], check=True, capture_output=True, text=True)
+    done = subprocess.run(loadgen, input=json.dumps(spec), check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed: {done.stderr.strip()[-2000:]}")
     used = tree_cpu_seconds(server.pid) - before
     result: dict[str, Any] = json.loads(done.stdout)
     result["server_cpu_ms_per_request"] = round(used * 1000 / max(1, result["requests"]), 2)
