@@ -9,13 +9,15 @@
 - `session_check`: the same entry page asked anonymously and by a signed-in
   person of another publisher (their session and memberships are read afresh
   on every request; the page shows them the same content), in process;
-  `added_ms_p50` is the difference of the medians, `resume_session_ms_p50`
-  the check alone. An editor of the entry's own publisher sees more (who
+  `added_ms_p50` is the difference of the medians (`added_cpu_ms_p50` the
+  same in CPU time of the process), `resume_session_ms_p50` the check alone. An editor of the entry's own publisher sees more (who
   changed it, the versions, the edit link): `added_for_own_editor_ms_p50`.
 - `catalogue_rps`: the Catalogue operation in process, one client, for
   `--seconds` each anonymously, with a personal token and with a service
-  token, in ten alternating turns (medians); `drop_with_token_pct` compares
-  the personal token with anonymous.
+  token, in 30 alternating turns (medians); `drop_with_token_pct` compares
+  the personal token with anonymous. `catalogue_cpu_ms_per_request` is the
+  process's CPU time per request in the same turns (the database thread
+  included), which a busy machine distorts far less than requests/s.
 
 Prints one JSON object. The machine is shared and noisy: compare within a run.
 """
@@ -57,6 +59,7 @@ from exchange.web.forms import COOKIE, Session
 CATALOGUE = (ROOT / "graphql" / "operations" / "Catalogue.graphql").read_text(encoding="utf-8")
 KEY = "071405004172"
 OTHER = "071405004173"
+TURNS = 30  # alternating turns per kind of caller: the machine's noise falls on all three alike
 
 
 def p50(values: list[float]) -> float:
@@ -111,15 +114,18 @@ async def in_process(rounds: int, seconds: float) -> dict[str, Any]:
                 for _ in range(20):  # warm up
                     await client.get(f"/entries/{uids[0]}")
                 anonymous, signed_in, other, checks = [], [], [], []
+                anonymous_cpu, other_cpu = [], []
                 for i in range(rounds):
                     path = f"/entries/{uids[i % len(uids)]}"
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     r = await client.get(path)
                     anonymous.append((time.perf_counter() - t) * 1000)
+                    anonymous_cpu.append((time.process_time() - c) * 1000)
                     assert r.status_code == 200
-                    t = time.perf_counter()
+                    t, c = time.perf_counter(), time.process_time()
                     r = await client.get(path, cookies={COOKIE: other_cookie})
                     other.append((time.perf_counter() - t) * 1000)
+                    other_cpu.append((time.process_time() - c) * 1000)
                     assert r.status_code == 200 and "Mein Konto" in r.text
                     t = time.perf_counter()
                     r = await client.get(path, cookies={COOKIE: cookie})
@@ -129,9 +135,10 @@ async def in_process(rounds: int, seconds: float) -> dict[str, Any]:
                     await resume_session(session.sid, now=datetime.now(UTC))
                     checks.append((time.perf_counter() - t) * 1000)
                 rates: dict[str, list[float]] = {"anonymous": [], "personal_token": [], "service_token": []}
+                cpu: dict[str, list[float]] = {name: [] for name in rates}
                 body = {"query": CATALOGUE, "operationName": "Catalogue", "variables": {"first": 50}}
-                # in turns of a tenth of the time each, so that the machine's noise falls on all three alike
-                for turn in range(10):
+                # in TURNS short turns each, so that the machine's noise falls on all three alike
+                for turn in range(TURNS):
                     for name, bearer in (("anonymous", None), ("personal_token", token), ("service_token", service_token)):
                         headers = {"Accept": "application/json"}
                         if bearer:
@@ -139,24 +146,31 @@ async def in_process(rounds: int, seconds: float) -> dict[str, Any]:
                         if turn == 0:
                             for _ in range(10):
                                 await client.post("/graphql", json=body, headers=headers)
-                        count, start = 0, time.perf_counter()
-                        while time.perf_counter() - start < seconds / 10:
+                        count, start, cpu_start = 0, time.perf_counter(), time.process_time()
+                        while time.perf_counter() - start < seconds / TURNS:
                             r = await client.post("/graphql", json=body, headers=headers)
                             assert "errors" not in r.json(), r.text
                             count += 1
                         rates[name].append(count / (time.perf_counter() - start))
+                        cpu[name].append((time.process_time() - cpu_start) * 1000 / count)
                 rps = {name: round(statistics.median(values), 1) for name, values in rates.items()}
+                cpu_ms = {name: round(statistics.median(values), 3) for name, values in cpu.items()}
     finally:
         await db.close()
         shutil.rmtree(folder, ignore_errors=True)
     return {
         "session_check": {"page_anonymous_ms_p50": p50(anonymous), "page_signed_in_ms_p50": p50(other),
                           "added_ms_p50": round(p50(other) - p50(anonymous), 3),
+                          "page_anonymous_cpu_ms_p50": p50(anonymous_cpu), "page_signed_in_cpu_ms_p50": p50(other_cpu),
+                          "added_cpu_ms_p50": round(p50(other_cpu) - p50(anonymous_cpu), 3),
                           "page_own_editor_ms_p50": p50(signed_in),
                           "added_for_own_editor_ms_p50": round(p50(signed_in) - p50(anonymous), 3),
                           "resume_session_ms_p50": p50(checks), "rounds": rounds},
         "catalogue_rps": {**rps, "drop_with_token_pct": round(100 * (1 - rps["personal_token"] / rps["anonymous"]), 1),
-                          "seconds_each": seconds},
+                          "seconds_each": seconds, "turns": TURNS},
+        "catalogue_cpu_ms_per_request": {
+            **cpu_ms, "added_by_token_pct": round(100 * (cpu_ms["personal_token"] / cpu_ms["anonymous"] - 1), 1)},
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 

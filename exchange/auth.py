@@ -21,8 +21,10 @@ import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from exchange.accounts import roles as R
+from exchange.accounts.cache import cache_of
 from exchange.accounts.models import Membership, Person
 from exchange.db import current_connection, dialect_of
 from exchange.errors import (
@@ -285,11 +287,35 @@ async def token_actor(token: str, *, now: datetime) -> Actor:
     """What `actor_of_token(await check_token(...))` answers, read in one query; raises
     TokenRefusedError for an unknown, revoked or expired token, and for one whose person is gone."""
     conn = current_connection()
+    key = hash_token(token)
+    cache = cache_of(conn)
+    kept: _KeptToken | None = cache.get(key)
+    if kept is not None and (kept.expires_at is None or now < kept.expires_at) \
+            and now - kept.last_used_at < USE_RESOLUTION:
+        return kept.actor
+    stamp = cache.stamp()
     mark = "$1" if dialect_of(conn) == "postgres" else "?"
-    rows = await conn.execute_query_dict(_TOKEN_ACTOR_SQL.format(mark=mark), [hash_token(token)])
+    rows = await conn.execute_query_dict(_TOKEN_ACTOR_SQL.format(mark=mark), [key])
     if not rows:
         raise TokenRefusedError("unknown", "the API token is not known to this node")
-    r = rows[0]
+    actor, expires_at, last_used = await _token_actor_of_row(rows[0], now)
+    if last_used is not None:
+        cache.put(key, _KeptToken(actor, expires_at, last_used), stamp)
+    return actor
+
+
+@dataclass(frozen=True)
+class _KeptToken:
+    """What `token_actor` answered for a token, kept while the accounts are unchanged."""
+
+    actor: Actor
+    expires_at: datetime | None
+    last_used_at: datetime  # as stamped: once it is USE_RESOLUTION old, the row is read (and stamped) again
+
+
+async def _token_actor_of_row(r: dict[str, Any], now: datetime) -> tuple[Actor, datetime | None, datetime | None]:
+    """The actor of a `_TOKEN_ACTOR_SQL` row, its expiry, and when its use was last stamped
+    (None when the actor must not be kept)."""
     if r["revoked"]:
         revoked_at = as_datetime(r["revoked_at"])
         when = f" on {revoked_at:%Y-%m-%d}" if revoked_at else ""
@@ -302,6 +328,7 @@ async def token_actor(token: str, *, now: datetime) -> Actor:
     last_used = as_datetime(r["last_used_at"])
     if last_used is None or now - last_used >= USE_RESOLUTION:
         await ApiToken.filter(id=r["id"]).update(last_used_at=now)
+        last_used = None  # the stamp is a write: keep the actor from the next read on
     publisher = (
         Publisher("municipality", r["m_id"], r["m_key"], r["m_name"]) if r["m_id"] is not None
         else Publisher("organisation", r["o_id"], r["o_key"], r["o_name"]) if r["o_id"] is not None
@@ -309,13 +336,14 @@ async def token_actor(token: str, *, now: datetime) -> Actor:
     )
     scopes = as_scopes(r["scopes"])
     if r["person_id"] is None:
-        return Actor(publisher=publisher, scopes=scopes, token_id=r["id"])
+        return Actor(publisher=publisher, scopes=scopes, token_id=r["id"]), expires_at, last_used
     if r["p_id"] is None:
         raise TokenRefusedError("unknown", "the person this API token belonged to is no longer known")
     person = {"token_id": r["id"], "person_id": r["p_id"], "person_name": r["p_name"], "operator": bool(r["p_operator"])}
     if publisher is None or r["ms_role"] is None:  # an operator's token, or no longer a member there
-        return Actor(**person)
-    return Actor(publisher=publisher, scopes=R.scopes_of_role(r["ms_role"], publisher.kind) & scopes, **person)
+        return Actor(**person), expires_at, last_used
+    actor = Actor(publisher=publisher, scopes=R.scopes_of_role(r["ms_role"], publisher.kind) & scopes, **person)
+    return actor, expires_at, last_used
 
 
 def require(actor: Actor, scope: str, publisher: Publisher | None = None) -> Publisher:

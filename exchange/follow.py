@@ -16,7 +16,9 @@ in at once: what the feed shows is committed, there is no quiet to wait
 for). More changes at once than `RELOAD_ABOVE` call `reload` instead (a
 whole first sync into the database). The facet index, counts and
 topic counts compare the feed's sequence on every request and need no
-follower.
+follower. On PostgreSQL the same LISTEN connection hears `ACCOUNTS_CHANNEL`
+and tells the accounts cache (`exchange.accounts.cache`), which keeps who a
+token or session stands for only while someone listens.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from exchange.accounts.cache import ACCOUNTS_CHANNEL, AccountsCache, cache_of
 from exchange.catalogue import Listener
 from exchange.changes import CHANGE_CHANNEL
 from exchange.db import Database, current_connection, dialect_of
@@ -67,7 +70,8 @@ class ChangeFollower:
         self._seen: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listen: Any = None  # asyncpg connection LISTENing on CHANGE_CHANNEL
+        self._listen: Any = None  # asyncpg connection LISTENing on CHANGE_CHANNEL and ACCOUNTS_CHANNEL
+        self._accounts: AccountsCache | None = None  # told of account changes while _listen is up
         self._listen_after = 0.0
         self.handed = 0  # entries handed to the listeners (for tests and metrics)
         self.looked_at: float | None = None  # time.time() of the last complete look at the feed
@@ -177,7 +181,10 @@ class ChangeFollower:
         try:
             self._listen = await asyncio.wait_for(asyncpg.connect(**connect_arguments(self.database.url)), 5)
             await self._listen.add_listener(CHANGE_CHANNEL, self._notified)
+            await self._listen.add_listener(ACCOUNTS_CHANNEL, self._accounts_notified)
             self._listen.add_termination_listener(self._lost)
+            self._accounts = cache_of(self.database.connection())
+            self._accounts.listen(True)  # from now on it hears of every change: it may keep answers
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("cannot LISTEN for changes (polling every %.0f s instead): %s", self.interval, exc)
             await self._close_listen()
@@ -186,11 +193,22 @@ class ChangeFollower:
     def _notified(self, *_: Any) -> None:
         self._wake.set()
 
+    def _accounts_notified(self, *_: Any) -> None:
+        if self._accounts is not None:
+            self._accounts.changed()
+
+    def _deaf(self) -> None:
+        if self._accounts is not None:
+            self._accounts.listen(False)  # it would not hear of changes: keep nothing
+            self._accounts = None
+
     def _lost(self, *_: Any) -> None:
+        self._deaf()
         self._listen = None  # opened again at the next look
         self._wake.set()
 
     async def _close_listen(self) -> None:
+        self._deaf()
         conn, self._listen = self._listen, None
         if conn is not None:
             with contextlib.suppress(Exception):

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from exchange.accounts import roles as R
+from exchange.accounts.cache import accounts_changed, cache_of
 from exchange.accounts.models import Person
 from exchange.auth import (
     ANONYMOUS,
@@ -124,11 +126,26 @@ def _person_actor_of_rows(rows: list[dict[str, Any]], acting: tuple[str, int] | 
     return Actor(**person)
 
 
+@dataclass(frozen=True)
+class _KeptSession:
+    """What `resume_session` answered for a person's session, kept while the accounts are unchanged."""
+
+    actor: Actor
+    expires_at: datetime
+    last_seen_at: datetime
+
+
 async def resume_session(sid: str, *, now: datetime) -> Actor:
     """Who the session `sid` is signed in as; anonymous when it is unknown or has ended."""
     conn = current_connection()
+    key = hash_session_id(sid)
+    cache = cache_of(conn)
+    kept: _KeptSession | None = cache.get(key)
+    if kept is not None and now < kept.expires_at and now - kept.last_seen_at < SEEN_RESOLUTION:
+        return kept.actor  # seen less than a minute ago, so neither idle nor stamped again yet
+    stamp = cache.stamp()
     mark = "$1" if dialect_of(conn) == "postgres" else "?"
-    rows = await conn.execute_query_dict(_SESSION_SQL.format(mark=mark), [hash_session_id(sid)])
+    rows = await conn.execute_query_dict(_SESSION_SQL.format(mark=mark), [key])
     if not rows:
         return ANONYMOUS
     first = rows[0]
@@ -139,10 +156,14 @@ async def resume_session(sid: str, *, now: datetime) -> Actor:
         if reason or first["p_id"] is None:
             await WebSession.filter(id=first["id"], ended_at=None).update(
                 ended_at=now, end_reason=reason or PERSON_GONE)
+            await accounts_changed(conn)
             return ANONYMOUS
+        actor = _person_actor_of_rows(rows, acting_ref(first["acting"] or ""))
         if now - last_seen_at >= SEEN_RESOLUTION:
             await WebSession.filter(id=first["id"]).update(last_seen_at=now)
-        return _person_actor_of_rows(rows, acting_ref(first["acting"] or ""))
+        else:
+            cache.put(key, _KeptSession(actor, expires_at, last_seen_at), stamp)
+        return actor
     session = await WebSession.get(id=first["id"])
     token = None
     if not reason and session.token_id is not None:
@@ -151,6 +172,7 @@ async def resume_session(sid: str, *, now: datetime) -> Actor:
             reason = TOKEN_ENDED
     if reason or token is None:
         await WebSession.filter(id=session.id, ended_at=None).update(ended_at=now, end_reason=reason or TOKEN_ENDED)
+        await accounts_changed(conn)
         return ANONYMOUS
     if now - session.last_seen_at >= SEEN_RESOLUTION:
         await WebSession.filter(id=session.id).update(last_seen_at=now)
@@ -163,18 +185,22 @@ async def end_session(sid: str, *, now: datetime, reason: str = SIGNED_OUT) -> b
     ended = await WebSession.filter(sid_hash=hash_session_id(sid), ended_at=None).update(
         ended_at=now, end_reason=reason
     )
+    await accounts_changed(current_connection())
     return bool(ended)
 
 
 async def end_sessions_of_token(token_id: int, *, now: datetime) -> int:
     """End every open session opened with the token; returns how many."""
-    return int(await WebSession.filter(token_id=token_id, ended_at=None).update(ended_at=now, end_reason=TOKEN_ENDED))
+    ended = await WebSession.filter(token_id=token_id, ended_at=None).update(ended_at=now, end_reason=TOKEN_ENDED)
+    await accounts_changed(current_connection())
+    return int(ended)
 
 
 
 async def act_for(sid: str, acting: tuple[str, int]) -> None:
     """Let the person of session `sid` act for another of their publishers."""
     await WebSession.filter(sid_hash=hash_session_id(sid), ended_at=None).update(acting=f"{acting[0]}:{acting[1]}")
+    await accounts_changed(current_connection())
 
 
 async def sessions_of(person_id: int, *, now: datetime) -> list[WebSession]:
@@ -185,7 +211,9 @@ async def sessions_of(person_id: int, *, now: datetime) -> list[WebSession]:
 
 async def end_sessions_of_person(person_id: int, *, now: datetime, reason: str = EVERYWHERE) -> int:
     """End every open session of the person (sign out everywhere); returns how many."""
-    return int(await WebSession.filter(person_id=person_id, ended_at=None).update(ended_at=now, end_reason=reason))
+    ended = await WebSession.filter(person_id=person_id, ended_at=None).update(ended_at=now, end_reason=reason)
+    await accounts_changed(current_connection())
+    return int(ended)
 
 
 def session_hash(sid: str) -> str:

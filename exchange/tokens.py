@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from exchange.accounts import audit
 from exchange.accounts import roles as R
+from exchange.accounts.cache import accounts_changed
 from exchange.accounts.people import require_for, role_for
 from exchange.auth import (
     TOKEN_PREFIX,
@@ -26,6 +27,7 @@ from exchange.auth import (
     hash_token,
     publisher_of,
 )
+from exchange.db import current_connection
 from exchange.errors import (
     InvalidInputError,
     NotFoundError,
@@ -106,6 +108,7 @@ async def revoke(row: ApiToken, *, now: datetime, actor: Actor | None = None) ->
     """Revoke a token (again is a no-op) and end its web sessions; returns how many ended."""
     if not row.revoked:
         await ApiToken.filter(id=row.id, revoked=False).update(revoked=True, revoked_at=now)
+        await accounts_changed(current_connection())
         row.revoked, row.revoked_at = True, now
         await audit.record(audit.TOKEN_REVOKED, now=now, actor=actor, target=f"token {row.id} ({row.prefix})")
     ended = await end_sessions_of_token(row.id, now=now)

@@ -23,8 +23,10 @@ from tortoise.transactions import in_transaction
 
 from exchange.accounts import audit
 from exchange.accounts import roles as R
+from exchange.accounts.cache import accounts_changed
 from exchange.accounts.models import Invitation, Membership, Person
 from exchange.auth import Actor, Publisher, find_publisher, publisher_of, require_action
+from exchange.db import current_connection
 from exchange.errors import (
     ConflictError,
     InvalidInputError,
@@ -87,6 +89,7 @@ async def add_operator(email: str, *, name: str = "", now: datetime) -> tuple[Pe
     elif not person.operator:
         person.operator = True
         await Person.filter(id=person.id).update(operator=True)
+        await accounts_changed(current_connection())
     await audit.record(audit.OPERATOR_ADDED, now=now, who_="command line", target=email)
     return person, created
 
@@ -204,6 +207,7 @@ async def accept(token: str, *, email: str, name: str = "", now: datetime) -> tu
         m = await Membership.get_or_none(person_id=person.id, **_columns(publisher))
         if m is None:
             m = await Membership.create(person_id=person.id, role=inv.role, created_at=now, **_columns(publisher))
+            await accounts_changed(current_connection())
         await audit.record(audit.INVITATION_ACCEPTED, now=now, who_=f"{person.display_name} [person {person.id}]",
                            person_id=person.id, target=inv.email,
                            detail=f"{inv.role} of {publisher.kind}:{publisher.key}")
@@ -227,6 +231,7 @@ async def change_role(actor: Actor, membership_id: int, role: str, *, now: datet
     if m.role != role:
         old = m.role
         await Membership.filter(id=m.id).update(role=role)
+        await accounts_changed(current_connection())
         m.role = role
         await audit.record(audit.ROLE_CHANGED, now=now, actor=actor, target=m.person.email,
                            detail=f"{old} -> {role} of {publisher.kind}:{publisher.key}")
@@ -236,6 +241,7 @@ async def change_role(actor: Actor, membership_id: int, role: str, *, now: datet
 async def remove_membership(actor: Actor, membership_id: int, *, now: datetime) -> MemberOf:
     m, publisher = await _membership(actor, membership_id)
     await Membership.filter(id=m.id).delete()
+    await accounts_changed(current_connection())
     await audit.record(audit.MEMBERSHIP_REMOVED, now=now, actor=actor, target=m.person.email,
                        detail=f"{m.role} of {publisher.kind}:{publisher.key}")
     return MemberOf(m.id, m.person, publisher, m.role, m.created_at)
@@ -274,6 +280,7 @@ async def accept_open_invitations(person: Person, *, now: datetime) -> int:
             continue
         if not await Membership.exists(person_id=person.id, **_columns(publisher)):
             await Membership.create(person_id=person.id, role=inv.role, created_at=now, **_columns(publisher))
+            await accounts_changed(current_connection())
         await audit.record(audit.INVITATION_ACCEPTED, now=now, who_=f"{person.display_name} [person {person.id}]",
                            person_id=person.id, target=inv.email,
                            detail=f"{inv.role} of {publisher.kind}:{publisher.key} (OpenID sign-in)")

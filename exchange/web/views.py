@@ -125,11 +125,10 @@ async def similar_entries(entry: Entry, topic_ids: list[int], actor: Actor | Non
         return []
     # candidates with only the columns scoring needs; the chosen few are then loaded whole
     columns = ("id", "uid", "title", "language", "kind", "visibility", "municipality_id", "organisation_id")
-    candidates = await Entry.filter(id__in=list(shared), deleted=False, visibility="public") \
-        .exclude(uid=entry.uid).only(*columns)
-    if actor is not None and actor.publisher is not None:
-        candidates += [e for e in await Entry.filter(id__in=list(shared), deleted=False)
-                       .exclude(visibility="public").only(*columns) if may_see(e, actor)]
+    # one read for every viewer: a signed-in member also sees non-public entries of their own publisher
+    member = actor is not None and actor.publisher is not None
+    candidates = [e for e in await Entry.filter(id__in=list(shared), deleted=False).exclude(uid=entry.uid)
+                  .only(*columns) if e.visibility == "public" or (member and may_see(e, actor))]
     own = _title_terms(entry.title, entry.language)
 
     def score(e: Entry) -> tuple[float, int]:
