@@ -154,6 +154,7 @@ async def test_nothing_is_kept_where_no_change_could_be_heard(db: Database) -> N
     await seed(db)
     _, _, token = await editor_with_token()
     kept = cache_of(current_connection())
+    hits = kept.hits
     for _ in range(3):
         await token_actor(token, now=datetime.now(UTC))
-    assert kept.stamp() is None and kept.hits == 0
+    assert kept.stamp() is None and kept.hits == hits
