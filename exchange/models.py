@@ -125,7 +125,7 @@ class Entry(Model):
     period_start = fields.CharField(max_length=10, null=True)
     period_end = fields.CharField(max_length=10, null=True)
     budget_eur = fields.BigIntField(null=True)  # the amount, in budget_currency (exchange.budget)
-    budget_currency = fields.CharField(max_length=3, default="EUR")
+    budget_currency = fields.CharField(max_length=3, default="EUR", db_default="EUR")
     funding_programme = fields.CharField(max_length=200, default="")
     partners: fields.JSONField[list[str]] = fields.JSONField(default=list)
     goals: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)

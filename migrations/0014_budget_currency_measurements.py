@@ -83,7 +83,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Entry",
             name="budget_currency",
-            field=fields.CharField(default="EUR", max_length=3),
+            field=fields.CharField(default="EUR", db_default="EUR", max_length=3),
         ),
         ops.RunPython(forward, backward),
     ]

@@ -1,5 +1,12 @@
+from pathlib import Path
+
+from exchange.app import build_node
+from exchange.auth import Actor, find_publisher
+from exchange.catalogue import EntryInput
 from exchange.db import Database
 from exchange.models import Municipality
+from tests.conftest import make_database
+from tests.helpers import MUNICIPALITIES, seed, settings_for
 
 
 async def test_migrated_database_stores_and_counts(db: Database) -> None:
@@ -29,3 +36,25 @@ async def test_pending_migrations_kept_only_while_empty_and_fresh(db: Database) 
             f" VALUES ('{last['app']}', '{last['name']}', CURRENT_TIMESTAMP)")
     # the plan was last seen pending: it is read again, and now it is empty
     assert await db.pending_migrations(max_age=60) == []
+
+
+async def test_entries_stored_before_the_budget_currency_are_in_euros_after_the_upgrade(tmp_path: Path) -> None:
+    """Migration 0014 on a database that holds entries (a NOT NULL column needs a default in the database)."""
+    db = await make_database(tmp_path, "upgrade")
+    try:
+        with db.bound():
+            await seed(db)
+            node = build_node(settings_for(db, tmp_path), database=db)
+            publisher = await find_publisher(MUNICIPALITIES[2]["official_key"])
+            await node.catalogue.publish(Actor(publisher=publisher, scopes=frozenset({"publish"})), EntryInput(
+                kind="project", title="Projekt", summary="Kurz.", body_markdown="Text", topics=["digitalisierung"]))
+            conn = db.connection()
+            # back to the state before 0014 and 0013 (0013 follows 0014), with the entry kept
+            for statement in ("ALTER TABLE entry DROP COLUMN budget_currency", "ALTER TABLE entry DROP COLUMN call",
+                              "DROP TABLE call_answer", "DROP TABLE call_refusal", "DROP TABLE call_subscription",
+                              "DELETE FROM tortoise_migrations WHERE name LIKE '0013%' OR name LIKE '0014%'"):
+                await conn.execute_script(statement)
+            assert await db.migrate() == ["0014_budget_currency_measurements", "0013_calls"]
+            assert await conn.execute_query_dict("SELECT budget_currency FROM entry") == [{"budget_currency": "EUR"}]
+    finally:
+        await db.close()
