@@ -7,14 +7,12 @@ travels the same way; A closes the call and B shows it closed after syncing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.federation.test_processes import ProcNode, _free_port
+from tests.federation.test_processes import ProcNode, nodes  # noqa: F401 - the fixture
 
 CALLER, ANSWERER = "010010000000", "097800146146"  # Flensburg on A, Wiggensbach on B
 
@@ -37,20 +35,8 @@ def wait_for(check: Any, seconds: float) -> float:
     raise AssertionError(f"not within {seconds} s")
 
 
-@pytest.fixture
-def nodes(tmp_path: Path) -> Iterator[dict[str, ProcNode]]:
-    made = {n: ProcNode(n, _free_port(), tmp_path) for n in "abc"}
-    try:
-        for node in made.values():
-            node.start()
-        yield made
-    finally:
-        for node in made.values():
-            node.stop()
-
-
 @pytest.mark.slow
-def test_an_answer_goes_from_b_to_a_only(nodes: dict[str, ProcNode]) -> None:
+def test_an_answer_goes_from_b_to_a_only(nodes: dict[str, ProcNode]) -> None:  # noqa: F811
     a, b, c = nodes["a"], nodes["b"], nodes["c"]
     for x, y in ((a, b), (a, c), (b, c)):
         x.cli("peers", "add", y.url)
