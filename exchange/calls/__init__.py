@@ -25,8 +25,10 @@ from exchange.calls.subscriptions import (
     atom,
     by_token,
     calls_for,
+    own_subscription,
     send_digests,
     subscribe,
+    unsubscribe,
 )
 from exchange.calls.terms import (
     BLANK,
@@ -63,10 +65,12 @@ __all__ = [
     "clean_terms",
     "closing",
     "is_open",
+    "own_subscription",
     "owner_notifier",
     "received_terms",
     "send_digests",
     "subscribe",
     "suggested_partners",
     "unseen_answers",
+    "unsubscribe",
 ]

@@ -3,8 +3,9 @@
 A subscription stays on this node and is never federated: it names a person,
 an address, topics and a municipality with a radius. `subscribe` stores one
 and returns the secret of its Atom feed (only its SHA-256 is kept);
-`calls_for` finds the open public calls it matches (any of its topics, if
-any; within its radius of its municipality, if given); `atom` writes them as
+`unsubscribe` deletes one of the person's own; `calls_for` finds the open
+public calls it matches (any of its topics, if any; within its radius of its
+municipality, if given); `atom` writes them as
 a feed, and `send_digests` mails each subscription that is due (daily or
 weekly) the calls published since its last digest, through the node's mailer
 (`exchange.accounts.mail`: SMTP when configured).
@@ -91,6 +92,21 @@ async def calls_for(sub: Subscription, now: datetime, since: datetime | None = N
             and _km(centre.latitude, centre.longitude, places[e.municipality_id].latitude,  # type: ignore[arg-type]
                     places[e.municipality_id].longitude) <= sub.radius_km]  # type: ignore[arg-type]
     return rows[:limit]
+
+
+async def own_subscription(person_id: int, sub_id: str) -> Subscription:
+    """One of the person's subscriptions by its number; another person's is not found."""
+    number = int(sub_id) if sub_id.isascii() and sub_id.isdigit() and len(sub_id) <= 9 else None
+    sub = await Subscription.get_or_none(id=number, person_id=person_id) if number is not None else None
+    if sub is None:
+        raise NotFoundError(f"you have no subscription number {sub_id[:20]}")
+    return sub
+
+
+async def unsubscribe(person_id: int, sub_id: str) -> None:
+    """Delete one of the person's subscriptions (its feed address stops working)."""
+    sub = await own_subscription(person_id, sub_id)
+    await Subscription.filter(id=sub.id, person_id=person_id).delete()
 
 
 async def by_token(token: str) -> Subscription:

@@ -27,8 +27,10 @@ from exchange.calls import (
     calls_for,
     closing,
     is_open,
+    own_subscription,
     subscribe,
     suggested_partners,
+    unsubscribe,
 )
 from exchange.calls.models import Subscription
 from exchange.catalogue import EntryInput
@@ -149,7 +151,22 @@ async def subscriptions(web: Web, request: Request) -> Response:
     mine = list(await Subscription.filter(person_id=person.id).order_by("-created_at"))
     return _page(web, request, "call_subscriptions.html", {
         "values": values, "all_topics": topics, "problem": problem, "feed_url": feed_url, "mine": mine,
-        "labels": {t.slug: t for t in topics}}, status=400 if problem else 200)
+        "labels": {t.slug: t for t in topics}, "deleted": request.query_params.get("deleted") == "1"},
+        status=400 if problem else 200)
+
+
+async def delete_subscription(web: Web, request: Request) -> Response:
+    """Delete one of the signed-in person's subscriptions, after a confirmation step."""
+    actor = actor_of_request(request)
+    if actor.person_id is None:
+        raise UnauthenticatedError("please sign in as a person to change your subscriptions")
+    sub = await own_subscription(actor.person_id, request.path_params["id"])
+    if request.method == "POST":
+        await _checked_form(web, request)
+        await unsubscribe(actor.person_id, str(sub.id))
+        return RedirectResponse("/calls/subscriptions?deleted=1", status_code=303)
+    labels = {t.slug: t for t in await Topic.filter(slug__in=list(sub.topics))}
+    return _page(web, request, "call_subscription_delete.html", {"sub": sub, "labels": labels})
 
 
 def call_routes(web: Web) -> list[BaseRoute]:
@@ -157,4 +174,5 @@ def call_routes(web: Web) -> list[BaseRoute]:
             Route("/entries/{uid}/answer", web.handle(answer), methods=["POST"]),
             Route("/answers/{uid}/withdraw", web.handle(withdraw_answer), methods=["POST"]),
             Route("/calls/feed/{token}", web.handle(feed)),
-            Route("/calls/subscriptions", web.handle(subscriptions), methods=["GET", "POST"])]
+            Route("/calls/subscriptions", web.handle(subscriptions), methods=["GET", "POST"]),
+            Route("/calls/subscriptions/{id}/delete", web.handle(delete_subscription), methods=["GET", "POST"])]

@@ -39,3 +39,41 @@ async def test_a_person_subscribes_and_reads_the_feed(content: Content, db: Data
     assert (sub.topics, sub.radius_km, sub.frequency, sub.centre_key) == (["digitalisierung"], 40, "daily", KISSELBACH)
     async with await web_client(content, db, None) as anonymous:
         assert (await anonymous.get("/calls/subscriptions")).status_code == 401
+
+
+async def test_a_person_deletes_a_subscription_after_confirming_and_nobody_else_can(content: Content,
+                                                                                    db: Database) -> None:
+    people = await staff()
+    async with await web_client(content, db, people.people["editor"]) as page:
+        r = await page.get("/calls/subscriptions")
+        r = await page.post("/calls/subscriptions", data={"csrf": csrf_of(r.text), "email": "", "frequency": "weekly",
+                                                          "topics": ["digitalisierung"]})
+        feed = re.search(r"http://node-a\.test(/calls/feed/[A-Za-z0-9_-]+)", r.text)
+        assert feed is not None
+        sub = await Subscription.get()
+        link = f"/calls/subscriptions/{sub.id}/delete"
+        assert f'href="{link}"' in r.text
+        confirm = await page.get(link)
+        assert confirm.status_code == 200 and "Abonnement löschen" in confirm.text and "Digitalisierung" in confirm.text
+        assert await Subscription.filter(id=sub.id).exists()  # looking at the page deletes nothing
+        assert (await page.post(link, data={})).status_code == 403  # the form's token is needed
+        english = await page.get(link, params={"lang": "en"})
+        assert "Delete the subscription" in english.text and "Abonnement" not in english.text
+    async with await web_client(content, db, people.people["other editor"]) as stranger:
+        assert (await stranger.get(link)).status_code == 404
+        own = await stranger.get("/calls/subscriptions")
+        assert (await stranger.post(link, data={"csrf": csrf_of(own.text)})).status_code == 404
+        assert (await stranger.get("/calls/subscriptions/99999999999999999999/delete")).status_code == 404
+        assert (await stranger.get("/calls/subscriptions/x/delete")).status_code == 404
+    async with await web_client(content, db, None) as anonymous:
+        assert (await anonymous.post(link, data={})).status_code == 401
+    assert await Subscription.filter(id=sub.id).exists()
+    async with await web_client(content, db, people.people["editor"]) as page:
+        confirm = await page.get(link)
+        r = await page.post(link, data={"csrf": csrf_of(confirm.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/calls/subscriptions?deleted=1"
+        after = await page.get(r.headers["location"])
+        assert "Das Abonnement ist gelöscht." in after.text and link not in after.text
+        assert not await Subscription.filter(id=sub.id).exists()
+        assert (await page.get(feed.group(1))).status_code == 404  # its feed is gone with it
+        assert (await page.post(link, data={"csrf": csrf_of(confirm.text)})).status_code == 404
