@@ -187,8 +187,15 @@ def _structure_text(asker: Place, m: Match, language: str) -> str:
     de = language == "de"
     p = m.place
     if p.level == ORGANISATION:
-        return ("eine Organisation: Größe, Siedlungsdichte, Land und Entfernung werden nicht verglichen" if de
-                else "an organisation: size, density, Land and distance are not compared")
+        if not p.land_name:
+            return ("eine Organisation: Größe, Siedlungsdichte, Land und Entfernung werden nicht verglichen" if de
+                    else "an organisation: size, density, Land and distance are not compared")
+        same = bool(asker.land_code) and p.land_code == asker.land_code
+        if de:
+            return (f"eine Organisation, deren Partnerkommunen {'ebenfalls ' if same else ''}in {p.land_name} liegen;"
+                    " Größe und Siedlungsdichte werden nicht verglichen")
+        return (f"an organisation whose partner municipalities lie {'also ' if same else ''}in {p.land_name};"
+                " size and density are not compared")
     parts: list[str] = []
     if p.size_class:
         same = p.size_class == asker.size_class
@@ -212,7 +219,7 @@ def _structure_text(asker: Place, m: Match, language: str) -> str:
     text = ", ".join(parts) or ("keine Strukturdaten" if de else "no structural data")
     if asker.id < 0:  # `about` alone: nobody to compare with
         return ("nicht verglichen, ohne anfragende Kommune: " if de else "not compared, no asking municipality: ") + text
-    if asker.level == ORGANISATION:
+    if asker.level == ORGANISATION and not (asker.land_code or asker.located):
         return ("nicht verglichen, die anfragende Organisation hat keinen Ort: " if de
                 else "not compared, the asking organisation has no place: ") + text
     return text

@@ -17,6 +17,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Min
 
 from exchange.db import current_connection
+from exchange.matching.homes import NOWHERE, Home, PartnerNames, home_of
 from exchange.matching.profiles import (
     NO_ORGANISATIONS,
     EntryDigest,
@@ -45,12 +46,24 @@ def place_of(m: Any) -> Place:
     )
 
 
-def org_place(o: Any, base: int) -> Place:
-    """The Place of an organisation (a row or a `.values()` dict): no size, density, Land or position."""
+def org_place(o: Any, base: int, home: Home = NOWHERE) -> Place:
+    """The Place of an organisation (a row or a `.values()` dict): no size or density; the Land and
+    position its partner municipalities give it (`homes`), if any."""
     get: Callable[[str], Any] = o.get if isinstance(o, dict) else lambda k: getattr(o, k)
     return Place(id=base + get("id"), key=get("slug"), name=get("name"), level="organisation", size_class="",
-                 population=None, urbanisation="", land_code="", land_name="", kreis_key="",
-                 latitude=None, longitude=None)
+                 population=None, urbanisation="", land_code=home.land_code, land_name=home.land_name,
+                 kreis_key="", latitude=home.latitude, longitude=home.longitude)
+
+
+async def partners_of(organisation_ids: list[int] | None = None) -> dict[int, list[str]]:
+    """The partner names of each organisation's public entries (all organisations, or these)."""
+    rows = _public_entries().filter(municipality_id__isnull=True, organisation_id__isnull=False)
+    if organisation_ids is not None:
+        rows = rows.filter(organisation_id__in=organisation_ids)
+    found: dict[int, list[str]] = {}
+    for org_id, partners in await rows.values_list("organisation_id", "partners"):
+        found.setdefault(org_id, []).extend(str(p) for p in partners or [] if isinstance(p, str))
+    return found
 
 
 def publisher_id(index: ProfileIndex, municipality_id: int | None, organisation_id: int | None) -> int | None:
@@ -70,11 +83,19 @@ def owner_sql(index: ProfileIndex, place_id: int) -> str:
     return f"municipality_id = {int(place_id)}"
 
 
-async def place_for(index: ProfileIndex, place_id: int) -> Place | None:
-    """The Place of a publisher from its row (a municipality or an organisation), None if gone."""
+async def place_for(index: ProfileIndex, place_id: int, names: PartnerNames | None = None) -> Place | None:
+    """The Place of a publisher from its row (a municipality or an organisation, placed by the
+    partners of its public entries when `names` are given), None if gone."""
     if index.is_organisation(place_id):
-        o = await Organisation.get_or_none(id=place_id - index.org_base)
-        return org_place(o, index.org_base) if o is not None else None
+        org_id = place_id - index.org_base
+        o = await Organisation.get_or_none(id=org_id)
+        if o is None:
+            return None
+        home = NOWHERE
+        if names is not None:
+            partners = (await partners_of([org_id])).get(org_id, [])
+            home = home_of(p for p in map(names.resolve, partners) if p is not None)
+        return org_place(o, index.org_base, home)
     m = await Municipality.get_or_none(id=place_id)
     return place_of(m) if m is not None else None
 
@@ -183,6 +204,7 @@ class ProfileStore:
         """`vocabulary`: concept terms other than the shipped ones; `bilingual=False`: none (benchmarks)."""
         self.vocabulary = (vocabulary or default_vocabulary()) if bilingual else None
         self.index = ProfileIndex(vocabulary=self.vocabulary)
+        self.names = PartnerNames()  # partner names to register rows, made by `load`
         self.loaded = False
         self.lock = asyncio.Lock()  # held while a profile is read and put
         self.put_lock = asyncio.Lock()  # one `put` at a time: the steps of two must not interleave
@@ -194,8 +216,11 @@ class ProfileStore:
         index = ProfileIndex(vocabulary=self.vocabulary, org_base=highest + ORG_GAP)
         for row in await Municipality.filter(active=True).values(*_PLACE_FIELDS):
             index.put_place(place_of(row))
+        names = PartnerNames(index.places.values())
+        partners = await partners_of()
         for org in await Organisation.all().values("id", "slug", "name"):
-            index.put_place(org_place(org, index.org_base))
+            home = home_of(p for p in map(names.resolve, partners.get(org["id"], [])) if p is not None)
+            index.put_place(org_place(org, index.org_base, home))
         for t in await Topic.all().values("id", "slug", "label_de", "label_en"):
             index.topic_labels[t["id"]] = (t["slug"], t["label_de"], t["label_en"])
         for batch in await _publisher_batches(index.org_base):
@@ -216,6 +241,7 @@ class ProfileStore:
         index.reweigh()
         async with self.lock:
             self.index = index
+            self.names = names
             self.loaded = True
         return index
 
@@ -223,8 +249,9 @@ class ProfileStore:
         """Rebuild one publisher's profile from its current public entries."""
         async with self.lock:
             rows, topics = await _entries_of(self.index, place_id)
-            if place_id not in self.index.places:
-                p = await place_for(self.index, place_id)
+            if place_id not in self.index.places or self.index.is_organisation(place_id):
+                # an organisation's partners, and so its Land and position, may have changed
+                p = await place_for(self.index, place_id, self.names)
                 if p is not None:
                     self.index.put_place(p)
             index = self.index

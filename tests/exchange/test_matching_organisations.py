@@ -12,6 +12,7 @@ from exchange.catalogue import Catalogue, EntryInput
 from exchange.db import Database
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.matching import Matcher, MatchQuery, ProfileStore, Weights
+from exchange.matching.homes import NOWHERE, PartnerNames, home_of
 from exchange.matching.profiles import ProfileIndex
 from exchange.matching.rank import FLOOR, rank, score_of, topic_terms
 from exchange.matching.store import org_place
@@ -133,3 +134,64 @@ async def test_organisations_are_found_kept_current_and_reasoned_in_both_languag
     await catalogue.unpublish(await organisation("kompetenzzentrum"), str(published.uid))
     _, results = await matcher.peers(WIGGENSBACH, about="Parkplatzsensoren", first=3, publishers="organisations")
     assert results == []
+
+
+def test_an_organisation_lies_where_its_partner_municipalities_lie() -> None:
+    allgaeu = [place(1, "Kempten, Stadt", 70000, "Mittelstadt", 47.72, 10.31),
+               place(2, "Wiggensbach, M", 5000, "Kleinstadt", 47.75, 10.23),
+               place(3, "Sonthofen, St", 21000, "Mittelstadt", 47.51, 10.28)]
+    home = home_of(allgaeu)
+    assert (home.land_code, home.land_name) == ("09", "Bayern")
+    assert home.latitude == pytest.approx(47.66) and home.longitude == pytest.approx(10.273, abs=0.001)
+    # two thirds in one Land give the Land; partners spread over the country give no position
+    spread = [*allgaeu[:2], place(4, "Fernau", 2500, "Landgemeinde", 51.2, 6.8, land="05", kreis="05154")]
+    assert (home_of(spread).land_code, home_of(spread).latitude) == ("09", None)
+    assert home_of([allgaeu[0], spread[2]]) == home_of([]) == NOWHERE  # one each: no Land, 600 km apart
+    # names as the editor writes them (abbreviations spelled out), as typed, or the short name; never a guess
+    twin = place(5, "Wiggensbach", 800, "Landgemeinde", 50.0, 8.0, land="05", kreis="05154")
+    names = PartnerNames([*allgaeu, twin])
+    assert names.resolve(" Kempten, Stadt ") is allgaeu[0] and names.resolve("sonthofen") is allgaeu[2]
+    assert names.resolve("Sonthofen, Stadt") is allgaeu[2] and names.resolve("Wiggensbach, Markt") is allgaeu[1]
+    assert names.resolve("Wiggensbach") is None and names.resolve("Neustadt") is None
+
+
+def test_an_organisation_with_a_region_is_compared_by_land_and_distance_only() -> None:
+    index, p = build()
+    home = home_of([p["asker"], index.places[2]])  # both in the Allgäu
+    regional = org_place({"id": 1, "slug": "institut", "name": "Institut für Sensorik"}, 100, home)
+    index.put_place(regional)
+    q = MatchQuery(p["asker"], about=ABOUT, first=4, publishers="all").validated()
+    top = rank(index, q, Weights(), topic_terms(index))[1][0]
+    assert top.place is regional and top.structured and top.structure > 0.9  # same Land, 5 km away
+    names = {m.place.name for m in rank(index, MatchQuery(p["asker"], about=ABOUT, first=10, publishers="all",
+                                                            same_state=True).validated(), Weights(), topic_terms(index))[1]}
+    assert names == {"Dorfwiesen", "Institut für Sensorik"}  # the Zweckverband still has no Land
+    asking = rank(index, MatchQuery(regional, first=3).validated(), Weights(), topic_terms(index))[1]
+    assert asking and all(m.structured for m in asking)  # an organisation with a region compares its Land too
+
+
+async def test_partners_give_an_organisation_its_land_kept_current_by_the_catalogue(
+        db: Database, catalogue: Catalogue) -> None:
+    await seed(db)
+    matcher = Matcher()
+    catalogue.listeners.append(matcher.on_entry)
+    await matcher.startup()
+    project = EntryInput(kind="project", title="Parkplatzsensoren mit LoRaWAN", language="de", status="running",
+                         summary="Sensoren melden freie Parkplätze an das Parkleitsystem.", topics=["verkehr"],
+                         visibility="public", partners=["Wiggensbach, Markt", "Nirgendwo"])
+    published = await catalogue.publish(await organisation("kompetenzzentrum"), project)
+    _, results = await matcher.peers(WIGGENSBACH, about="Parkplatzsensoren mit LoRaWAN", first=3, publishers="all")
+    top = results[0]
+    assert isinstance(top.publisher, Organisation) and top.match.structured and top.match.structure > 0
+    assert top.reasons[2].explanation.startswith("eine Organisation, deren Partnerkommunen ebenfalls in Bayern")
+    _, english = await matcher.peers(FLENSBURG, about="Parkplatzsensoren mit LoRaWAN", first=3,
+                                     publishers="organisations", language="en")
+    assert english[0].reasons[2].explanation.startswith("an organisation whose partner municipalities lie in Bayern")
+    assert snapshot(matcher.store.index) == snapshot(await ProfileStore().load())  # a load places it the same
+
+    # the partner removed in a revision: the organisation has no Land any more
+    await catalogue.revise(await organisation("kompetenzzentrum"), str(published.uid), published.version,
+                           EntryInput(partners=["Nirgendwo"]))
+    _, results = await matcher.peers(WIGGENSBACH, about="Parkplatzsensoren mit LoRaWAN", first=3, publishers="all")
+    assert results[0].reasons[2].explanation.startswith("eine Organisation: Größe, Siedlungsdichte, Land")
+    assert snapshot(matcher.store.index) == snapshot(await ProfileStore().load())
