@@ -7,7 +7,8 @@ decided from its bytes (`kinds`, `checks`): PDF, PNG, JPEG, WebP, ODT, ODS,
 DOCX, XLSX and CSV are allowed; SVG, HTML, polyglots, ZIP bombs, truncated
 and damaged files are refused with a message that says why. Images are
 re-encoded without their metadata (`images`); the text of PDFs and office
-documents is kept for search and the people they name are reported
+documents is kept for search and the people they name are removed
+(`scrub`, `pdfmeta`) or, where that cannot be done safely, reported
 (`documents`). `service.Attachments` adds, removes and finds them for the
 faces; `received` lists the files of entries received from peers and takes
 their bytes once fetched (`federation.blobs` fetches them); `models` holds

@@ -25,7 +25,7 @@ from exchange.attachments.kinds import (
 
 def inspect_file(path: Path, workdir: Path, limits: Limits, *, rewrite: bool = True) -> Inspected:
     """Decide what the file at `path` is and check it; raises RefusedFileError naming the problem.
-    Without `rewrite` (a peer's file, kept as signed), office documents are not written anew."""
+    Without `rewrite` (a peer's file, kept as signed), PDFs and office documents are not written anew."""
     size = path.stat().st_size
     if size == 0:
         raise RefusedFileError("the file is empty", "empty")
@@ -43,7 +43,7 @@ def inspect_file(path: Path, workdir: Path, limits: Limits, *, rewrite: bool = T
     if kind in ("png", "jpeg", "webp"):
         return images.reencode(path, workdir, kind, limits)
     if kind == "pdf":
-        return documents.check_pdf(path, tail, limits)
+        return documents.check_pdf(path, tail, limits, workdir if rewrite else None)
     if kind == "pdf-late":
         raise RefusedFileError("the file does not begin as a PDF does (%PDF-): something precedes the header")
     if kind == "zip":

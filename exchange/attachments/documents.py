@@ -2,7 +2,7 @@
 
 A PDF must begin with its header, end with `%%EOF` (else it was cut off) and
 parse with pypdf; its text (pypdf's extraction) is kept for the full-text
-search. An office document (ODT, ODS, DOCX, XLSX) is a ZIP archive: its
+search, and its metadata is taken out (`pdfmeta`). An office document (ODT, ODS, DOCX, XLSX) is a ZIP archive: its
 central directory is read first and the archive refused when its members
 would unpack to more than `Limits.unpacked_bytes`, when any member or the
 whole unpacks more than `Limits.unpacked_ratio` times its packed size (a ZIP
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
 
-from exchange.attachments import scrub
+from exchange.attachments import pdfmeta, scrub
 from exchange.attachments.kinds import (
     DOCX,
     ODS,
@@ -55,7 +55,8 @@ META = {
 TEXT_TAGS = {"t", "p", "h", "span", "s", "tab"}
 
 
-def check_pdf(path: Path, tail: bytes, limits: Limits) -> Inspected:
+def check_pdf(path: Path, tail: bytes, limits: Limits, workdir: Path | None = None) -> Inspected:
+    """Check a PDF; with a `workdir`, the file to store is one without its metadata (`pdfmeta`)."""
     if b"%%EOF" not in tail[-1024:]:
         raise RefusedFileError("the PDF ends before its end marker (%%EOF): it is truncated")
     from pypdf import PdfReader  # here: the command line need not load it (0.2-0.4 s)
@@ -74,6 +75,15 @@ def check_pdf(path: Path, tail: bytes, limits: Limits) -> Inspected:
             raise RefusedFileError("the PDF has no pages")
         text = _pdf_text(reader, limits)
         info: dict[str, Any] = dict(reader.metadata or {})
+        if workdir is not None:
+            try:
+                cleaned = pdfmeta.scrub(reader, workdir)
+            except pdfmeta.Unsafe:
+                cleaned = None
+            else:
+                if cleaned is None:
+                    return Inspected(PDF, path, text=text)
+                return Inspected(PDF, cleaned[0], text=text, notes=cleaned[1])
     notes = []
     author = info.get("/Author")
     if author:

@@ -11,18 +11,33 @@ GPS_IFD = 0x8825
 EXIF_IFD = 0x8769
 
 
-def pdf(text: str = "Evaluationsbericht") -> bytes:
-    """A one-page PDF whose page shows `text` (Helvetica), with a correct cross-reference table."""
+XMP = (b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+       b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+       b'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/">'
+       b"<dc:creator><rdf:Seq><rdf:li>Erika Mustermann (XMP)</rdf:li></rdf:Seq></dc:creator>"
+       b"<xmp:CreatorTool>Writer</xmp:CreatorTool></rdf:Description></rdf:RDF></x:xmpmeta>"
+       b'<?xpacket end="w"?>')
+
+
+AUTHOR_INFO = b"<< /Title (Bericht) /Author (Erika Mustermann) >>"
+
+
+def pdf(text: str = "Evaluationsbericht", *, info: bytes = b"<< /Title (Bericht) >>", xmp: bool = False) -> bytes:
+    """A one-page PDF whose page shows `text` (Helvetica), with a correct cross-reference table,
+    `info` as its document information (a title only: stored as it is; `AUTHOR_INFO` names the
+    author) and, with `xmp`, an XMP stream naming the author too."""
     stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
     objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Catalog /Pages 2 0 R%s >>" % (b" /Metadata 7 0 R" if xmp else b""),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
          b"/Resources << /Font << /F1 5 0 R >> >> >>"),
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Author (Erika Mustermann) >>",
+        info,
     ]
+    if xmp:
+        objects.append(b"<< /Type /Metadata /Subtype /XML /Length %d >>\nstream\n" % len(XMP) + XMP + b"\nendstream")
     out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):

@@ -66,7 +66,7 @@ async def test_the_entry_page_links_to_its_files(client: httpx.AsyncClient, cont
 async def test_a_writer_uploads_a_report_and_a_photo_without_javascript(
         client: httpx.AsyncClient, content: Content) -> None:
     await signed_in(client, content)
-    report = files.pdf("Wirkungsbericht")
+    report = files.pdf("Wirkungsbericht", info=files.AUTHOR_INFO, xmp=True)
     r = await upload(client, content.project, report, "bericht.pdf", title="Evaluationsbericht 2025")
     assert r.status_code == 303, r.text
     r = await upload(client, content.project, files.photo(), "IMG_0001.JPG", title="Das Rathaus",
@@ -75,10 +75,15 @@ async def test_a_writer_uploads_a_report_and_a_photo_without_javascript(
     page = await client.get(r.headers["location"])
     assert "Die Datei wurde hinzugefügt." in page.text and "Evaluationsbericht 2025" in page.text
     assert 'alt="Das Rathaus von Kisselbach im Sommer"' in page.text
-    assert "(GPS), wurde entfernt" in page.text and "Erika Mustermann" in page.text
+    assert "(GPS), wurde entfernt" in page.text
+    assert "Der Name der Autorin oder des Autors (Erika Mustermann) wurde aus den Eigenschaften" in page.text
+    assert "Die XMP-Metadaten des PDF wurden entfernt." in page.text
     rows = {a.title: a for a in await Attachment.all()}
-    assert rows["Evaluationsbericht 2025"].digest == hashlib.sha256(report).hexdigest()
+    assert rows["Evaluationsbericht 2025"].digest != hashlib.sha256(report).hexdigest()
     client.cookies.clear()
+    stored = await client.get(f"/attachments/{rows['Evaluationsbericht 2025'].digest}")
+    assert hashlib.sha256(stored.content).hexdigest() == rows["Evaluationsbericht 2025"].digest
+    assert b"Mustermann" not in stored.content and b"Wirkungsbericht" in stored.content
     photo = await client.get(f"/attachments/{rows['Das Rathaus'].digest}")
     assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
     assert not Image.open(io.BytesIO(photo.content)).getexif().get_ifd(files.GPS_IFD)
