@@ -35,7 +35,7 @@ from exchange.api.http import GraphQLEndpoint
 from exchange.api.schema import schema as strawberry_schema
 from exchange.attachments import Attachments, Limits, S3Store, store_for
 from exchange.auth import authenticate
-from exchange.calls import Answers, DigestTimer, owner_notifier
+from exchange.calls import Answers, DigestTimer, PartnerCache, owner_notifier
 from exchange.catalogue import Catalogue
 from exchange.conditional import ConditionalGet, build_tag
 from exchange.db import Database
@@ -112,6 +112,7 @@ def build_node(settings: Settings, database: Database | None = None, key: NodeKe
     node.extra["attachments"] = services.extra["attachments"] = attachments
     catalogue.batch_listeners.append(attachments.on_entries)  # a withdrawn entry's files go with it
     answers = node.extra["answers"] = services.extra["answers"] = Answers(key)  # answers to calls (exchange.calls)
+    node.extra["call_partners"] = services.extra["call_partners"] = PartnerCache()  # (exchange.calls.partners)
     if settings.smtp_host:  # the call's contact address hears of answers; else they wait on "my entries"
         answers.listeners.append(owner_notifier(services.extra["mailer"].send, key.node_url))
     digests = DigestTimer(database, services.extra["mailer"].send, key.node_url, catalogue.clock)

@@ -87,7 +87,8 @@ class Call(Entry):
     async def suggested_partners(self, info: Info, first: int = 5, language: str = "de") -> list[PublisherMatch]:
         if not 0 <= first <= MAX_SUGGESTED:
             raise InvalidInputError(f"first must be between 0 and {MAX_SUGGESTED}")
-        results = await suggested_partners(matcher_of(info), self._row, first=first, language=language)
+        results = await suggested_partners(matcher_of(info), self._row, first=first, language=language,
+                                           cache=info.context.services.extra.get("call_partners"))
         return [PublisherMatch(publisher=_publisher(r.publisher), **fields)
                 for r, fields in zip(results, await _fields(results), strict=True)]
 

@@ -19,7 +19,7 @@ from exchange.calls.answers import (
     unseen_answers,
 )
 from exchange.calls.models import ANSWER_STATES, Answer, Refusal, Subscription
-from exchange.calls.partners import suggested_partners
+from exchange.calls.partners import PartnerCache, suggested_partners
 from exchange.calls.subscriptions import (
     DigestTimer,
     atom,
@@ -56,6 +56,7 @@ __all__ = [
     "AnswerRefused",
     "Answers",
     "DigestTimer",
+    "PartnerCache",
     "Refusal",
     "Subscription",
     "answers_to",

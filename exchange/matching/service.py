@@ -112,6 +112,11 @@ class Matcher:
             await self.store.load()
             self._labels = topic_terms(self.store.index)
 
+    @property
+    def changes(self) -> int:
+        """Grows whenever a profile changes (a load, a publisher's update): rankings may differ."""
+        return self.store.changes
+
     async def ensure_loaded(self) -> None:
         if not self.store.loaded:
             async with self._loading:

@@ -206,6 +206,7 @@ class ProfileStore:
         self.index = ProfileIndex(vocabulary=self.vocabulary)
         self.names = PartnerNames()  # partner names to register rows, made by `load`
         self.loaded = False
+        self.changes = 0  # counts every load and put: what was ranked before may now rank otherwise
         self.lock = asyncio.Lock()  # held while a profile is read and put
         self.put_lock = asyncio.Lock()  # one `put` at a time: the steps of two must not interleave
 
@@ -243,6 +244,7 @@ class ProfileStore:
             self.index = index
             self.names = names
             self.loaded = True
+            self.changes += 1
         return index
 
     async def refresh(self, place_id: int) -> None:
@@ -268,6 +270,7 @@ class ProfileStore:
             await asyncio.sleep(0)  # apart from what built the profile
             for _ in index.put_steps(place_id, profile):
                 await asyncio.sleep(0)
+            self.changes += 1
         await asyncio.sleep(0)  # apart from what the writer does next (its answer)
 
     async def on_entry(self, entry: Entry) -> None:

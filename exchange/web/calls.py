@@ -54,7 +54,8 @@ async def call_context(web: Web, request: Request, e: Entry, own: bool) -> dict[
     matcher = web.node.services.matcher
     partners = None
     if matcher is not None:
-        results = await suggested_partners(matcher, e, first=SUGGESTED, language=web.renderer.locale(request))
+        results = await suggested_partners(matcher, e, first=SUGGESTED, language=web.renderer.locale(request),
+                                           cache=web.node.extra.get("call_partners"))
         partners = [views.Peer(r.publisher, r.match.score, [x.explanation for x in r.reasons], r.relevant,
                                r.match.distance_km) for r in results]
     actor = actor_of_request(request)

@@ -9,6 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
+from exchange.auth import Actor, find_publisher
+from exchange.calls import PartnerCache
+from exchange.catalogue import EntryInput
 from exchange.db import Database
 from tests.web.webkit import Content, page_client, populate
 
@@ -77,3 +80,36 @@ async def test_the_call_page_shows_suggested_partners(client: httpx.AsyncClient,
     uid = await post_call(client, content.other_token)
     page = (await client.get(f"/entries/{uid}")).text
     assert "Vorgeschlagene Partner" in page and "/municipalities/" + KISSELBACH in page
+
+
+async def test_suggestions_are_kept_until_a_profile_or_the_call_changes(client: httpx.AsyncClient,
+                                                                        content: Content) -> None:
+    cache = content.node.extra["call_partners"]
+    uid = await post_call(client, content.other_token)
+    first = await partners(client, uid)
+    assert (await client.get(f"/entries/{uid}")).status_code == 200  # German, five: its own result
+    hits = cache.hits
+    assert await partners(client, uid) == first and cache.hits == hits + 1  # nothing changed: not ranked again
+    # Flensburg publishes what the call asks for: its profile changes, and so do the suggestions
+    flensburg = await find_publisher(FLENSBURG)
+    await content.node.catalogue.publish(Actor(publisher=flensburg, scopes=frozenset({"publish"})), EntryInput(
+        kind="project", title="LoRaWAN-Sensoren für Pegel und Parkplätze", language="de", visibility="public",
+        summary="Sensoren und Gateways für Pegel, gemeinsam ausgeschrieben.", topics=["digitalisierung"],
+        body_markdown="LoRaWAN Sensoren Gateways Pegel Parkplätze Ausschreibung"))
+    await content.node.services.matcher.settle()
+    hits = cache.hits
+    after = await partners(client, uid)
+    assert cache.hits == hits and keys(after)[0] == FLENSBURG and keys(first)[0] != FLENSBURG  # ranked again
+
+
+def test_the_partner_cache_forgets_after_its_time_and_beyond_its_size() -> None:
+    now = [0.0]
+    cache = PartnerCache(size=2, ttl=60, clock=lambda: now[0])
+    cache.put(("a",), 1, ["A"])
+    assert cache.get(("a",), 1) == ["A"] and cache.get(("a",), 2) is None  # a profile changed
+    cache.put(("a",), 1, ["A"])
+    now[0] = 61
+    assert cache.get(("a",), 1) is None  # too old
+    for key in "abc":
+        cache.put((key,), 1, [key])
+    assert cache.get(("a",), 1) is None and cache.get(("c",), 1) == ["c"]  # the oldest made room
