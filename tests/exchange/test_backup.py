@@ -30,10 +30,10 @@ from tests.helpers import seed
 URL = "http://node-a.test"
 
 
-def cli(folder: Path, *args: str, url: str = URL) -> subprocess.CompletedProcess[str]:
+def cli(folder: Path, *args: str, url: str = URL, **extra: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_")}
     env.update(EXCHANGE_DATABASE_URL=f"sqlite://{folder / 'node.db'}", EXCHANGE_NODE_URL=url,
-               EXCHANGE_SYNC_INTERVAL="0")
+               EXCHANGE_SYNC_INTERVAL="0", **extra)
     return subprocess.run([sys.executable, "-m", "exchange", *args], env=env, cwd=folder,
                           capture_output=True, text=True, timeout=120, check=False)
 
@@ -153,7 +153,8 @@ def test_a_backup_carries_the_attachments_files(node: Path, tmp_path: Path) -> N
     stored.write_bytes(report)
     (node / "node-attachments" / "incoming").mkdir()
     (node / "node-attachments" / "incoming" / "upload-half").write_bytes(b"half an upload")
-    assert cli(node, "backup", str(tmp_path / "a.backup")).returncode == 0
+    written = cli(node, "backup", str(tmp_path / "a.backup"))
+    assert written.returncode == 0 and "1 attachment files" in written.stdout and "S3" not in written.stdout
     with tarfile.open(tmp_path / "a.backup") as tar:
         names = tar.getnames()
     assert f"attachments/{digest[:2]}/{digest[2:4]}/{digest}" in names
@@ -171,3 +172,21 @@ def test_a_backup_carries_the_attachments_files(node: Path, tmp_path: Path) -> N
     again.mkdir()
     refused = cli(again, "restore", str(bad))
     assert refused.returncode != 0 and "does not match its checksum" in refused.stderr
+
+
+S3 = {"EXCHANGE_S3_ENDPOINT": "http://127.0.0.1:9", "EXCHANGE_S3_BUCKET": "exchange-files",
+      "EXCHANGE_S3_ACCESS_KEY": "k", "EXCHANGE_S3_SECRET_KEY": "s"}
+
+
+@pytest.mark.slow  # two processes of the command line
+def test_with_the_files_in_an_s3_bucket_backup_and_restore_say_the_bucket_is_not_in_it(
+        node: Path, tmp_path: Path) -> None:
+    written = cli(node, "backup", str(tmp_path / "a.backup"), **S3)
+    assert written.returncode == 0, written.stderr
+    assert ("the attachments' files are kept in the S3 bucket exchange-files at http://127.0.0.1:9 "
+            "and are NOT in this backup: back the bucket up separately") in written.stdout
+    empty = tmp_path / "b"
+    empty.mkdir()
+    restored = cli(empty, "restore", str(tmp_path / "a.backup"), **S3)
+    assert restored.returncode == 0, restored.stderr
+    assert "are read from the bucket, not from this backup: restore the bucket" in restored.stdout
