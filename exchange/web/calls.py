@@ -9,6 +9,7 @@ answer) (`/entries/{uid}/close`: filled or withdrawn, with a reason).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -72,6 +73,7 @@ async def call_context(web: Web, request: Request, e: Entry, own: bool) -> dict[
             "may_answer": actor.publisher is not None and not own and csrf is not None
             and not any(a.state == "active" for a in mine),
             "answered_now": request.query_params.get("answered") == "1",
+            "answer_problem": request.scope.get("exchange.answer_problem"),
             "call_own": own and csrf is not None, "call_csrf": csrf,
             "closed_now": request.query_params.get("closed") == "1"}
 
@@ -92,13 +94,19 @@ async def close(web: Web, request: Request) -> Response:
     return RedirectResponse(f"/entries/{entry.uid}?closed=1", status_code=303)
 
 
-async def answer(web: Web, request: Request) -> Response:
-    """Answer a call for the signed-in publisher: it goes to the call's node only."""
+async def answer(web: Web, request: Request, entry_page: Callable[..., Awaitable[Response]]) -> Response:
+    """Answer a call for the signed-in publisher: it goes to the call's node only. Bad input shows
+    the call's page again (400) with the message next to its field and the typed text kept."""
     actor = _require(request)
     form, _ = await _checked_form(web, request)
     answers: Answers = web.node.extra["answers"]
     uid = request.path_params["uid"]
-    await answers.answer(actor, uid, str(form.get("message") or ""), str(form.get("contact_role") or ""))
+    message, role = str(form.get("message") or ""), str(form.get("contact_role") or "")
+    try:
+        await answers.answer(actor, uid, message, role)
+    except FieldError as exc:
+        request.scope["exchange.answer_problem"] = {"problem": exc, "message": message, "contact_role": role}
+        return await entry_page(web, request, 400)
     return RedirectResponse(f"/entries/{uid}?answered=1#call-heading", status_code=303)
 
 
@@ -170,9 +178,14 @@ async def delete_subscription(web: Web, request: Request) -> Response:
     return _page(web, request, "call_subscription_delete.html", {"sub": sub, "labels": labels})
 
 
-def call_routes(web: Web) -> list[BaseRoute]:
+def call_routes(web: Web, entry_page: Callable[..., Awaitable[Response]]) -> list[BaseRoute]:
+    """The routes of calls; `entry_page` shows a call again with the errors of its answer form."""
+
+    async def answer_with_page(web: Web, request: Request) -> Response:
+        return await answer(web, request, entry_page)
+
     return [Route("/entries/{uid}/close", web.handle(close), methods=["POST"]),
-            Route("/entries/{uid}/answer", web.handle(answer), methods=["POST"]),
+            Route("/entries/{uid}/answer", web.handle(answer_with_page), methods=["POST"]),
             Route("/answers/{uid}/withdraw", web.handle(withdraw_answer), methods=["POST"]),
             Route("/calls/feed/{token}", web.handle(feed)),
             Route("/calls/subscriptions", web.handle(subscriptions), methods=["GET", "POST"]),

@@ -68,7 +68,8 @@ async def search(web: Web, request: Request) -> Response:
     })
 
 
-async def entry(web: Web, request: Request) -> Response:
+async def entry(web: Web, request: Request, status: int = 200) -> Response:
+    """An entry's page; `status` other than 200 when it is shown again with a form's errors."""
     data = await views.entry_page(request.path_params["uid"], actor_of_request(request))
     gettext = web.renderer.gettext(request)
     e = data.entry
@@ -94,7 +95,7 @@ async def entry(web: Web, request: Request) -> Response:
         "goals": indicator_charts(e.goals or [], gettext, web.renderer.envs[web.renderer.locale(request)]),
         "published": request.query_params.get("published") == "1",
         **await call_context(web, request, e, own),
-    })
+    }, status=status)
 
 
 async def municipalities(web: Web, request: Request) -> Response:

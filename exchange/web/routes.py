@@ -27,7 +27,7 @@ from exchange.web.calls import call_routes
 from exchange.web.curation import curation_routes
 from exchange.web.legal import legal_routes
 from exchange.web.organisations import organisation_routes
-from exchange.web.pages import page_routes
+from exchange.web.pages import entry, page_routes
 from exchange.web.people import people_routes
 from exchange.web.publish import publish_routes
 from exchange.web.signin import signin_routes
@@ -46,7 +46,7 @@ def web_routes(node: Any) -> list[BaseRoute]:
         *version_routes(web),
         *curation_routes(web),
         *publish_routes(web),
-        *call_routes(web),
+        *call_routes(web, entry),
         *signin_routes(web),
         *account_routes(web),
         *people_routes(web),

@@ -68,3 +68,26 @@ async def test_an_answer_from_a_second_nodes_page_shows_on_the_calls_page(ab: tu
             await sign_in(page, await token_for(KISSELBACH))
             r = await page.get(f"/entries/{call}")
             assert "von der Absenderin zurückgezogen" in r.text and "Wiggensbach plant dasselbe." not in r.text
+
+
+async def test_a_bad_answer_shows_the_call_again_with_the_problem_at_its_field(ab: tuple[FedNode, FedNode]) -> None:
+    a, b = ab
+    call = await post_call(a)
+    await b.pull(a)
+    with b.db.bound():
+        async with browser(b) as page:
+            await sign_in(page, await token_for(WIGGENSBACH))
+            r = await page.get(f"/entries/{call}")
+            form = {"csrf": csrf_of(r.text), "message": "   ", "contact_role": "Hauptamt"}
+            r = await page.post(f"/entries/{call}/answer", data=form)
+            assert r.status_code == 400 and "Die Antwort wurde nicht gesendet." in r.text
+            assert 'aria-describedby="err-answer-message"' in r.text and "Bitte füllen Sie dieses Feld aus." in r.text
+            assert 'value="Hauptamt"' in r.text  # what was typed stays
+            r = await page.post(f"/entries/{call}/answer", params={"lang": "en"},
+                                data={**form, "message": "Ja.", "contact_role": "x" * 201})
+            assert r.status_code == 400 and "The answer was not sent." in r.text
+            assert 'aria-describedby="err-answer-contact"' in r.text and ">Ja.</textarea>" in r.text
+            assert "This is 201 characters long; at most 200 are allowed." in r.text
+            assert "Your answer" not in r.text  # nothing was stored
+            r = await page.post(f"/entries/{call}/answer", data={**form, "message": "Ja, gern."})
+            assert r.status_code == 303
