@@ -21,7 +21,7 @@ from tortoise.transactions import in_transaction
 from content import forbidden_character, render, search_document_of_text
 from exchange import withdrawal
 from exchange.auth import Actor, Publisher, find_publisher, require
-from exchange.budget import check_currency
+from exchange.budget import check_currency, envelope_budget
 from exchange.calls.terms import clean_terms
 from exchange.changes import append_change
 from exchange.contacts import person_in_role, personal_address
@@ -500,7 +500,8 @@ def build_envelope(entry: Entry, topic_slugs: list[str], publisher: Publisher) -
             "entry": {"kind": entry.kind, "publisher": {
                 "type": publisher.kind, "key": publisher.key, "name": publisher.name}},
         }
-    body: dict[str, Any] = {name: getattr(entry, name) for name in ENVELOPE_FIELDS}
+    body: dict[str, Any] = {name: getattr(entry, name) for name in ENVELOPE_FIELDS if not name.startswith("budget_")}
+    body.update(envelope_budget(entry.budget_eur, entry.budget_currency))
     body["topics"] = topic_slugs
     body["projectId"] = str(entry.project_uid) if entry.project_uid else None
     if entry.kind == "call":

@@ -98,6 +98,8 @@ def field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]
     a = {**(old.get("entry") or {}), "visibility": old.get("visibility")}
     b = {**(new.get("entry") or {}), "visibility": new.get("visibility")}
     for body in (a, b):  # a budget without a currency is in euros; no budget, no currency
+        if body.get("budget_amount") is not None:  # an amount in another currency (exchange.budget)
+            body["budget_eur"] = body["budget_amount"]
         body["budget_currency"] = (body.get("budget_currency") or "EUR") if body.get("budget_eur") is not None else None
     changes = []
     for name in FIELDS:

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from content import forbidden_character
+from exchange.budget import received_budget
 from exchange.calls import received_terms
 from exchange.models import ENTRY_KINDS
 
@@ -179,11 +180,13 @@ def entry_values(envelope: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(raw, list):
             raise ContentError(f"{name} must be a list")
         values[name] = raw
-    budget = body.get("budget_eur")
+    try:
+        budget, currency = received_budget(body)
+    except ValueError as exc:
+        raise ContentError(str(exc)) from None
     if budget is not None and (type(budget) is not int or not 0 <= budget < 2**62):
-        raise ContentError("budget_eur must be a non-negative integer")
-    values["budget_eur"] = budget
-    currency = body.get("budget_currency")
+        raise ContentError("budget_eur and budget_amount must be non-negative integers")
+    values["budget_eur"] = budget  # the column holds the amount in budget_currency
     if currency is not None and not (isinstance(currency, str) and len(currency) == 3
                                      and currency.isascii() and currency.isupper()):
         raise ContentError("budget_currency must be a three-letter ISO 4217 code")

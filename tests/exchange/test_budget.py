@@ -4,6 +4,7 @@ migration that dates the single "actual" values of indicators written before mea
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,6 +20,7 @@ from exchange.versiondiff import field_changes
 from federation.envelopes import ContentError, entry_values
 from federation.identity import NodeKey
 from tests.exchange.test_catalogue import SMALL, actor_for, project
+from tests.federation.fednodes import close_all, connect, make_nodes
 from tests.helpers import client_for, seed, token_for
 
 migration = __import__("migrations.0014_budget_currency_measurements", fromlist=["dated_goals", "forward"])
@@ -34,10 +36,33 @@ async def test_the_currency_is_stored_signed_and_read_back_by_a_peer(db: Databas
     entry = await catalogue.publish(await actor_for(SMALL), project(budget_eur=80_000, budget_currency="chf"))
     assert (entry.budget_eur, entry.budget_currency) == (80_000, "CHF")
     envelope = (await Revision.get(entry_id=entry.id)).envelope
-    assert (envelope["entry"]["budget_eur"], envelope["entry"]["budget_currency"]) == (80_000, "CHF")
-    assert entry_values(envelope)["budget_currency"] == "CHF"
+    # not under budget_eur, which a node that knows no currencies would show as euros
+    assert "budget_eur" not in envelope["entry"]
+    assert (envelope["entry"]["budget_amount"], envelope["entry"]["budget_currency"]) == (80_000, "CHF")
+    assert (entry_values(envelope)["budget_eur"], entry_values(envelope)["budget_currency"]) == (80_000, "CHF")
     plain = await catalogue.publish(await actor_for(SMALL), project(budget_eur=5))
     assert plain.budget_currency == "EUR"  # the default
+    euros = (await Revision.get(entry_id=plain.id)).envelope["entry"]
+    assert (euros["budget_eur"], euros["budget_currency"]) == (5, "EUR") and "budget_amount" not in euros
+
+
+async def test_an_amount_in_another_currency_keeps_it_across_two_nodes(tmp_path: Path) -> None:
+    a, b = await make_nodes(tmp_path, "ab")
+    try:
+        await connect(a, b)
+        uid = await b.publish("Grenzprojekt")
+        await b.revise(uid, budget_eur=120_000, budget_currency="CHF")
+        assert (await a.pull(b)).ok
+
+        async def held() -> tuple[int | None, str]:
+            entry = await Entry.get(uid=uuid.UUID(uid))
+            return entry.budget_eur, entry.budget_currency
+        assert await a.run(held) == (120_000, "CHF")
+        await b.revise(uid, budget_eur=90_000, budget_currency="EUR")
+        assert (await a.pull(b)).ok
+        assert await a.run(held) == (90_000, "EUR")
+    finally:
+        await close_all(a, b)
 
 
 def _envelope(**body: Any) -> dict[str, Any]:
@@ -47,7 +72,14 @@ def _envelope(**body: Any) -> dict[str, Any]:
 
 
 def test_an_envelope_without_a_currency_is_in_euros_and_a_bad_one_is_refused() -> None:
-    assert entry_values(_envelope(budget_eur=10))["budget_currency"] == "EUR"
+    old = entry_values(_envelope(budget_eur=10))  # written before currencies
+    assert (old["budget_eur"], old["budget_currency"]) == (10, "EUR")
+    new = entry_values(_envelope(budget_amount=7, budget_currency="SEK"))
+    assert (new["budget_eur"], new["budget_currency"]) == (7, "SEK")
+    with pytest.raises(ContentError, match="budget_amount needs budget_currency"):
+        entry_values(_envelope(budget_amount=7))
+    with pytest.raises(ContentError, match="non-negative"):
+        entry_values(_envelope(budget_amount=-7, budget_currency="SEK"))
     for bad in ("euro", "eur", 978, ""):
         with pytest.raises(ContentError, match="budget_currency"):
             entry_values(_envelope(budget_eur=10, budget_currency=bad))
@@ -57,6 +89,8 @@ def test_the_diff_shows_a_currency_only_where_it_changed() -> None:
     old = {"entry": {"budget_eur": 100}}  # written before currencies: euros
     assert field_changes(old, {"entry": {"budget_eur": 100, "budget_currency": "EUR"}}) == []
     [change] = field_changes(old, {"entry": {"budget_eur": 100, "budget_currency": "CHF"}})
+    assert change.name == "budget_currency" and [(x.op, x.text) for x in change.lines] == [("-", "EUR"), ("+", "CHF")]
+    [change] = field_changes(old, {"entry": {"budget_amount": 100, "budget_currency": "CHF"}})
     assert change.name == "budget_currency" and [(x.op, x.text) for x in change.lines] == [("-", "EUR"), ("+", "CHF")]
 
 
