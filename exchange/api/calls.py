@@ -32,6 +32,7 @@ from exchange.calls import (
     closing,
     subscribe,
     suggested_partners,
+    unsubscribe_feed,
 )
 from exchange.catalogue import EntryInput, publisher_of_entry
 from exchange.errors import InvalidInputError, PermissionDeniedError
@@ -159,6 +160,16 @@ class Mutation:
                                    radius_km=radius_km, frequency=frequency, language=language,
                                    now=ctx.catalogue.clock())
         return f"{ctx.catalogue.node_url}/calls/feed/{token}"
+
+    @strawberry.mutation(description="Delete a subscription of the signed-in person to new calls, named by the "
+                         "address of its feed (what subscribeToCalls returned); the feed stops working and no more "
+                         "digests are sent. NOT_FOUND for an address that is none of the person's.")
+    async def unsubscribe_from_calls(self, info: Info, feed: str) -> bool:
+        ctx = info.context
+        if ctx.actor.person_id is None:
+            raise PermissionDeniedError("a subscription belongs to a person: sign in as one (a personal token)")
+        await unsubscribe_feed(ctx.actor.person_id, feed)
+        return True
 
 
 __all__ = ["AnswerPayload", "Call", "CallAnswer", "Mutation", "call_of"]

@@ -29,6 +29,7 @@ from exchange.calls.subscriptions import (
     send_digests,
     subscribe,
     unsubscribe,
+    unsubscribe_feed,
 )
 from exchange.calls.terms import (
     BLANK,
@@ -74,4 +75,5 @@ __all__ = [
     "suggested_partners",
     "unseen_answers",
     "unsubscribe",
+    "unsubscribe_feed",
 ]

@@ -3,10 +3,10 @@
 A subscription stays on this node and is never federated: it names a person,
 an address, topics and a municipality with a radius. `subscribe` stores one
 and returns the secret of its Atom feed (only its SHA-256 is kept);
-`unsubscribe` deletes one of the person's own; `calls_for` finds the open
-public calls it matches (any of its topics, if any; within its radius of its
-municipality, if given); `atom` writes them as
-a feed, and `send_digests` mails each subscription that is due (daily or
+`unsubscribe` (by number) and `unsubscribe_feed` (by feed address) delete
+one of the person's own; `calls_for` finds the open public calls it matches
+(any of its topics, if any; within its radius of its municipality, if
+given); `atom` writes them as a feed, and `send_digests` mails each subscription that is due (daily or
 weekly) the calls published since its last digest, through the node's mailer
 (`exchange.accounts.mail`: SMTP when configured).
 """
@@ -107,6 +107,15 @@ async def unsubscribe(person_id: int, sub_id: str) -> None:
     """Delete one of the person's subscriptions (its feed address stops working)."""
     sub = await own_subscription(person_id, sub_id)
     await Subscription.filter(id=sub.id, person_id=person_id).delete()
+
+
+async def unsubscribe_feed(person_id: int, feed: str) -> None:
+    """Delete the person's subscription with this feed address (or the secret at its end)."""
+    token = feed.strip().rstrip("/").rsplit("/", 1)[-1][:100]
+    sub = await Subscription.get_or_none(feed_token_hash=_hash(token), person_id=person_id) if token else None
+    if sub is None:
+        raise NotFoundError("you have no subscription with this feed address")
+    await sub.delete()
 
 
 async def by_token(token: str) -> Subscription:
