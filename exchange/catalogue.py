@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from content import forbidden_character, render, search_document_of_text
 from exchange import withdrawal
+from exchange.access import may_see
 from exchange.auth import Actor, Publisher, find_publisher, require
 from exchange.budget import check_currency, envelope_budget
 from exchange.calls.terms import clean_terms
@@ -452,33 +453,6 @@ def parse_uid(value: str | uuid.UUID) -> uuid.UUID:
         return uuid.UUID(str(value).strip())
     except ValueError:
         raise InvalidInputError(f"{value!r} is not an entry id (a UUID)") from None
-
-
-def may_see(entry: Entry, actor: Actor | None) -> bool:
-    """Who sees what on this node: public to all, network and local to signed-in members,
-    drafts to their publisher only (`search.visibility_clause` is the same rule in SQL)."""
-    return may_see_version(entry, entry.visibility, actor)
-
-
-def may_see_version(entry: Entry, visibility: object, actor: Actor | None) -> bool:
-    """Whether the actor may see a version of `entry` that was stored with `visibility`:
-    the rule of `may_see`, judged for that version (an entry once local and now public
-    keeps its local versions from anonymous readers)."""
-    if visibility == "public":
-        return True
-    if actor is None or actor.publisher is None:
-        return False
-    if visibility in ("network", "local"):
-        return True
-    p = actor.publisher
-    return (p.kind == "municipality" and entry.municipality_id == p.id) or (
-        p.kind == "organisation" and entry.organisation_id == p.id
-    )
-
-
-def visible_revisions(entry: Entry, revisions: Sequence[Revision], actor: Actor | None) -> list[Revision]:
-    """The stored versions of `entry` the actor may see, each judged by its own visibility."""
-    return [r for r in revisions if may_see_version(entry, r.envelope.get("visibility"), actor)]
 
 
 async def publisher_of_entry(entry: Entry) -> Publisher:

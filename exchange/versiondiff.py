@@ -4,7 +4,7 @@ Each field of the two signed envelopes is turned into lines (a text field
 line by line; a list one item a line; goals one line per goal, indicator and
 measurement; a value one line), and the lines are compared with difflib. A
 field that did not change is left out. Pure functions: the caller picks the
-envelopes a reader may see (`catalogue.visible_revisions`).
+envelopes a reader may see (`access.visible_revisions`).
 """
 
 from __future__ import annotations

@@ -17,11 +17,12 @@ import strawberry
 from strawberry import Info
 
 from exchange import models
+from exchange.access import may_see
 from exchange.api.enums import ReviewState
 from exchange.api.mutations import EntryPayload
 from exchange.api.types import Endorsement, Entry, Organisation, entry_of
 from exchange.auth import require
-from exchange.catalogue import may_see, parse_uid
+from exchange.catalogue import parse_uid
 from exchange.curation import collections as service
 from exchange.curation import review
 from exchange.errors import InvalidInputError, NotFoundError

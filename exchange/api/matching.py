@@ -15,9 +15,9 @@ import strawberry
 from strawberry import Info
 
 from exchange import models
+from exchange.access import may_see
 from exchange.api.topics import Topic, topic_of
 from exchange.api.types import Entry, Municipality, Organisation, Publisher, entry_of
-from exchange.catalogue import may_see
 from exchange.matching import Matcher, PeerResult
 
 SIGNAL_TEXT = {

@@ -11,6 +11,8 @@ import strawberry
 from strawberry import Info
 
 from exchange import models
+from exchange.access import may_see
+from exchange.api.entryquery import check_first
 from exchange.api.enums import EntryOrder
 from exchange.api.inputs import EntryFilter, MunicipalityFilter
 from exchange.api.topics import Topic, topic_of
@@ -19,13 +21,12 @@ from exchange.api.types import (
     EntryConnection,
     Municipality,
     Organisation,
-    check_first,
     entry_connection,
     entry_of,
 )
 from exchange.api.values import PageInfo
 from exchange.auth import find_municipality
-from exchange.catalogue import may_see, parse_uid
+from exchange.catalogue import parse_uid
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.search import land_code
 

@@ -24,16 +24,15 @@ from strawberry.federation.types import FieldSet
 
 from exchange import models
 from exchange.api.attachments import Attachment, attachments_for
+from exchange.api.entryquery import check_first, entry_query
 from exchange.api.enums import EntryKind, EntryOrder, ProjectStatus, ReviewState, Visibility
 from exchange.api.inputs import EntryFilter
 from exchange.api.later import Later
 from exchange.api.selection import selected_fields, unselected_texts
 from exchange.api.topics import Topic, topic_of
 from exchange.api.values import Contact, Goal, Indicator, Kreis, PageInfo, Revision
-from exchange.auth import find_publisher
 from exchange.curation import collections as service
-from exchange.errors import InvalidInputError
-from exchange.search import MAX_PAGE, EntryQuery, count_entries, find_entries
+from exchange.search import count_entries, find_entries
 
 if TYPE_CHECKING:
     from exchange.api.context import Context
@@ -73,7 +72,7 @@ class EntryLink:
 
 
 def _visible(info: Info, e: models.Entry) -> bool:
-    from exchange.catalogue import may_see
+    from exchange.access import may_see
 
     return may_see(e, _ctx(info).actor)
 
@@ -213,7 +212,7 @@ class Entry:
                       "when each was stored (a version stored as local or draft stays hidden "
                       "from whoever may not see local or draft entries).")
     async def revisions(self, info: Info) -> list[Revision]:
-        from exchange.catalogue import visible_revisions
+        from exchange.access import visible_revisions
 
         revs = visible_revisions(self._row, await _ctx(info).loaders.revisions.load(self._row.id),
                                  _ctx(info).actor)
@@ -413,34 +412,6 @@ async def endorsements_for(info: Info, uid: uuid.UUID) -> list[Endorsement]:
     if loader is None:
         loader = loaders.__dict__["endorsements"] = DataLoader(load_fn=_endorsements)
     return [Endorsement.from_model(e) for e in await loader.load(uid)]
-
-
-def check_first(first: int) -> None:
-    if not 0 <= first <= MAX_PAGE:
-        raise InvalidInputError(f"first must be between 0 and {MAX_PAGE}, not {first}")
-
-
-async def entry_query(filter: EntryFilter | None, order: EntryOrder, publisher: tuple[str, int] | None) -> EntryQuery:
-    f = filter or EntryFilter()
-    if f.publisher:
-        p = await find_publisher(f.publisher)
-        key = (p.kind, p.id)
-        if publisher is not None and key != publisher:
-            key = (p.kind, -1)  # two different publishers: nothing matches
-        publisher = key
-    return EntryQuery(
-        kinds=tuple(k.value for k in f.kinds or ()),
-        topics=tuple(f.topics or ()),
-        publisher=publisher,
-        land=f.state or None,
-        size_classes=tuple(f.size_classes or ()),
-        statuses=tuple(s.value for s in f.statuses or ()),
-        languages=tuple(f.languages or ()),
-        text=f.text,
-        origin=f.origin_node,
-        endorsed_by=f.endorsed_by or None,
-        order=str(order.value),
-    ).validated()
 
 
 async def entry_connection(

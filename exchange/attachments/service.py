@@ -23,13 +23,14 @@ from typing import Any, Protocol
 from tortoise.transactions import in_transaction
 
 from content import forbidden_character
+from exchange.access import may_see
 from exchange.attachments import index, received
 from exchange.attachments.checks import inspect_file
 from exchange.attachments.kinds import IMAGES, FileTooLargeError, Inspected, Limits, extension
 from exchange.attachments.models import Attachment, AttachmentBlob
 from exchange.attachments.store import BlobStore, Incoming, is_digest, sha256_of
 from exchange.auth import Actor, require
-from exchange.catalogue import may_see, parse_uid, publisher_of_entry
+from exchange.catalogue import parse_uid, publisher_of_entry
 from exchange.errors import ConflictError, InvalidInputError, NotFoundError
 from exchange.models import LANGUAGES, Entry
 

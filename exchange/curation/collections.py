@@ -25,8 +25,9 @@ import yaml
 from tortoise.transactions import in_transaction
 
 from content import forbidden_character
+from exchange.access import may_see
 from exchange.auth import Actor, require
-from exchange.catalogue import Catalogue, may_see, parse_uid
+from exchange.catalogue import Catalogue, parse_uid
 from exchange.changes import append_change
 from exchange.envelope import canonical_json
 from exchange.errors import InvalidInputError, NotFoundError, PermissionDeniedError

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from exchange.access import visible_revisions
 from exchange.auth import Actor, require
 from exchange.catalogue import (
     Catalogue,
     EntryInput,
     parse_uid,
     publisher_of_entry,
-    visible_revisions,
 )
 from exchange.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from exchange.models import REVIEW_STATES, ChecklistProgress, Entry, ReviewEvent, Revision

@@ -97,7 +97,7 @@ class _Params:
 
 
 def visibility_clause(actor: Actor | None, p: _Params | None, alias: str = "e") -> str:
-    """Which entries (`alias`) the actor may see (`catalogue.may_see` in SQL).
+    """Which entries (`alias`) the actor may see (`access.may_see` in SQL).
 
     Without `p` the publisher's id is written into the SQL (an integer of this
     node's own database), for statements compiled once for every viewer.

@@ -24,9 +24,10 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from exchange.access import may_see
 from exchange.auth import Actor
 from exchange.budget import DEFAULT_CURRENCY, check_currency
-from exchange.catalogue import MAX_CHECKLIST, MAX_PARTNERS, EntryInput, may_see
+from exchange.catalogue import MAX_CHECKLIST, MAX_PARTNERS, EntryInput
 from exchange.errors import N_, FieldError
 from exchange.goals import MAX_GOALS, MAX_INDICATORS, MAX_MEASUREMENTS, check_period, clean_goals
 from exchange.licences import canonical_licence

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from exchange.catalogue import may_see
+from exchange.access import may_see
 from exchange.errors import InvalidInputError, NotFoundError
 from exchange.models import Collection, Endorsement, Entry, Organisation
 from exchange.search import LONG_TEXTS, EntryQuery, find_entries

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from exchange.catalogue import visible_revisions
+from exchange.access import visible_revisions
 from exchange.errors import N_
 from exchange.models import Revision
 from exchange.versiondiff import field_changes

@@ -17,8 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from content import terms
+from exchange.access import may_see, visible_revisions
 from exchange.auth import Actor, find_municipality
-from exchange.catalogue import may_see, parse_uid, visible_revisions
+from exchange.catalogue import parse_uid
 from exchange.db import current_connection, dialect_of
 from exchange.errors import ExchangeError, NotFoundError
 from exchange.matching import Matcher

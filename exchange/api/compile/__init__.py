@@ -37,9 +37,9 @@ from exchange.api.compile.publisher import SingleMunicipality, compile_municipal
 from exchange.api.compile.register import Register, compile_municipalities
 from exchange.api.compile.selection import Unknown, named
 from exchange.api.compile.single import SingleEntry, compile_entry
+from exchange.api.entryquery import check_first, entry_query
 from exchange.api.enums import EntryOrder
 from exchange.api.plans import _variables_of
-from exchange.api.types import check_first, entry_query
 from exchange.db import current_connection, dialect_of
 
 log = logging.getLogger("exchange.api.compile")

@@ -21,8 +21,8 @@ from exchange.api.compile import sql
 from exchange.api.compile.connection import compile_shape
 from exchange.api.compile.entries import Connection
 from exchange.api.compile.selection import KREIS, MUNICIPALITY, Compiler, Unknown, named, plain
+from exchange.api.entryquery import check_first, entry_query
 from exchange.api.enums import EntryOrder
-from exchange.api.types import check_first, entry_query
 from exchange.db import current_connection, dialect_of
 from exchange.search import LONG_TEXTS
 

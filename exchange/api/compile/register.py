@@ -19,9 +19,9 @@ from tortoise.expressions import Q
 from exchange.api.compile import sql
 from exchange.api.compile.connection import Shape, assemble, compile_shape
 from exchange.api.compile.selection import KREIS, MUNICIPALITY, Compiler, Unknown, plain
+from exchange.api.entryquery import check_first
 from exchange.api.inputs import MunicipalityFilter
 from exchange.api.queries import _municipality_queryset
-from exchange.api.types import check_first
 from exchange.db import current_connection, dialect_of
 from exchange.errors import InvalidInputError
 

@@ -1,7 +1,7 @@
 """`entry(id)` as one SQL statement: the entry's JSON if the viewer may see it, else nothing.
 
 `queries.Query.entry` loads the row by its uid and answers null when it is
-unknown or `catalogue.may_see` refuses it; the statement asks for the row with
+unknown or `access.may_see` refuses it; the statement asks for the row with
 the search's visibility clause instead, so the answer is the same. A malformed
 id raises in the general path, which then answers with its error.
 """
