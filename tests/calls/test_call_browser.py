@@ -1,7 +1,8 @@
 """In Chromium: a call posted on node A, answered from node B's page, the answer read on A.
 
 Two real nodes (`exchange serve` processes that are each other's peers); axe-core
-finds nothing on the call form and the call's pages, in either role.
+finds nothing on the call form and the call's pages, in either role, nor on the
+answer form showing its error.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def test_post_a_call_answer_it_from_another_node_see_the_answer(pair: tuple[Proc
     answerer = signed_in(browser, b, b.cli("tokens", "create", "--publisher", ANSWERER).stdout.strip())
     answerer.goto(f"{b.url}/entries/{uid}")
     checker.check(answerer, "call-on-another-node")
+    answerer.get_by_label("Ihre Nachricht (nur die suchende Kommune sieht sie)").fill("   ")  # passes `required`
+    answerer.get_by_label("Kontakt (ein Amt oder eine Rolle)").fill("Hauptamt")
+    answerer.get_by_role("button", name="Antwort senden").click()
+    assert answerer.get_by_text("Die Antwort wurde nicht gesendet.").is_visible()
+    assert answerer.get_by_label("Kontakt (ein Amt oder eine Rolle)").input_value() == "Hauptamt"
+    checker.check(answerer, "call-answer-errors")
     answerer.get_by_label("Ihre Nachricht (nur die suchende Kommune sieht sie)").fill("Wiggensbach ist dabei.")
     answerer.get_by_label("Kontakt (ein Amt oder eine Rolle)").fill("Hauptamt")
     answerer.get_by_role("button", name="Antwort senden").click()
