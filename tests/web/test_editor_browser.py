@@ -194,3 +194,81 @@ def test_the_staff_and_reading_pages_on_a_phone(server: dict[str, str], browser:
     phone.close()
     (ARTIFACTS / "axe-phone.json").write_text(json.dumps(checker.violations, indent=2, ensure_ascii=False))
     assert not checker.violations, json.dumps(checker.violations, indent=2, ensure_ascii=False)
+
+
+def test_a_lesson_from_a_project_on_an_english_phone_without_javascript(
+        server: dict[str, str], browser: Any) -> None:  # noqa: F811
+    """A lesson learned that links to a project, written, revised, compared and withdrawn at 375 px
+    in English with JavaScript off; the project shows the lesson, and every page fits."""
+    base = server["base"]
+    checker = Checker(_axe_source())
+    phone = browser.new_context(locale="en-GB", java_script_enabled=False, viewport={"width": 375, "height": 800})
+    page = phone.new_page()
+    page.goto(base + "/publish")
+    page.get_by_label("API token").fill(server["token"])
+    page.get_by_role("button", name="Sign in").click()
+    # axe-core needs JavaScript: the same person's pages are checked in a second phone with it
+    axe = browser.new_context(locale="en-GB", bypass_csp=True, viewport={"width": 375, "height": 800},
+                              storage_state=phone.storage_state()).new_page()
+
+    def check(path: str, name: str) -> None:
+        axe.goto(base + path)
+        _fits(axe, name)
+        checker.check(axe, name)
+    page.goto(base + "/search?kind=project&q=Grimma")
+    project = page.locator(".results .card-title a").first
+    project_title, project_url = project.inner_text(), project.get_attribute("href")
+    page.goto(base + "/publish/new?kind=lesson")
+    page.get_by_label("Title", exact=True).fill("Phone test: what the sensors taught us")
+    page.get_by_label("Summary (two or three sentences)").fill("Three lessons.")
+    page.get_by_label("Text (Markdown)").fill("Short.")
+    page.get_by_label("What worked").fill("Volunteers read the gauges.")
+    page.get_by_label("What did not work").fill("Printed flyers.")
+    page.get_by_label("Preconditions for transfer").fill("A local club.")
+    page.get_by_label("Costs and staffing").fill("Half a post for a year.")
+    page.get_by_label("Find a project description by its title").fill(project_title[:30])
+    page.get_by_role("button", name="Find", exact=True).click()  # a submit: the server answers
+    page.wait_for_load_state()
+    page.get_by_role("button", name=re.compile("^Choose")).first.click()
+    page.wait_for_load_state()
+    assert page.get_by_label("What worked").input_value() == "Volunteers read the gauges."  # kept
+    _fits(page, "the lesson form")
+    check("/publish/new?kind=lesson", "edit-lesson-phone-en")
+    page.get_by_label("Contact: role or office (no personal names)").fill("Digital office")
+    page.get_by_label("Contact: role e-mail address").fill("digital@example.org")
+    page.get_by_role("button", name="Publish").click()
+    page.wait_for_url("**/entries/**")
+    lesson_url = page.url.split("?")[0]
+    main = page.locator("main").inner_text()
+    assert "The project this lesson comes from" in main and project_title in main, main[:800]
+    _fits(page, "the lesson")
+    check(lesson_url.removeprefix(base), "entry-lesson-phone-en")
+
+    page.goto(lesson_url.replace("/entries/", "/publish/") + "/edit")
+    page.get_by_label("What did not work").fill("Printed flyers and a hotline.")
+    page.get_by_role("button", name="Save revision").click()
+    page.wait_for_url("**/entries/**")
+    page.goto(lesson_url + "/versions?from=1&to=2")
+    assert "Printed flyers and a hotline." in page.locator(".diff ins").all_inner_texts()[-1]
+    _fits(page, "the versions of the lesson")
+    check(lesson_url.removeprefix(base) + "/versions?from=1&to=2", "versions-lesson-phone-en")
+    page.goto(base + project_url)
+    assert "Phone test: what the sensors taught us" in page.locator("main").inner_text()
+    _fits(page, "the project with its lesson")
+
+    page.goto(lesson_url.replace("/entries/", "/publish/") + "/withdraw")
+    _fits(page, "withdrawing the lesson")
+    check(lesson_url.removeprefix(base).replace("/entries/", "/publish/") + "/withdraw", "withdraw-phone-en")
+    page.get_by_label("Yes, remove this entry and its content everywhere.").check()
+    page.get_by_role("button", name="Withdraw the entry").click()
+    page.wait_for_url("**/publish?withdrawn=*")
+    _fits(page, "my entries after withdrawing")
+    check("/publish", "publish-after-withdrawal-phone-en")
+    page.goto(lesson_url)
+    assert "Volunteers" not in page.content() and "hotline" not in page.content()
+    page.goto(base + project_url)
+    assert "Phone test" not in page.content()
+    phone.close()
+    axe.context.close()
+    (ARTIFACTS / "axe-lesson-phone.json").write_text(json.dumps(checker.violations, indent=2, ensure_ascii=False))
+    assert not checker.violations, json.dumps(checker.violations, indent=2, ensure_ascii=False)
