@@ -45,6 +45,11 @@ async def test_withdraw_after_confirming_removes_the_content(client: httpx.Async
     assert all("LoRaWAN" not in str(r.envelope) for r in await Revision.filter(entry_id=entry.id))
     r = await client.get(f"/publish/{content.project}/withdraw")  # once withdrawn, nothing to withdraw
     assert r.status_code == 400
+    assert "Versionen vergleichen" in page  # the publisher's own people still compare versions
+    client.cookies.clear()  # a reader who is not signed in sees only what a tombstone holds
+    page = (await client.get(f"/entries/{content.project}")).text
+    assert "<dt>Sprache</dt>" not in page and "<dt>Lizenz</dt>" not in page and "CC-BY" not in page
+    assert "Versionen vergleichen" not in page and "<dt>Kennung des Eintrags</dt>" in page
 
 
 async def test_a_stale_version_is_a_conflict_shown_on_the_page(client: httpx.AsyncClient, content: Content) -> None:
