@@ -429,6 +429,7 @@ def run_database(kind: str, entries: int, seconds: float, max_requests: int, reu
     workdir = Path(tempfile.mkdtemp(prefix="exchange-bench-api-"))
     if kind == "sqlite":
         path = ROOT / ".cache" / f"bench_api_{entries}.db" if reuse else workdir / "bench.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite://{path}"
     else:
         url = asyncio.run(ensure_pg_database())

@@ -117,6 +117,7 @@ async def fill(n_entries: int, n_publishers: int, rng: random.Random) -> list[in
 async def main(args: argparse.Namespace) -> dict[str, object]:
     rng = random.Random(42)
     folder = Path(args.keep or tempfile.mkdtemp(prefix="matching-speed-"))
+    folder.mkdir(parents=True, exist_ok=True)
     db = Database(f"sqlite://{folder / 'speed.db'}")
     await db.open(create=True)
     report: dict[str, object] = {"benchmark": "matching_speed", "entries": args.entries, "publishers": args.publishers,

@@ -13,6 +13,7 @@ import contextvars
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -20,6 +21,9 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connections
 from tortoise.context import TortoiseContext, _current_context
 from tortoise.migrations.executor import MigrationExecutor
+
+from exchange.preflight import DatabaseUnavailableError, check_sqlite
+from exchange.settings import sqlite_path
 
 APP_LABEL = "models"
 MODELS_MODULE = "exchange.models"
@@ -67,6 +71,8 @@ class Database:
     async def open(self, *, create: bool = False) -> None:
         if self._opened:
             return
+        if self.dialect == "sqlite":
+            _check_sqlite_file(self.url, create=create)
         _claim_dialect(self.dialect)
         with self.bound():
             # PostgreSQL databases are made by their operator (CREATE DATABASE needs
@@ -123,6 +129,18 @@ class Database:
         pending = [f"{step.migration.app_label}.{step.migration.name}" for step in plan]
         self._none_pending_at = None if pending else time.monotonic()
         return pending
+
+
+def _check_sqlite_file(url: str, *, create: bool) -> None:
+    """Refuse, with the reason, a SQLite database that cannot be opened: the ORM's connection
+    then waits forever instead of failing (a missing folder, a file that cannot be made)."""
+    raw = sqlite_path(url)
+    if raw is None:
+        return
+    if create:
+        check_sqlite(url, "the database URL", create=True)
+    elif not Path(raw).parent.is_dir():
+        raise DatabaseUnavailableError(f"the folder {Path(raw).parent} of the database {raw} does not exist")
 
 
 _open_dialects: dict[str, int] = {"sqlite": 0, "postgres": 0}

@@ -83,14 +83,14 @@ async def _check_once(settings: Settings, *, create: bool) -> DatabaseState:
     url = settings.database_url
     where = settings.origin("database_url")
     if url.startswith("sqlite://"):
-        return await asyncio.to_thread(_check_sqlite, url, where, create)
+        return await asyncio.to_thread(check_sqlite, url, where, create)
     if url.startswith(("postgres://", "postgresql://")):
         return await _check_postgres(url, where)
     raise DatabaseUnavailableError(
         f"the database URL {masked(url)} is neither sqlite:// nor postgres:// (set {where})")
 
 
-def _check_sqlite(url: str, where: str, create: bool) -> DatabaseState:
+def check_sqlite(url: str, where: str, create: bool) -> DatabaseState:
     raw = sqlite_path(url)
     if raw is None:
         return DatabaseState("SQLite in memory", created=False)

@@ -1,10 +1,14 @@
+import asyncio
 from pathlib import Path
+
+import pytest
 
 from exchange.app import build_node
 from exchange.auth import Actor, find_publisher
 from exchange.catalogue import EntryInput
 from exchange.db import Database
 from exchange.models import Municipality
+from exchange.preflight import DatabaseUnavailableError
 from tests.conftest import make_database
 from tests.helpers import MUNICIPALITIES, seed, settings_for
 
@@ -58,3 +62,15 @@ async def test_entries_stored_before_the_budget_currency_are_in_euros_after_the_
             assert await conn.execute_query_dict("SELECT budget_currency FROM entry") == [{"budget_currency": "EUR"}]
     finally:
         await db.close()
+
+
+async def test_a_sqlite_database_that_cannot_be_opened_is_refused_at_once_with_the_reason(tmp_path: Path) -> None:
+    # the ORM's connection waited forever on these, with nothing said
+    for create in (True, False):
+        db = Database(f"sqlite://{tmp_path}/missing/exchange.db")
+        with pytest.raises(DatabaseUnavailableError, match=r"folder .*missing of the database .* does not exist"):
+            await asyncio.wait_for(db.open(create=create), 5)
+    assert not (tmp_path / "missing").exists()  # nothing made on the way
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(DatabaseUnavailableError, match="is not a folder"):
+        await asyncio.wait_for(Database(f"sqlite://{tmp_path}/file/exchange.db").open(create=True), 5)
