@@ -34,6 +34,9 @@ class Setting:
     help: str
 
 
+# The name a node has until its operator gives it one (the account page asks them to).
+DEFAULT_NODE_NAME = "Exchange node"
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("EXCHANGE_DATABASE_URL", "database_url", "sqlite://exchange.db",
             "tortoise URL of the database; postgres://user:pw@host/db for PostgreSQL"),
@@ -42,7 +45,8 @@ SETTINGS: tuple[Setting, ...] = (
             "default: exchange.toml beside the SQLite database, else in the current folder"),
     Setting("EXCHANGE_NODE_URL", "node_url", "http://127.0.0.1:8000",
             "this node's public base URL, its id in the network"),
-    Setting("EXCHANGE_NODE_NAME", "node_name", "Exchange node", "shown to people and peers"),
+    Setting("EXCHANGE_NODE_NAME", "node_name", DEFAULT_NODE_NAME,
+            "shown to people and peers; while it is the default, the operator's account page asks for a name"),
     Setting("EXCHANGE_KEY_FILE", "key_file", "",
             "the node's Ed25519 private key (created if missing, mode 0600); "
             "default: next to the SQLite file, or exchange-node.key"),
@@ -124,7 +128,7 @@ SETTINGS_BY_ATTR = {s.attr: s for s in SETTINGS}
 class Settings:
     database_url: str = "sqlite://exchange.db"
     node_url: str = "http://127.0.0.1:8000"
-    node_name: str = "Exchange node"
+    node_name: str = DEFAULT_NODE_NAME
     key_file: str = ""
     default_license: str = "CC-BY-4.0"
     secret: str = ""

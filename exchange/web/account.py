@@ -23,6 +23,7 @@ from exchange.accounts.people import memberships_of, open_invitations_for
 from exchange.auth import Actor, find_publisher
 from exchange.errors import InvalidInputError, UnauthenticatedError
 from exchange.sessions import act_for, end_sessions_of_person, sessions_of
+from exchange.settings import DEFAULT_NODE_NAME
 from exchange.tokens import create_own, revoke_as, tokens_of_person
 from exchange.web.forms import Session
 from exchange.web.publish import _checked_form, _page, _session_cookie
@@ -55,6 +56,7 @@ async def account_page(web: Web, request: Request, *, status: int = 200, **extra
         "tokens": await tokens_of_person(person.id),
         "invitations": await open_invitations_for(person.email, now=now),
         "joined": request.query_params.get("joined") == "1",
+        "unnamed_node": person.operator and web.node.settings.node_name == DEFAULT_NODE_NAME,
         "grantable": {m.id: sorted(R.scopes_of_role(m.role, m.publisher.kind)) for m in members},
         **extra,
     }, status=status)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from exchange.accounts.models import AuditEvent, Membership, Person
 from exchange.db import Database
 from exchange.models import Entry, Revision
+from exchange.settings import Settings
 from tests.exchange.test_cli import run
 from tests.web.accountkit import Staff, staff, web_client
 from tests.web.test_publish import csrf_of
@@ -164,3 +166,18 @@ async def test_roles_are_named_in_the_readers_language(content: Content, db: Dat
         english = (await admin.get(f"/publishers/{KISSELBACH}/people", params={"lang": "en"})).text
     assert "Redakteur:in" in german and "Administrator:in" in german and "publisher-admin</" not in german
     assert ">administrator</option>" in english and ">publisher-admin</option>" not in english
+
+
+async def test_an_operator_is_asked_to_name_a_node_that_has_the_default_name(
+        content: Content, db: Database, people: Staff) -> None:
+    prompt = "Dieser Knoten heißt noch „Exchange node“"
+    content.node.settings = replace(content.node.settings, node_name=Settings().node_name)  # never set
+    async with await web_client(content, db, people.people["operator"]) as operator:
+        page = (await operator.get("/account")).text
+        assert prompt in page and "node_name in exchange.toml" in page
+        assert "still called “Exchange node”" in (await operator.get("/account", params={"lang": "en"})).text
+    async with await web_client(content, db, people.people["publisher-admin"]) as admin:
+        assert prompt not in (await admin.get("/account")).text  # only the operator can set it
+    content.node.settings = replace(content.node.settings, node_name="Digitalbörse Nordhessen")
+    async with await web_client(content, db, people.people["operator"]) as operator:
+        assert "Dieser Knoten heißt noch" not in (await operator.get("/account")).text
