@@ -256,6 +256,10 @@ def test_a_lesson_from_a_project_on_an_english_phone_without_javascript(
     assert "Phone test: what the sensors taught us" in page.locator("main").inner_text()
     _fits(page, "the project with its lesson")
 
+    page.goto(base + "/search?kind=guide")
+    guide = page.locator(".results .card-title a").first.get_attribute("href")
+    check(guide, "entry-guide-phone-en")  # its checklist to tick, at 375 px
+    assert axe.locator(".checklist-form").count() == 1
     page.goto(lesson_url.replace("/entries/", "/publish/") + "/withdraw")
     _fits(page, "withdrawing the lesson")
     check(lesson_url.removeprefix(base).replace("/entries/", "/publish/") + "/withdraw", "withdraw-phone-en")
