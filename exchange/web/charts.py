@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from exchange.goals import measurements_of, target_met
 from exchange.models import Municipality
+from exchange.placenames import display_name
 from exchange.web.svg import Bar, MapPoint, SeriesPoint, bar_chart, germany_map, series_chart
 
 Gettext = Callable[[str], str]
@@ -58,17 +59,18 @@ def indicator_charts(goals: Sequence[dict[str, Any]], _: Gettext, env: Environme
 
 def peer_map(muni: Municipality, peers: Sequence[Any], _: Gettext) -> str:
     """The map of a municipality (a square) and its numbered peers (circles)."""
-    points = [MapPoint(muni.latitude or 0.0, muni.longitude or 0.0, muni.name)]
+    name = display_name(muni.name)  # "Haßfurt, Stadt", not the register's "Haßfurt, St"
+    points = [MapPoint(muni.latitude or 0.0, muni.longitude or 0.0, name)]
     for number, peer in enumerate(peers, 1):
         m = peer.publisher
         if m.latitude is not None and m.longitude is not None:
-            points.append(MapPoint(m.latitude, m.longitude, m.name, number))
-    title = _("Map of Germany: %(name)s and its peers") % {"name": muni.name}
+            points.append(MapPoint(m.latitude, m.longitude, display_name(m.name), number))
+    title = _("Map of Germany: %(name)s and its peers") % {"name": name}
     if len(points) > 1:
         description = _("%(name)s is drawn as a square; its peers as numbered circles: %(peers)s") % {
-            "name": muni.name,
+            "name": name,
             "peers": "; ".join(f"{p.number}. {p.label}" for p in points[1:]),
         }
     else:
-        description = _("%(name)s is drawn as a square.") % {"name": muni.name}
+        description = _("%(name)s is drawn as a square.") % {"name": name}
     return germany_map(points, title=title, description=description)
