@@ -28,7 +28,12 @@ from exchange.attachments.kinds import (
 from exchange.attachments.models import Attachment, AttachmentBlob
 from exchange.attachments.received import accept_blob, missing
 from exchange.attachments.s3 import S3Config, S3Store, store_for
-from exchange.attachments.service import AttachmentInput, Attachments, attachments_of
+from exchange.attachments.service import (
+    AttachmentInput,
+    AttachmentInputError,
+    Attachments,
+    attachments_of,
+)
 from exchange.attachments.store import (
     BlobStore,
     FileStore,
@@ -38,7 +43,7 @@ from exchange.attachments.store import (
 )
 
 __all__ = [
-    "IMAGES", "INLINE", "KINDS", "Attachment", "AttachmentBlob", "AttachmentInput", "Attachments",
+    "IMAGES", "INLINE", "KINDS", "Attachment", "AttachmentBlob", "AttachmentInput", "AttachmentInputError", "Attachments",
     "BlobStore", "FileStore", "FileTooLargeError", "Incoming", "Limits", "RefusedFileError", "S3Config",
     "S3Store", "StoreUnavailableError", "accept_blob", "attachments_of", "is_digest", "label", "missing",
     "reindex", "store_for",

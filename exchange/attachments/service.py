@@ -35,6 +35,15 @@ from exchange.errors import ConflictError, InvalidInputError, NotFoundError
 from exchange.models import LANGUAGES, Entry
 
 
+class AttachmentInputError(InvalidInputError):
+    """Bad words about a file; `reason` names which ("title", "alt_text", "text"), for a page to
+    say it in its reader's language."""
+
+    def __init__(self, message: str, reason: str = "text") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class Restamper(Protocol):
     """What stores a new version of an entry when its list of files changed (the catalogue)."""
 
@@ -105,7 +114,8 @@ class Attachments:
                 digest = await asyncio.to_thread(sha256_of, checked.path)
             size = checked.path.stat().st_size
             if checked.media_type in IMAGES and not data.description.strip():
-                raise InvalidInputError("an image needs a description (its alt text) for people who cannot see it")
+                raise AttachmentInputError("an image needs a description (its alt text) for people who cannot see it",
+                                           "alt_text")
             if used + size > self.limits.entry_bytes:
                 raise FileTooLargeError(message)
             added = await self._keep(entry, actor, data, checked, digest, size, now or datetime.now(UTC))
@@ -216,17 +226,17 @@ async def attachments_of(entry_ids: Sequence[int]) -> dict[int, list[Attachment]
 def _check_texts(data: AttachmentInput) -> None:
     title = data.title.strip()
     if not title:
-        raise InvalidInputError("a file needs a title")
+        raise AttachmentInputError("a file needs a title", "title")
     if len(title) > 300:
-        raise InvalidInputError("the title is longer than 300 characters")
+        raise AttachmentInputError("the title is longer than 300 characters")
     if len(data.description) > 2000:
-        raise InvalidInputError("the description is longer than 2,000 characters")
+        raise AttachmentInputError("the description is longer than 2,000 characters")
     if data.language and data.language not in LANGUAGES:
-        raise InvalidInputError(f"language must be one of {', '.join(LANGUAGES)}, not {data.language!r}")
+        raise AttachmentInputError(f"language must be one of {', '.join(LANGUAGES)}, not {data.language!r}")
     if len(data.license) > 40 or (data.license and not re.fullmatch(r"[A-Za-z0-9.+\-]+", data.license)):
-        raise InvalidInputError("licence must be an SPDX id such as CC-BY-4.0")
+        raise AttachmentInputError("licence must be an SPDX id such as CC-BY-4.0")
     for name in ("title", "description", "filename"):
         hit = forbidden_character(getattr(data, name))
         if hit is not None:
-            raise InvalidInputError(hit.message(name))
+            raise AttachmentInputError(hit.message(name))
 

@@ -31,6 +31,7 @@ from exchange.attachments import (
     INLINE,
     Attachment,
     AttachmentInput,
+    AttachmentInputError,
     Attachments,
     FileTooLargeError,
     StoreUnavailableError,
@@ -38,7 +39,12 @@ from exchange.attachments import (
     label,
 )
 from exchange.auth import ANONYMOUS, Actor, authenticate
-from exchange.errors import ExchangeError, InvalidInputError, NotFoundError, PermissionDeniedError
+from exchange.errors import (
+    ConflictError,
+    ExchangeError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from exchange.logs import request_id
 from exchange.models import LANGUAGES, Entry
 from exchange.web import views
@@ -120,7 +126,7 @@ async def upload(web: Web, request: Request) -> Response:
         has_file = await stream.read_fields()
         form = stream.fields
         if not has_file:
-            raise InvalidInputError("please choose a file")
+            raise AttachmentInputError("please choose a file", "no_file")
         data = AttachmentInput(title=form.get("title", ""), description=form.get("description", ""),
                                license=form.get("license", ""), language=form.get("language", ""),
                                filename=stream.filename or "")
@@ -131,7 +137,8 @@ async def upload(web: Web, request: Request) -> Response:
         code = 413 if isinstance(exc, FileTooLargeError) else status_of(exc)
         return await attachments_page(web, request, status=code, problem=exc.message, form=form,
                                       too_large=isinstance(exc, FileTooLargeError),
-                                      reason=getattr(exc, "reason", ""))
+                                      reason="duplicate" if isinstance(exc, ConflictError)
+                                      else getattr(exc, "reason", ""))
     return RedirectResponse(f"/entries/{uid}/attachments?added={added.digest}", status_code=303)
 
 

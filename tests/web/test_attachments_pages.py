@@ -128,6 +128,37 @@ async def test_the_form_refuses_hostile_files_with_a_reason(
     assert 'aria-invalid="true"' in r.text and not await Attachment.exists()
 
 
+@pytest.mark.parametrize(("fields", "name", "data", "german", "english"), [
+    ({"description": ""}, "rathaus.jpg", files.photo(), "Ein Bild braucht eine Beschreibung dessen, was es zeigt",
+     "A picture needs a description of what it shows"),
+    ({}, "", b"", "Bitte wählen Sie eine Datei aus.", "Please choose a file."),  # the empty file field
+    ({"title": " "}, "bericht.pdf", files.pdf(), "Bitte geben Sie der Datei einen Titel.", "Please give the file a title."),
+    ({"language": "fr"}, "bericht.pdf", files.pdf(), "Bitte prüfen Sie Titel, Beschreibung, Lizenz und Sprache.",
+     "Please check the title, the description, the licence and the language."),
+], ids=["alt text", "no file", "no title", "language"])
+async def test_the_form_says_what_is_missing_in_the_readers_language(
+        client: httpx.AsyncClient, content: Content, fields: dict[str, str], name: str, data: bytes,
+        german: str, english: str) -> None:
+    await signed_in(client, content)
+    r = await upload(client, content.project, data, name, **fields)
+    assert r.status_code == 400 and "Die Datei wurde nicht angenommen." in r.text and german in r.text
+    page = await client.get(f"/entries/{content.project}/attachments", headers={"Accept-Language": "en"})
+    r = await client.post(f"/entries/{content.project}/attachments?csrf={csrf_of(page.text)}",
+                          headers={"Accept-Language": "en"},
+                          data={"title": "Report", "description": "", "license": "", "language": "de", **fields},
+                          files={"file": (name, data, "application/octet-stream")})
+    assert r.status_code == 400 and english in r.text and german not in r.text
+    assert not await Attachment.exists()
+
+
+async def test_the_same_file_twice_is_refused_saying_so(client: httpx.AsyncClient, content: Content) -> None:
+    await signed_in(client, content)
+    assert (await upload(client, content.project, files.pdf("Bericht"), "bericht.pdf")).status_code == 303
+    r = await upload(client, content.project, files.pdf("Bericht"), "bericht-2.pdf", title="Nochmal")
+    assert r.status_code == 409 and "Diese Datei gehört schon zu diesem Eintrag." in r.text
+    assert await Attachment.all().count() == 1
+
+
 async def test_a_too_large_file_is_refused_by_its_announced_length(client: httpx.AsyncClient, content: Content) -> None:
     await signed_in(client, content)
     page = await client.get(f"/entries/{content.project}/attachments")
