@@ -78,6 +78,7 @@ async def test_a_writer_uploads_a_report_and_a_photo_without_javascript(
     assert "(GPS), wurde entfernt" in page.text
     assert "Der Name der Autorin oder des Autors (Erika Mustermann) wurde aus den Eigenschaften" in page.text
     assert "Die XMP-Metadaten des PDF wurden entfernt." in page.text
+    assert "PDFs werden ohne ihre Autorin oder ihren Autor, die Programme, mit denen sie erstellt wurden" in page.text
     rows = {a.title: a for a in await Attachment.all()}
     assert rows["Evaluationsbericht 2025"].digest != hashlib.sha256(report).hexdigest()
     client.cookies.clear()
