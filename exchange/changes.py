@@ -8,6 +8,7 @@ change rows takes first, `federation.batch` included for its bulk inserts.
 from __future__ import annotations
 
 from exchange.db import current_connection, dialect_of
+from exchange.freshness import state_changed
 from exchange.models import Change, Entry
 
 __all__ = ["CHANGE_CHANNEL", "append_change", "claim_sequence"]
@@ -37,7 +38,9 @@ async def claim_sequence() -> None:
     """Within the caller's transaction, before change rows are inserted: on PostgreSQL take
     the advisory lock that serialises sequence numbers, and queue a NOTIFY on
     `CHANGE_CHANNEL`, which PostgreSQL delivers at commit (and drops on rollback), so
-    the other processes' followers (`exchange.follow`) catch up at once."""
+    the other processes' followers (`exchange.follow`) catch up at once. This process's
+    kept state tag is forgotten at once (`exchange.freshness`)."""
+    state_changed()
     conn = current_connection()
     if dialect_of(conn) == "postgres":
         await conn.execute_query("SELECT pg_advisory_xact_lock(7305)")

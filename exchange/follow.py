@@ -18,7 +18,10 @@ whole first sync into the database). The facet index, counts and
 topic counts compare the feed's sequence on every request and need no
 follower. On PostgreSQL the same LISTEN connection hears `ACCOUNTS_CHANNEL`
 and tells the accounts cache (`exchange.accounts.cache`), which keeps who a
-token or session stands for only while someone listens.
+token or session stands for only while someone listens, and `STATE_CHANNEL`
+(sent by triggers on the tables of the public state) and tells the state
+cache (`exchange.freshness`), which keeps the conditional GET's state tag
+only while someone listens.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from exchange.accounts.cache import ACCOUNTS_CHANNEL, AccountsCache, cache_of
 from exchange.catalogue import Listener
 from exchange.changes import CHANGE_CHANNEL
 from exchange.db import Database, current_connection, dialect_of
+from exchange.freshness import STATE_CHANNEL, StateCache, state_cache_of
 from exchange.models import Entry
 from exchange.search import latest_seq
 
@@ -70,8 +74,9 @@ class ChangeFollower:
         self._seen: OrderedDict[tuple[uuid.UUID, int], None] = OrderedDict()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._listen: Any = None  # asyncpg connection LISTENing on CHANGE_CHANNEL and ACCOUNTS_CHANNEL
+        self._listen: Any = None  # asyncpg connection LISTENing on CHANGE_CHANNEL, ACCOUNTS_CHANNEL, STATE_CHANNEL
         self._accounts: AccountsCache | None = None  # told of account changes while _listen is up
+        self._state: StateCache | None = None  # told of writes to the public state while _listen is up
         self._listen_after = 0.0
         self.handed = 0  # entries handed to the listeners (for tests and metrics)
         self.looked_at: float | None = None  # time.time() of the last complete look at the feed
@@ -182,9 +187,12 @@ class ChangeFollower:
             self._listen = await asyncio.wait_for(asyncpg.connect(**connect_arguments(self.database.url)), 5)
             await self._listen.add_listener(CHANGE_CHANNEL, self._notified)
             await self._listen.add_listener(ACCOUNTS_CHANNEL, self._accounts_notified)
+            await self._listen.add_listener(STATE_CHANNEL, self._state_notified)
             self._listen.add_termination_listener(self._lost)
             self._accounts = cache_of(self.database.connection())
             self._accounts.listen(True)  # from now on it hears of every change: it may keep answers
+            self._state = state_cache_of(self.database.connection())
+            self._state.listen(True)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("cannot LISTEN for changes (polling every %.0f s instead): %s", self.interval, exc)
             await self._close_listen()
@@ -197,10 +205,17 @@ class ChangeFollower:
         if self._accounts is not None:
             self._accounts.changed()
 
+    def _state_notified(self, *_: Any) -> None:
+        if self._state is not None:
+            self._state.changed()
+
     def _deaf(self) -> None:
         if self._accounts is not None:
             self._accounts.listen(False)  # it would not hear of changes: keep nothing
             self._accounts = None
+        if self._state is not None:
+            self._state.listen(False)
+            self._state = None
 
     def _lost(self, *_: Any) -> None:
         self._deaf()

@@ -26,6 +26,7 @@ from pathlib import Path
 from tortoise.transactions import in_transaction
 
 from exchange.errors import RegisterFormatError
+from exchange.freshness import state_changed
 from exchange.models import Municipality, NodeState
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -417,6 +418,7 @@ async def import_register(
             )
             if progress:
                 progress(len(writes) + min(start + CHUNK, len(gone)), total)
+        state_changed()  # publishers' names and places change with the register: no tag from before
         await NodeState.update_or_create(
             key="register_date", defaults={"value": register.date}, using_db=conn
         )

@@ -26,6 +26,7 @@ from exchange.catalogue import (
     publisher_of_entry,
 )
 from exchange.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from exchange.freshness import state_changed
 from exchange.models import REVIEW_STATES, ChecklistProgress, Entry, ReviewEvent, Revision
 
 # Moves a curator may make through the API; an import may set any state it is given.
@@ -49,6 +50,7 @@ def visibility_for(state: str) -> str:
 async def record_event(
     entry: Entry, from_state: str | None, to_state: str, actor: Actor, note: str, now: datetime
 ) -> ReviewEvent:
+    state_changed()  # a review decision changes what readers see: no tag from before
     return await ReviewEvent.create(
         entry_id=entry.id,
         version=entry.version,
