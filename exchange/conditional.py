@@ -6,17 +6,23 @@ newest change, review event and register), the build of the code and the
 request's variant headers (Accept, Accept-Language, the language cookie),
 and `Cache-Control: no-cache` (keep it, but ask again). When the reader sends
 that tag back in `If-None-Match` and the state has not moved, the answer is
-`304 Not Modified` after one small query: no GraphQL execution, no template,
-no export. Harvesters re-reading DCAT daily and readers paging back cost
-next to nothing.
+`304 Not Modified` after one small query, or none where PostgreSQL's
+NOTIFY lets the process keep the tag (`exchange.freshness.StateCache`): no
+GraphQL execution, no template, no export. Harvesters re-reading DCAT daily
+and readers paging back cost next to nothing.
 
 Answers that depend on who asks are never tagged: requests with an
 `Authorization` header, a session cookie, or a peer's HTTP signature, and the
 personal and write paths (sign-in, account, publish, people, operator pages,
 federation, health and metrics). Only 200 answers without `Set-Cookie` get a
-tag. The tag is read before the answer is made, so a write racing the
-request can only make the reader's next revalidation a full answer, never a
-stale 304.
+tag. The tag is taken before the answer is made, so a write racing the
+request can only make the reader's next revalidation a full answer. Where
+the tag is read each time, the next request after a commit sees it. Where it
+is kept, a write of this process forgets it before committing; a commit of
+another process (or a tag read here while this process's write was not yet
+committed) is seen once the commit's NOTIFY has arrived, as a rule a few
+milliseconds later. Until then a revalidation may still be answered 304 for
+the state just before that commit.
 """
 
 from __future__ import annotations
