@@ -53,12 +53,14 @@ async def test_entries_stored_before_the_budget_currency_are_in_euros_after_the_
             await node.catalogue.publish(Actor(publisher=publisher, scopes=frozenset({"publish"})), EntryInput(
                 kind="project", title="Projekt", summary="Kurz.", body_markdown="Text", topics=["digitalisierung"]))
             conn = db.connection()
-            # back to the state before 0014 and 0013 (0013 follows 0014), with the entry kept
+            # back to the state before 0014 and 0013 (0013 follows 0014; 0015 makes triggers again where
+            # they are, on PostgreSQL only), with the entry kept
             for statement in ("ALTER TABLE entry DROP COLUMN budget_currency", "ALTER TABLE entry DROP COLUMN call",
                               "DROP TABLE call_answer", "DROP TABLE call_refusal", "DROP TABLE call_subscription",
-                              "DELETE FROM tortoise_migrations WHERE name LIKE '0013%' OR name LIKE '0014%'"):
+                              "DELETE FROM tortoise_migrations WHERE name LIKE '0013%' OR name LIKE '0014%' "
+                              "OR name LIKE '0015%'"):
                 await conn.execute_script(statement)
-            assert await db.migrate() == ["0014_budget_currency_measurements", "0013_calls"]
+            assert await db.migrate() == ["0014_budget_currency_measurements", "0013_calls", "0015_state_notify"]
             assert await conn.execute_query_dict("SELECT budget_currency FROM entry") == [{"budget_currency": "EUR"}]
     finally:
         await db.close()
