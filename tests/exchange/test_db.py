@@ -57,8 +57,7 @@ async def test_entries_stored_before_the_budget_currency_are_in_euros_after_the_
             # they are, on PostgreSQL only), with the entry kept
             for statement in ("ALTER TABLE entry DROP COLUMN budget_currency", "ALTER TABLE entry DROP COLUMN call",
                               "DROP TABLE call_answer", "DROP TABLE call_refusal", "DROP TABLE call_subscription",
-                              "DELETE FROM tortoise_migrations WHERE name LIKE '0013%' OR name LIKE '0014%' "
-                              "OR name LIKE '0015%'"):
+                              "DELETE FROM tortoise_migrations WHERE substr(name, 1, 4) IN ('0013', '0014', '0015')"):
                 await conn.execute_script(statement)
             assert await db.migrate() == ["0014_budget_currency_measurements", "0013_calls", "0015_state_notify"]
             assert await conn.execute_query_dict("SELECT budget_currency FROM entry") == [{"budget_currency": "EUR"}]
