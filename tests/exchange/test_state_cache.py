@@ -90,9 +90,9 @@ async def test_a_write_of_another_connection_ends_the_kept_tag(content: Content,
         assert kept.hits == hits + 3 and kept.reads == reads, "the kept tag answered without a query"
         await raw(db, RAW_WRITES[write])
         started = time.monotonic()
-        after = await revalidated(client, tag)
+        after = await revalidated(client, tag, within=3.0)
         assert after.status_code == 200 and after.headers["etag"] != tag, f"{write} was not heard"
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 2.0
         assert kept.reads > reads
 
 
@@ -156,9 +156,10 @@ async def test_a_tag_read_while_a_write_is_heard_is_not_kept(content: Content, d
         await tx.start()
         await blocker.execute("LOCK TABLE node_state IN ACCESS EXCLUSIVE MODE")
         kept.changed()
+        reads = kept.reads
         reading = asyncio.create_task(state_tag())
         for _ in range(100):
-            if kept.reads:
+            if kept.reads > reads:
                 break
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
