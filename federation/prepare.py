@@ -192,9 +192,12 @@ def chunks(work: Work, size: int = CHUNK) -> list[Work]:
 class Jobs:
     """A page's work handed to the helper in jobs; `collect` takes what the helper has done.
 
-    Jobs the worker has not started are cancelled: the sync does their part
-    itself, in the time it would otherwise wait, so neither side idles while
-    the other is behind. Jobs under way (and with `wait`, all jobs) are awaited.
+    The sync takes jobs the worker has not started from the end, one at a
+    time, and does them here with the same `compute` while the worker goes on
+    from the start; where they meet (a job the worker has, or had), the rest
+    is awaited. So neither side idles while the other is behind. (Cancelling
+    every job first matters: awaited one by one, each job is started by the
+    time the loop reaches it.) With `wait`, all jobs are awaited.
     """
 
     def __init__(self, jobs: list[tuple[Work, concurrent.futures.Future[Answers]]],
@@ -205,11 +208,14 @@ class Jobs:
     async def collect(self, wait: bool = False) -> Prepared:
         valid: set[SignatureCheck] = set()
         texts: dict[TextInput, tuple[str, str]] = {}
+        mine: dict[int, Answers] = {}
+        for work, future in reversed(self._jobs) if not wait else ():
+            if not future.cancel():  # the worker has this one, and the ones before it
+                break
+            mine[id(future)] = compute(work)
         for work, future in self._jobs:
-            if not wait and future.cancel():  # not started yet
-                continue
             try:
-                answers = await asyncio.wrap_future(future)
+                answers = mine[id(future)] if id(future) in mine else await asyncio.wrap_future(future)
             except Exception as exc:  # noqa: BLE001 - a dead or broken worker: carry on without it
                 self._on_error(exc)
                 continue

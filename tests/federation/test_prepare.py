@@ -12,8 +12,10 @@ runs a real worker process.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gc
 import json
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -417,3 +419,18 @@ def test_numbers_stem_to_themselves(language: str) -> None:
     stemmer = snowballstemmer.stemmer({"de": "german", "en": "english"}[language])
     numbers = [str(n) for n in range(0, 100_000, 7)] + ["0000", "007", "3000000000", "1" * 40]
     assert all(stemmer.stemWord(n) == n == stem(n, language) for n in numbers)
+
+
+async def test_collect_does_the_jobs_the_worker_has_not_started_and_awaits_the_one_it_runs() -> None:
+    key = NodeKey.generate(PEER)
+    work = work_for([make_envelope(key, i) for i in range(12)], lambda origin: key.public_key_b64, LABELS)
+    parts = chunks(work, size=3)
+    futures: list[concurrent.futures.Future[Any]] = [concurrent.futures.Future() for _ in parts]
+    assert futures[0].set_running_or_notify_cancel()  # the worker has the first job
+    finished = threading.Timer(0.2, lambda: futures[0].set_result(compute(parts[0])))
+    finished.start()
+    errors: list[BaseException] = []
+    got = await Jobs(list(zip(parts, futures, strict=True)), errors.append).collect()
+    finished.join()
+    assert got == prepared(work, compute(work)) and not errors
+    assert not futures[0].cancelled() and all(f.cancelled() for f in futures[1:])
