@@ -350,8 +350,8 @@ async def apply_batch(
         columns: list[dict[str, Any]] = []
         known: dict[str, bool] = {}
         for signed in to_apply:
-            problem = character_problem(bare_tombstone(signed.envelope) if signed.is_tombstone
-                                        else signed.envelope)
+            problem = (character_problem(bare_tombstone(signed.envelope)) if signed.is_tombstone
+                       else character_problem(signed.envelope, signed.canonical))
             if problem is not None:
                 result.pending.append(Pending(signed, problem))
                 continue

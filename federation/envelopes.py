@@ -18,6 +18,7 @@ No I/O, no clock.
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -98,13 +99,28 @@ def withdrawn_tombstone(envelope: dict[str, Any], *, for_non_members: bool = Fal
     }
 
 
-def character_problem(envelope: dict[str, Any]) -> str | None:
+def character_problem(envelope: dict[str, Any], canonical: bytes | None = None) -> str | None:
     """Why a received envelope cannot be stored as text, or None: a character XML 1.0
     forbids (NUL, other control characters, unpaired surrogates, U+FFFE/U+FFFF) anywhere
     in it would make this node's feeds and exports unreadable. The sync holds such an
-    envelope back with this reason (refused and reported), like any content it cannot store."""
+    envelope back with this reason (refused and reported), like any content it cannot store.
+
+    `canonical` is the envelope's canonical JSON, where the sync has it (the signed bytes):
+    when one search of those bytes finds nothing that could stand for such a character,
+    the envelope is clean without walking it (the walk of every received envelope took a
+    tenth of a large sync's CPU time)."""
+    if canonical is not None and _MAYBE_FORBIDDEN.search(canonical) is None:
+        return None
     hit = forbidden_character(envelope, "envelope")
     return None if hit is None else hit.message("")
+
+
+# What a forbidden character becomes in canonical JSON (`json.dumps` with ensure_ascii off,
+# UTF-8): a control character an escape (\b, \f or \u00XX; tab, line feed and carriage
+# return, which are allowed, have escapes of their own), U+FFFE/U+FFFF their UTF-8 bytes.
+# Unpaired surrogates cannot be in it at all (UTF-8 has no bytes for them). An escaped
+# backslash before b, f or u00 matches too, and then the envelope is walked: slower, not wrong.
+_MAYBE_FORBIDDEN = re.compile(rb"\\[bf]|\\u00[01]|\xef\xbf[\xbe\xbf]")
 
 
 def parse_entry_uid(value: str) -> uuid.UUID:

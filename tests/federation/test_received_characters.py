@@ -9,9 +9,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exchange.envelope import canonical_json
 from exchange.models import Entry, PendingEnvelope, Revision
+from federation.envelopes import _MAYBE_FORBIDDEN, character_problem
 from tests.conftest import PG_URL
 from tests.federation.fednodes import close_all, connect, make_nodes
 
@@ -43,3 +46,32 @@ async def test_a_nul_byte_from_a_peer_is_held_back_with_the_reason(tmp_path: Pat
     titles = await a.run(lambda: Entry.all().values_list("title", flat=True))
     assert titles == ["Gut"]
     await close_all(a, b)
+
+
+# Text as envelopes hold it: mostly letters, with the characters XML 1.0 forbids, the
+# allowed control characters, backslashes and letters that follow them in escapes mixed in.
+_TEXT = st.text(st.one_of(
+    st.characters(blacklist_categories=("Cs",)),
+    st.sampled_from("\x00\x01\x08\x0b\x0c\x0e\x1f\t\n\r\x7f\ufffe\uffff\ufffd\\bfu0"),
+), max_size=12)
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), _TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSON)
+def test_the_search_of_the_signed_bytes_finds_what_the_walk_finds(value: object) -> None:
+    """The sync looks for forbidden characters in an envelope's canonical JSON first and walks
+    the envelope only where that search finds something: the answer is always the walk's."""
+    envelope = {"entry": value}
+    assert character_problem(envelope, canonical_json(envelope)) == character_problem(envelope)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x08", "\x0b", "\x0c", "\x1f", "\ufffe", "\uffff"])
+def test_each_forbidden_character_is_found_in_the_signed_bytes(text: str) -> None:
+    for envelope in ({"entry": {"title": text}}, {"entry": {text: "key"}}, {"entry": {"keywords": ["x", text]}}):
+        assert _MAYBE_FORBIDDEN.search(canonical_json(envelope)), envelope
+        assert character_problem(envelope, canonical_json(envelope)) is not None
