@@ -232,15 +232,17 @@ def _parse(body: bytes, where: str) -> Any:
 
 
 def too_deep(value: Any, limit: int) -> bool:
-    """Whether lists and objects in `value` nest more than `limit` levels (no recursion)."""
+    """Whether lists and objects in `value` (as `json.loads` makes them: dicts and lists,
+    not their subclasses) nest more than `limit` levels (no recursion)."""
     level: list[Any] = [value]
     for _ in range(limit):
         inner: list[Any] = []
         for item in level:
-            if isinstance(item, dict):
-                inner.extend(v for v in item.values() if isinstance(v, (dict, list)))
-            elif isinstance(item, list):
-                inner.extend(v for v in item if isinstance(v, (dict, list)))
+            kind = type(item)
+            if kind is dict:
+                inner += [v for v in item.values() if type(v) is dict or type(v) is list]
+            elif kind is list:
+                inner += [v for v in item if type(v) is dict or type(v) is list]
         if not inner:
             return False
         level = inner

@@ -59,6 +59,8 @@ MAX_BACKOFF = timedelta(hours=6)
 OFFLOAD_FROM = 5_000
 # The error code recorded when a pull fails with anything but an ExchangeError.
 UNEXPECTED = "SYNC_FAILED"
+# Pages fetched ahead of the one being applied (the one waiting and the one on its way).
+PAGES_AHEAD = 2
 
 
 # While a sync runs, the cyclic collector runs after this many new container objects
@@ -94,6 +96,44 @@ def retry_delay(failures: int, interval: float, rand: float) -> timedelta:
     base = max(interval, 5.0) * (2 ** min(max(failures - 1, 0), 16))
     capped = min(base, MAX_BACKOFF.total_seconds())
     return timedelta(seconds=capped * (0.5 + rand / 2))
+
+
+class _Ahead:
+    """The pages after `cursor`, fetched in order while earlier ones are applied: up to
+    `PAGES_AHEAD` of them wait, so that the helper always has the next page's work when it is
+    done with one (with one page ahead it idled while the peer made each page). A fetch that
+    fails ends the run; its error is raised where that page is asked for."""
+
+    def __init__(self, fetch: Callable[[str], Awaitable[tuple[FeedAnswer, Jobs | None]]], cursor: str,
+                 pages: int | None) -> None:
+        self._queue: asyncio.Queue[tuple[FeedAnswer, Jobs | None] | Exception] = asyncio.Queue(PAGES_AHEAD - 1)
+        self._task = asyncio.ensure_future(self._run(fetch, cursor, pages))
+
+    async def _run(self, fetch: Callable[[str], Awaitable[tuple[FeedAnswer, Jobs | None]]], cursor: str,
+                   pages: int | None) -> None:
+        fetched = 0
+        while pages is None or fetched < pages:
+            try:
+                page = await fetch(cursor)
+            except Exception as exc:  # noqa: BLE001 - handed to the loop that applies the pages
+                await self._queue.put(exc)
+                return
+            await self._queue.put(page)
+            fetched += 1
+            if not page[0].batch.has_more:
+                return
+            cursor = page[0].batch.next_cursor
+
+    async def next(self) -> tuple[FeedAnswer, Jobs | None]:
+        page = await self._queue.get()
+        if isinstance(page, Exception):
+            raise page
+        return page
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(BaseException):
+            await self._task
 
 
 @dataclass(frozen=True)
@@ -203,26 +243,23 @@ class Syncer:
                 helper = self.helper()
                 helper.start()
                 guesses = await self._guesses(peer)
-            while True:
-                # Fetch (and have the helper prepare) the next page while this one is
-                # applied; dropped if this one fails.
-                more = answer.batch.has_more and (max_batches is None or report.batches + 1 < max_batches)
-                ahead = asyncio.ensure_future(self._fetch(
-                    peer, answer.batch.next_cursor, helper, guesses)) if more else None
-                try:
+            # Pages are fetched (and handed to the helper) ahead of the one applied; those
+            # ahead are dropped if this one fails.
+            pages = None if max_batches is None else max_batches - 1
+            ahead = (_Ahead(lambda cursor: self._fetch(peer, cursor, helper, guesses), answer.batch.next_cursor,
+                            pages) if answer.batch.has_more and pages != 0 else None)
+            try:
+                while True:
                     await self._apply(peer, answer.batch, answer.remaining, report, prepared)
-                except BaseException:
-                    if ahead is not None:
-                        ahead.cancel()
-                        with contextlib.suppress(BaseException):
-                            await ahead
-                    raise
-                if progress is not None:
-                    progress(report.applied + report.skipped + report.pending, answer.remaining)
-                if ahead is None:
-                    break
-                answer, jobs = await ahead
-                prepared = await jobs.collect() if jobs is not None else NOTHING
+                    if progress is not None:
+                        progress(report.applied + report.skipped + report.pending, answer.remaining)
+                    if ahead is None or not answer.batch.has_more or report.batches == max_batches:
+                        break
+                    answer, jobs = await ahead.next()
+                    prepared = await jobs.collect() if jobs is not None else NOTHING
+            finally:
+                if ahead is not None:
+                    await ahead.close()
             if report.learned:
                 report.released += await self._retry_pending(peer)  # held back before the key came
         except ExchangeError as exc:
