@@ -17,8 +17,9 @@ personal and write paths (sign-in, account, publish, people, operator pages,
 federation, health and metrics). Only 200 answers without `Set-Cookie` get a
 tag. The tag is taken before the answer is made, so a write racing the
 request can only make the reader's next revalidation a full answer. Where
-the tag is read each time, the next request after a commit sees it. Where it
-is kept, a write of this process forgets it before committing; a commit of
+the tag is read each time, or kept while SQLite's files stand unchanged, the
+next request after a commit sees it. Where it is kept on PostgreSQL, a write
+of this process forgets it before committing; a commit of
 another process (or a tag read here while this process's write was not yet
 committed) is seen once the commit's NOTIFY has arrived, as a rule a few
 milliseconds later. Until then a revalidation may still be answered 304 for

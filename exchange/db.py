@@ -10,6 +10,7 @@ request.
 from __future__ import annotations
 
 import contextvars
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -177,3 +178,31 @@ def dialect_of(client: BaseDBAsyncClient) -> str:
     """'postgres' or 'sqlite' for a connection."""
     name = getattr(getattr(client, "capabilities", None), "dialect", "") or ""
     return "postgres" if "postgres" in name else "sqlite"
+
+
+# A SQLite file state is trusted only when its last write is this old: a file system whose
+# timestamps are coarser could give the next write within that time the same modification time.
+SETTLED_NS = 20_000_000
+
+
+def sqlite_file_state(filename: str) -> tuple[int, int, int, int] | None:
+    """A SQLite database's file and write-ahead log as `stat` sees them (modification time and
+    size of each; (0, -1) for a log that is not there), or None when the file is not there.
+
+    Every commit, of this process or of any other, appends to the log or, when the log is
+    checkpointed, writes the file, and so changes this; reading changes nothing. Two `stat`
+    calls, where a query costs a trip to the database's thread."""
+    try:
+        db = os.stat(filename)
+    except OSError:
+        return None
+    try:
+        wal = os.stat(filename + "-wal")
+    except OSError:
+        return (db.st_mtime_ns, db.st_size, 0, -1)
+    return (db.st_mtime_ns, db.st_size, wal.st_mtime_ns, wal.st_size)
+
+
+def settled(state: tuple[int, int, int, int]) -> bool:
+    """Whether the last write seen in `state` (of `sqlite_file_state`) is `SETTLED_NS` old."""
+    return time.time_ns() - max(state[0], state[2]) > SETTLED_NS

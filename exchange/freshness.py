@@ -16,7 +16,7 @@ process, another worker, the command line, psql), and the change follower's
 LISTEN connection (`exchange.follow`) tells the cache, which forgets the tag.
 A tag read while a notification arrives is not kept (a generation counter),
 and when the LISTEN connection is lost, or none was ever opened (no
-follower, SQLite), nothing is kept and every call reads. This process's own
+follower), nothing is kept and every call reads. This process's own
 writes forget the tag at once, before they commit (`state_changed`). What
 remains: another process's commit, and a request of this process that read
 while this process's write was still uncommitted, are seen when the NOTIFY
@@ -24,18 +24,27 @@ arrives, as a rule a few milliseconds after the commit. Until then a
 revalidating reader may still get a 304 for the state before that commit, as
 it would have had it asked a moment earlier.
 
+On SQLite the tag is kept with the modification times and sizes of the
+database file and its write-ahead log, taken before it was read
+(`exchange.db.sqlite_file_state`), and used while they stand: every commit,
+of any process, changes them before it returns, so there is no such window.
+A tag is kept only when the last write is 20 ms old (a file system with
+coarse timestamps could give a write within that time the time of the one
+before), and never for an in-memory database.
+
 Personal state (sessions, tokens, checklists, who signed in) is not covered:
 answers for signed-in people are never tagged.
 """
 
 from __future__ import annotations
 
+import os
 import weakref
 from typing import Any
 
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
-from exchange.db import current_connection
+from exchange.db import current_connection, settled, sqlite_file_state
 
 __all__ = ["STATE_CHANNEL", "StateCache", "state_cache_of", "state_changed", "state_tag"]
 
@@ -48,12 +57,15 @@ _STATE_SQL = (
 
 
 class StateCache:
-    """The state tag of one database, kept while someone hears every write to its tables."""
+    """The state tag of one database, kept while every write to its tables provably shows:
+    on PostgreSQL while someone hears their NOTIFY, on SQLite while the file is unchanged."""
 
-    def __init__(self) -> None:
+    def __init__(self, filename: str | None = None) -> None:
+        self.filename = filename  # SQLite: the database file; PostgreSQL (and nothing to watch): None
         self.listeners = 0  # LISTEN connections on STATE_CHANNEL that are up (change followers say so)
         self.generation = 0  # bumped by `changed`
         self.tag: str | None = None
+        self._stamp: tuple[int, ...] | None = None  # what `stamp` said when `tag` was read
         self.hits = 0  # tags answered without a query
         self.reads = 0  # tags read from the database
 
@@ -62,19 +74,28 @@ class StateCache:
         return self.listeners > 0
 
     def get(self) -> str | None:
-        if self.tag is None or not self.listening:
+        if self.tag is None:
+            return None
+        if self.stamp() != self._stamp:
+            self.tag = None
             return None
         self.hits += 1
         return self.tag
 
-    def stamp(self) -> int | None:
-        """Taken before a read: the generation the tag read then belongs to; None when nothing may be kept."""
-        return self.generation if self.listening else None
+    def stamp(self) -> tuple[int, ...] | None:
+        """Taken before a read: the state the tag read then belongs to; None when nothing may be kept."""
+        if self.filename is None:
+            return (self.generation,) if self.listening else None
+        files = sqlite_file_state(self.filename)
+        return None if files is None else (self.generation, *files)
 
-    def put(self, stamp: int | None, tag: str) -> None:
-        """Keep `tag`, read after `stamp` was taken, unless a write was heard meanwhile."""
-        if stamp is not None and stamp == self.generation and self.listening:
-            self.tag = tag
+    def put(self, stamp: tuple[int, ...] | None, tag: str) -> None:
+        """Keep `tag`, read after `stamp` was taken, unless a write was heard or seen meanwhile."""
+        if stamp is None or stamp != self.stamp():
+            return
+        if self.filename is not None and not settled((stamp[1], stamp[2], stamp[3], stamp[4])):
+            return
+        self.tag, self._stamp = tag, stamp
 
     def changed(self) -> None:
         """A write to the state's tables was heard (or made here): keep nothing read before."""
@@ -92,11 +113,13 @@ _of_connection: weakref.WeakKeyDictionary[BaseDBAsyncClient, StateCache] = weakr
 
 
 def _identity(conn: BaseDBAsyncClient) -> tuple[Any, ...] | None:
+    if isinstance(conn, TransactionalDBClient):
+        return None  # a transaction's client, which sees its own writes before they commit: nothing kept
     filename, host = getattr(conn, "filename", None), getattr(conn, "host", None)
     if filename is not None:
-        return ("sqlite", filename)  # (nobody LISTENs for SQLite: never used)
+        return ("sqlite", os.path.abspath(filename)) if filename != ":memory:" else None
     if host is None:
-        return None  # a transaction's client, which sees its own writes before they commit: nothing kept
+        return None
     return ("postgres", host, getattr(conn, "port", None), getattr(conn, "database", None))
 
 
@@ -105,7 +128,8 @@ def state_cache_of(conn: BaseDBAsyncClient) -> StateCache:
     cache = _of_connection.get(conn)
     if cache is None:
         key = _identity(conn)
-        cache = StateCache() if key is None else _caches.setdefault(key, StateCache())
+        cache = StateCache() if key is None else _caches.setdefault(
+            key, StateCache(key[1] if key[0] == "sqlite" else None))
         _of_connection[conn] = cache
     return cache
 

@@ -11,7 +11,7 @@ provably holds the same accounts as when the answer was read:
   this process or of any other (a command-line `exchange tokens revoke`, a
   second server worker), changes them, and the next request reads afresh.
   The check is two `stat` calls. An answer is kept only when the last
-  write is `SETTLED` old, so that a file system with coarse timestamps
+  write is `exchange.db.SETTLED_NS` old, so that a file system with coarse timestamps
   cannot give the next write the same time.
 - **PostgreSQL**: every write to the account tables ends with
   `accounts_changed`, which forgets what this process kept at once (so a
@@ -35,12 +35,11 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from exchange.db import dialect_of
+from exchange.db import dialect_of, settled, sqlite_file_state
 
 ACCOUNTS_CHANNEL = "exchange_accounts"
 MAX_AGE = 30.0  # seconds an answer is kept at most, whatever else holds
 SIZE = 4096  # answers kept per database, least recently used dropped first
-SETTLED = 20_000_000  # ns: SQLite answers are kept only when the last write is this old
 
 
 class AccountsCache:
@@ -57,21 +56,11 @@ class AccountsCache:
         """The state an answer read now belongs to; None when nothing may be kept."""
         if self.filename is None:
             return (self.generation,) if self.listening else None
-        try:
-            db = os.stat(self.filename)
-        except OSError:
-            return None
-        try:
-            wal = os.stat(self.filename + "-wal")
-            wal_state: tuple[int, int] = (wal.st_mtime_ns, wal.st_size)
-        except OSError:
-            wal_state = (0, -1)
-        return (self.generation, db.st_mtime_ns, db.st_size, *wal_state)
+        files = sqlite_file_state(self.filename)
+        return None if files is None else (self.generation, *files)
 
     def _settled(self, stamp: tuple[Any, ...]) -> bool:
-        if self.filename is None:
-            return True
-        return bool(time.time_ns() - max(stamp[1], stamp[3]) > SETTLED)
+        return self.filename is None or settled(stamp[1:])
 
     def get(self, key: str) -> Any | None:
         item = self._answers.get(key)

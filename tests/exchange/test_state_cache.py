@@ -1,10 +1,12 @@
 """The conditional GET's state tag is kept in the process on PostgreSQL while the change follower
 LISTENs, and forgotten with every write to the state's tables, whoever makes it: another
-connection that tells nobody (the triggers' NOTIFY), this process, a lost LISTEN connection."""
+connection that tells nobody (the triggers' NOTIFY), this process, a lost LISTEN connection.
+On SQLite it is kept while the database file and its log stand unchanged."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -190,7 +192,9 @@ async def test_the_migration_made_the_triggers(content: Content, db: Database) -
 
 
 async def test_nothing_is_kept_without_a_listener(db: Database, tmp_path: Path) -> None:
-    """SQLite, or PostgreSQL with no follower LISTENing: every conditional GET reads the state."""
+    """PostgreSQL with no follower LISTENing: every conditional GET reads the state."""
+    if db.dialect != "postgres":
+        pytest.skip("SQLite keeps the tag while its files stand (below)")
     content = await populate(db, tmp_path)
     kept = state_cache_of(current_connection())
     assert isinstance(kept, StateCache) and not kept.listening
@@ -200,3 +204,74 @@ async def test_nothing_is_kept_without_a_listener(db: Database, tmp_path: Path) 
         for _ in range(3):
             assert (await client.get("/search", headers={"If-None-Match": tag})).status_code == 304
     assert kept.reads == reads + 3 and kept.hits == hits and kept.tag is None
+
+
+SQLITE_WRITES = {
+    "an entry version": (
+        "INSERT INTO change (entry_uid, version, origin_node, visibility, created_at) "
+        "SELECT entry_uid, version + 1, origin_node, visibility, datetime('now') FROM change "
+        "ORDER BY seq DESC LIMIT 1"),
+    "a review decision": (
+        "INSERT INTO review_event (entry_id, version, from_state, to_state, actor, note, created_at) "
+        "SELECT id, version, 'published', 'withdrawn', 'sqlite3', '', datetime('now') FROM entry "
+        "WHERE kind = 'guide' LIMIT 1"),
+    "a new register": (
+        "INSERT INTO node_state (key, value) VALUES ('register_date', '20991231') "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    "a removed change row": "DELETE FROM change WHERE seq = (SELECT max(seq) FROM change)",
+}
+
+
+@pytest.fixture
+async def sqlite_content(db: Database, tmp_path: Path) -> Content:
+    if db.dialect == "postgres":
+        pytest.skip("SQLite's files")
+    return await populate(db, tmp_path)
+
+
+def sqlite_write(db: Database, sql: str) -> None:
+    """Another process's write (Python's own sqlite3 module, its own connection): it tells nobody."""
+    import sqlite3
+
+    filename = state_cache_of(current_connection()).filename
+    assert filename is not None
+    with contextlib.closing(sqlite3.connect(filename)) as conn, conn:
+        conn.execute(sql)
+
+
+@pytest.mark.parametrize("write", list(SQLITE_WRITES))
+async def test_sqlite_keeps_the_tag_while_its_files_stand(sqlite_content: Content, db: Database,
+                                                           write: str) -> None:
+    kept = state_cache_of(current_connection())
+    await asyncio.sleep(0.05)  # (a tag is kept only when the last write is 20 ms old)
+    async with page_client(sqlite_content, db) as client:
+        tag = (await client.get("/search")).headers["etag"]
+        reads, hits = kept.reads, kept.hits
+        for _ in range(3):
+            assert (await client.get("/search", headers={"If-None-Match": tag})).status_code == 304
+        assert kept.hits == hits + 3 and kept.reads == reads, "the kept tag answered without a query"
+        sqlite_write(db, SQLITE_WRITES[write])
+        after = await client.get("/search", headers={"If-None-Match": tag})
+        assert after.status_code == 200 and after.headers["etag"] != tag, f"{write} was not seen"
+        assert kept.reads == reads + 1
+
+
+async def test_sqlite_keeps_no_tag_read_just_after_a_write(sqlite_content: Content, db: Database) -> None:
+    """A write within the file system's timestamp granularity could leave the files' state as it
+    was: a tag read within 20 ms of the last write is not kept."""
+    kept = state_cache_of(current_connection())
+    sqlite_write(db, SQLITE_WRITES["an entry version"])
+    reads = kept.reads
+    await state_tag()
+    await state_tag()
+    assert kept.reads == reads + 2 and kept.tag is None
+    await asyncio.sleep(0.05)
+    await state_tag()
+    await state_tag()
+    assert kept.reads == reads + 3 and kept.tag is not None
+
+
+def test_an_in_memory_database_keeps_nothing() -> None:
+    cache = StateCache()  # what `state_cache_of` gives for ":memory:" and for transactions
+    cache.put(cache.stamp(), "1.0.")
+    assert cache.stamp() is None and cache.get() is None
