@@ -11,6 +11,7 @@ Figures: the initial sync of N entries (entries/s), an incremental sync of
 change, not the catalogue), and an empty sync (one small request). The
 initial sync also reports the pulling side's CPU seconds (entries per CPU
 second), which moves far less than wall time on a machine shared with others.
+After each sync, A must hold exactly B's entries in B's versions, or the run stops.
 
     python bench/federation_sync.py                  # N = 100,000
     python bench/federation_sync.py --entries 5000   # a smoke run
@@ -164,6 +165,17 @@ class Source:
             self.log.close()
 
 
+async def same_entries(a_db: Database, b_db: Database) -> None:
+    """Stop unless A holds exactly B's entries, each in B's version (outside the timings)."""
+    held = []
+    for db in (a_db, b_db):
+        with db.bound():
+            held.append(set(await Entry.all().values_list("uid", "version")))
+    if held[0] != held[1]:
+        raise SystemExit(f"the sync lost or changed entries: {len(held[1] - held[0])} of the source's "
+                         f"{len(held[1])} missing or in another version, {len(held[0] - held[1])} extra")
+
+
 async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target_db: str | None,
                profile: str | None = None) -> dict[str, Any]:
     """Build B with `entries`, start it, connect A; returns timings."""
@@ -225,10 +237,13 @@ async def pair(tmp: Path, name: str, entries: int, source_db: str | None, target
                                  "targetDatabaseCpuSeconds": round(cpu_took[3], 2),
                                  "loadAverage1m": os.getloadavg()[0],
                                  "batches": report.batches}
+            await same_entries(a_db, b_db)
             await generate(b_db, b_key, 100, entries)
             took, report = await pull()
             result["incremental100"] = {"onTopOf": entries, "entries": report.applied,
                                         "seconds": round(took, 3)}
+            await same_entries(a_db, b_db)
+            result["sameEntriesAsSource"] = True
             took, report = await pull()
             result["empty"] = {"seconds": round(took, 4), "batches": report.batches, "applied": report.applied}
         finally:
@@ -263,6 +278,7 @@ async def main() -> None:
         "incremental100OnTopOf1000": small["incremental100"],
         f"incremental100OnTopOf{args.entries}": large["incremental100"],
         "emptySync": large["empty"],
+        "sameEntriesAsSource": small["sameEntriesAsSource"] and large["sameEntriesAsSource"],
         "generateSeconds": large["generateSeconds"],
         "targetEntriesPerSecond": 2000,
     }, indent=2))
