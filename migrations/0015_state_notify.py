@@ -7,8 +7,8 @@ say so (another worker, the command line, a bulk insert, psql), statement-level
 triggers on `change`, `review_event` and `node_state` send the notification
 themselves, after every INSERT, UPDATE, DELETE or TRUNCATE. PostgreSQL
 delivers it when the transaction commits, drops it on rollback and sends one
-per transaction however many statements wrote. SQLite keeps no tag: nothing
-to do there.
+per transaction however many statements wrote. SQLite needs nothing here: its
+processes keep the tag while the database file and its log stand unchanged.
 """
 
 from tortoise import migrations
