@@ -302,10 +302,18 @@ async def check_form(state: EntryForm, *, today: date) -> None:
         except FieldError as exc:
             state.add_error(exc)
         for i, goal in enumerate(v["goals"]):
-            try:
-                clean_goals([_goal_input(goal)], period_start=v.get("period_start") or None, today=today)
-            except FieldError as exc:  # fields of the one goal checked: goals.0...
-                state.add(f"goals.{i}" + exc.field.removeprefix("goals.0"), exc.text, **exc.params)
+            given = _goal_input(goal)
+            if len(given["indicators"]) > MAX_INDICATORS:
+                state.add(f"goals.{i}.indicators", N_("At most %(most)s indicators per goal."), most=MAX_INDICATORS)
+                continue
+            for j, part in enumerate(_goal_parts(given)):
+                try:
+                    clean_goals([part], period_start=v.get("period_start") or None, today=today)
+                except FieldError as exc:  # fields of the one goal checked: goals.0..., its one indicator 0
+                    rest = exc.field.removeprefix("goals.0")
+                    if j:
+                        rest = rest.replace(".indicators.0", f".indicators.{j - 1}", 1)
+                    state.add(f"goals.{i}{rest}", exc.text, **exc.params)
         keys = [p["key"] for p in v["partners"] if p["key"]]
         known = {m.official_key for m in await Municipality.filter(official_key__in=keys)} if keys else set()
         for n, partner in enumerate(v["partners"]):
@@ -316,6 +324,13 @@ async def check_form(state: EntryForm, *, today: date) -> None:
     if state.kind == "guide" and len([c for c in v["checklist"] if c.strip()]) > MAX_CHECKLIST:
         state.add("checklist", N_("A checklist holds at most %(most)s items, not %(count)s."),
                   most=MAX_CHECKLIST, count=len(v["checklist"]))
+
+
+def _goal_parts(goal: dict[str, Any]) -> list[dict[str, Any]]:
+    """A goal checked in parts, so that every indicator's problem is named at once, not only
+    the goal's first: its text alone, then each indicator alone (under a stand-in text, so
+    that a problem of the text is named once)."""
+    return [{**goal, "indicators": []}, *({"goal": "-", "indicators": [ind]} for ind in goal["indicators"])]
 
 
 def _goal_input(goal: dict[str, Any]) -> dict[str, Any]:

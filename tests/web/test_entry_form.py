@@ -170,6 +170,24 @@ async def test_several_problems_are_shown_at_once(client: httpx.AsyncClient) -> 
     assert r.text.count('href="#f-') >= 4  # the summary at the top links to each field
 
 
+async def test_every_goal_and_indicator_names_its_own_problem(client: httpx.AsyncClient) -> None:
+    """Not only the first problem of a goal: its text, each of its indicators, and the next goal."""
+    csrf = csrf_of((await client.get("/publish/new", params={"lang": "en"})).text)
+    r = await client.post("/publish/new", data={
+        "csrf": csrf, "kind": "project", "title": "Ein Projekt", "summary": "Kurz.", "status": "running",
+        "goals.0.goal": "", "goals.0.indicators.0.name": "", "goals.0.indicators.0.target": "2",
+        "goals.0.indicators.1.name": "Anzahl", "goals.0.indicators.1.baseline": "5",
+        "goals.0.indicators.1.target": "5",
+        "goals.1.goal": "Mehr Nutzung", "goals.1.indicators.0.name": "Nutzer",
+        "goals.1.indicators.0.measurements.0.date": "2999-01-01", "goals.1.indicators.0.measurements.0.value": "3",
+        "action": "save"})
+    assert r.status_code == 400
+    assert "Please describe the goal" in message_at(r.text, "goals.0.goal")
+    assert "Please name what is measured" in message_at(r.text, "goals.0.indicators.0.name")
+    assert "The target equals the baseline" in message_at(r.text, "goals.0.indicators.1.target")
+    assert "cannot lie in the future" in message_at(r.text, "goals.1.indicators.0.measurements.0.date")
+
+
 async def test_a_guide_with_a_checklist_added_moved_and_removed(client: httpx.AsyncClient) -> None:
     url = "/publish/new"
     html = (await client.get(url, params={"kind": "guide"})).text
